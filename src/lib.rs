@@ -1,0 +1,157 @@
+//! rmeter runs Apache JMeter test plans (`.jmx`) unchanged and writes JMeter's JTL result files.
+//!
+//! # Layout
+//! The modules follow the data:
+//! JMX bytes → [`jmx`] element tree → [`plan`] (typed, scoped, compiled once) → [`runtime`]
+//! (one tokio task per virtual user) → [`sample::Sample`] (over a bounded channel) → [`output`]
+//! (JTL CSV files, console summary). [`cli`] turns JMeter's command line into a
+//! [`cli::RunConfig`]; [`check`] reports what a plan needs; [`demo`] is the demo bank service that
+//! `rmeter demo` and the tests run against.
+
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod jmx;
+pub mod output;
+pub mod plan;
+pub mod properties;
+pub mod runtime;
+pub mod sample;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cli::RunConfig;
+use output::{FileTarget, OutputConfig, OutputReport};
+use plan::{Diagnostic, Plan, Severity};
+use runtime::{RunSettings, RunStats, Stop, ThreadCounts};
+
+/// Capacity of the sample channel between the users and the writer.
+const SAMPLE_CHANNEL: usize = 16 * 1024;
+
+/// Why a run did not start or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the file {path} doesn't exist or can't be opened: {source}")]
+    PlanFile { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Jmx { path: String, source: jmx::JmxError },
+    #[error("{path}: the plan cannot run:\n{}", list(.diagnostics))]
+    Plan { path: String, diagnostics: Vec<Diagnostic> },
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
+    #[error(transparent)]
+    Format(#[from] output::jtl::FormatError),
+    #[error("cannot delete {path}: {source}")]
+    Delete { path: String, source: std::io::Error },
+}
+
+fn list(diagnostics: &[Diagnostic]) -> String {
+    diagnostics.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub stats: RunStats,
+    pub output: OutputReport,
+    /// Warnings (and skipped unsupported elements) found while building the plan.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and builds a plan, returning it with every diagnostic. The caller decides what is fatal.
+pub fn load_plan(path: &Path, props: &properties::Properties) -> Result<(Plan, Vec<Diagnostic>), RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::PlanFile { path: path.display().to_string(), source })?;
+    let tree = jmx::parse(&bytes).map_err(|source| RunError::Jmx { path: path.display().to_string(), source })?;
+    Ok(plan::build(&tree, props))
+}
+
+/// Runs a plan to the end and writes its results. `stop` lets the caller end the run early.
+pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunError> {
+    let (plan, diagnostics) = load_plan(&config.plan, &config.props)?;
+    let fatal: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| !(config.skip_unsupported && is_unsupported(d)))
+        .cloned()
+        .collect();
+    if !fatal.is_empty() {
+        return Err(RunError::Plan { path: config.plan.display().to_string(), diagnostics: fatal });
+    }
+    let plan = Arc::new(plan);
+    let plan_dir = config.plan.parent().map(Path::to_path_buf).unwrap_or_default();
+
+    let mut files = Vec::new();
+    if let Some(jtl) = &config.jtl {
+        if config.force_delete && jtl.exists() {
+            std::fs::remove_file(jtl).map_err(|source| RunError::Delete { path: jtl.display().to_string(), source })?;
+        }
+        let save = plan::listener::SaveConfig::from_properties(&config.props);
+        files.push(FileTarget {
+            path: jtl.clone(),
+            format: csv_format(save, &config.props)?,
+            listener: None,
+            errors_only: false,
+            successes_only: false,
+        });
+    }
+    for (i, listener) in plan.listeners.iter().enumerate() {
+        files.push(FileTarget {
+            path: listener_path(&listener.filename, &plan_dir),
+            format: csv_format(listener.save.clone(), &config.props)?,
+            listener: Some(i as u16),
+            errors_only: listener.errors_only,
+            successes_only: listener.successes_only,
+        });
+    }
+    let start_ms = clock::epoch_millis();
+    let output_config = OutputConfig {
+        files,
+        summariser_name: config.props.get("summariser.name").unwrap_or_default(),
+        summariser_interval_s: config.props.int("summariser.interval", 30),
+        summariser_out: config.props.bool("summariser.out", true),
+        start_ms,
+    };
+    let threads = Arc::new(ThreadCounts::default());
+    let (tx, rx) = tokio::sync::mpsc::channel(SAMPLE_CHANNEL);
+    let writer = output::spawn(output_config, rx, threads.clone())?;
+    let settings = RunSettings { plan_dir, verify_tls: config.verify_tls };
+    let result = runtime::run(plan, config.props.clone(), &settings, tx, stop, threads).await;
+    // Every sender is gone once `run` returns: the writer drains, flushes and reports.
+    let output = match writer.join() {
+        Ok(report) => report?,
+        Err(_) => OutputReport::default(),
+    };
+    Ok(RunOutcome { stats: result?, output, diagnostics })
+}
+
+fn is_unsupported(d: &Diagnostic) -> bool {
+    matches!(
+        d.kind,
+        plan::DiagnosticKind::UnsupportedElement { .. }
+            | plan::DiagnosticKind::UnsupportedOption { .. }
+            | plan::DiagnosticKind::UnsupportedFunction { .. }
+    )
+}
+
+fn csv_format(save: plan::listener::SaveConfig, props: &properties::Properties) -> Result<output::jtl::CsvFormat, RunError> {
+    let mut format = output::jtl::CsvFormat::new(save, props)?;
+    format.hostname = runtime_hostname();
+    Ok(format)
+}
+
+fn runtime_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// JMeter: a listener file name starting with `~/` is relative to the plan's folder; others to
+/// the working directory.
+fn listener_path(name: &str, plan_dir: &Path) -> PathBuf {
+    match name.strip_prefix("~/") {
+        Some(rest) => plan_dir.join(rest),
+        None => PathBuf::from(name),
+    }
+}

@@ -1,0 +1,155 @@
+//! The `rmeter` binary: parses the command line, sets up logging, calls the library, and maps the
+//! result to an exit code (0: the run completed, even with failed samples, as JMeter;
+//! 1: the run could not start or the plan is not runnable).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use rmeter::cli::{CheckFormat, Cli, Command, RunConfig};
+use rmeter::runtime::Stop;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Check { plans, format, props }) => check(&plans, format, &props),
+        Some(Command::Elements) => {
+            print!("{}", rmeter::plan::support::elements_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Demo { duration, users, jtl }) => demo(duration, users, jtl),
+        Some(Command::Run { plan, args }) => args.into_config(Some(plan)).map_err(Into::into).and_then(run),
+        None => cli.run.into_config(None).map_err(Into::into).and_then(run),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("An error occurred: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check(plans: &[std::path::PathBuf], format: CheckFormat, props: &[(String, String)]) -> anyhow::Result<ExitCode> {
+    let properties = rmeter::properties::Properties::with_jmeter_defaults();
+    for (k, v) in props {
+        properties.apply_option(k, v);
+    }
+    let reports: Vec<_> = plans.iter().map(|p| rmeter::check::check_file(p, &properties)).collect();
+    match format {
+        CheckFormat::Text => print!("{}", rmeter::check::text(&reports)),
+        CheckFormat::Json => println!("{}", rmeter::check::json(&reports)),
+    }
+    Ok(if reports.iter().all(|r| r.runnable()) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&config.log)
+        .with_context(|| format!("cannot open the log file {}", config.log.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RMETER_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init();
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn run(config: RunConfig) -> anyhow::Result<ExitCode> {
+    set_up_logging(&config)?;
+    let runtime = runtime()?;
+    runtime.block_on(run_plan(config))
+}
+
+fn stamp() -> String {
+    let now = chrono::Local::now();
+    format!("{} ({})", now.format("%Y %b %d %H:%M:%S %Z"), now.timestamp_millis())
+}
+
+async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
+    let stop = Arc::new(Stop::default());
+    spawn_signal_handler(stop.clone());
+    if let Some(name) = config.props.get("summariser.name").filter(|n| !n.is_empty()) {
+        println!("Creating summariser <{name}>");
+    }
+    println!("Created the tree successfully using {}", config.plan.display());
+    println!("Starting standalone test @ {}", stamp());
+    tracing::info!("Running the test!");
+    let outcome = rmeter::run(&config, stop).await?;
+    for d in &outcome.diagnostics {
+        eprintln!("{d}");
+    }
+    println!("Tidying up ...    @ {}", stamp());
+    println!("... end of run");
+    if !outcome.output.label_table.is_empty() {
+        println!();
+        print!("{}", outcome.output.label_table);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT and SIGTERM stop the test gracefully; a second one stops it now.
+fn spawn_signal_handler(stop: Arc<Stop>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                if stop.is_stopping() {
+                    stop.stop_now();
+                } else {
+                    stop.shutdown();
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if stop.is_stopping() {
+                    stop.stop_now();
+                } else {
+                    stop.shutdown();
+                }
+            }
+        }
+    });
+}
+
+fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], 0).into()).await.context("cannot start the demo bank")?;
+        let dir = std::env::temp_dir().join(format!("rmeter-demo-{}", std::process::id()));
+        let plan = rmeter::demo::write_demo_plan(&dir).context("cannot write the demo plan")?;
+        println!("Demo bank listening on http://{addr}; running {} for {duration} s with {users} users", plan.display());
+        let args = rmeter::cli::RunArgs {
+            jtl: Some(jtl.clone()),
+            force_delete: true,
+            props: vec![
+                ("host".into(), addr.ip().to_string()),
+                ("port".into(), addr.port().to_string()),
+                ("duration".into(), duration.to_string()),
+                ("users".into(), users.to_string()),
+            ],
+            ..Default::default()
+        };
+        let config = args.into_config(Some(plan))?;
+        set_up_logging(&config)?;
+        let code = run_plan(config).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("Results written to {}", jtl.display());
+        Ok(code)
+    })
+}

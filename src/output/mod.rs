@@ -1,0 +1,176 @@
+//! Sample stream → result files and the console.
+//!
+//! One writer thread owns every output: the `-l` JTL, the files of the plan's result listeners,
+//! the summariser and the per-label statistics. Samples reach it over the runtime's bounded
+//! channel, so rows never interleave and a slow disk slows the users instead of growing memory.
+//! Each row goes to a file in one `write_all`, so a reader tailing the file never sees half a row.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod jtl;
+pub mod summary;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::runtime::ThreadCounts;
+use crate::sample::Sample;
+use jtl::CsvFormat;
+use summary::{LabelStats, Summariser, ThreadSnapshot};
+
+/// One result file and who writes to it.
+#[derive(Debug, Clone)]
+pub struct FileTarget {
+    pub path: PathBuf,
+    pub format: CsvFormat,
+    /// `None` for the `-l` file, which receives every sample; else the plan listener's index.
+    pub listener: Option<u16>,
+    pub errors_only: bool,
+    pub successes_only: bool,
+}
+
+/// The writer's settings.
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    pub files: Vec<FileTarget>,
+    /// `summariser.name`; empty turns the summariser off.
+    pub summariser_name: String,
+    pub summariser_interval_s: i64,
+    /// Print summariser lines to standard output (`summariser.out`).
+    pub summariser_out: bool,
+    pub start_ms: i64,
+}
+
+/// What the writer reports when the stream ends.
+#[derive(Debug, Default)]
+pub struct OutputReport {
+    pub samples: u64,
+    pub summary_lines: Vec<String>,
+    pub label_table: String,
+}
+
+/// An output file could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct OutputError {
+    pub path: String,
+    #[source]
+    pub source: io::Error,
+}
+
+struct OpenFile {
+    path: PathBuf,
+    writer: BufWriter<File>,
+}
+
+/// Opens every file (appending, with a header only when the file is new or empty, as JMeter).
+fn open_files(files: &[FileTarget]) -> Result<(Vec<OpenFile>, Vec<usize>), OutputError> {
+    let mut open: Vec<OpenFile> = Vec::new();
+    let mut target_to_file = Vec::new();
+    for target in files {
+        let canonical = absolute(&target.path);
+        if let Some(i) = open.iter().position(|f| f.path == canonical) {
+            target_to_file.push(i);
+            continue;
+        }
+        let error = |source| OutputError { path: target.path.display().to_string(), source };
+        if let Some(parent) = canonical.parent() {
+            std::fs::create_dir_all(parent).map_err(error)?;
+        }
+        let existing = std::fs::metadata(&canonical).map(|m| m.len()).unwrap_or(0);
+        let file = OpenOptions::new().create(true).append(true).open(&canonical).map_err(error)?;
+        let mut writer = BufWriter::with_capacity(256 * 1024, file);
+        if existing == 0 && target.format.save.field_names {
+            writeln!(writer, "{}", target.format.header()).map_err(error)?;
+        }
+        target_to_file.push(open.len());
+        open.push(OpenFile { path: canonical, writer });
+    }
+    Ok((open, target_to_file))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// Starts the writer thread. It ends when every sender is dropped, after flushing every file.
+pub fn spawn(
+    config: OutputConfig,
+    mut rx: mpsc::Receiver<Sample>,
+    threads: Arc<ThreadCounts>,
+) -> Result<std::thread::JoinHandle<Result<OutputReport, OutputError>>, OutputError> {
+    let (mut open, target_to_file) = open_files(&config.files)?;
+    let handle = std::thread::Builder::new()
+        .name("rmeter-writer".into())
+        .spawn(move || {
+            let mut summariser = (!config.summariser_name.is_empty())
+                .then(|| Summariser::new(&config.summariser_name, config.summariser_interval_s, config.start_ms));
+            let mut stats = LabelStats::default();
+            let mut report = OutputReport::default();
+            let mut row = String::with_capacity(512);
+            let mut failed: Option<OutputError> = None;
+            let snapshot = |threads: &ThreadCounts| ThreadSnapshot {
+                active: threads.active.load(Ordering::Relaxed),
+                started: threads.started.load(Ordering::Relaxed),
+                finished: threads.finished.load(Ordering::Relaxed),
+            };
+            while let Some(sample) = rx.blocking_recv() {
+                report.samples += 1;
+                for (target, &file_index) in config.files.iter().zip(&target_to_file) {
+                    let wanted = match target.listener {
+                        None => true,
+                        Some(i) => sample.listeners.contains(&i),
+                    };
+                    if !wanted || (target.errors_only && sample.success) || (target.successes_only && !sample.success) {
+                        continue;
+                    }
+                    row.clear();
+                    target.format.write_sample(&sample, &mut row);
+                    let file = &mut open[file_index];
+                    if let Err(source) = file.writer.write_all(row.as_bytes()) {
+                        failed.get_or_insert(OutputError { path: file.path.display().to_string(), source });
+                    }
+                }
+                stats.add(&sample);
+                if let Some(summariser) = summariser.as_mut() {
+                    let lines = summariser.add(&sample, crate::clock::epoch_millis(), snapshot(&threads));
+                    print_lines(&lines, config.summariser_out);
+                    report.summary_lines.extend(lines);
+                }
+            }
+            for file in &mut open {
+                if let Err(source) = file.writer.flush() {
+                    failed.get_or_insert(OutputError { path: file.path.display().to_string(), source });
+                }
+            }
+            if let Some(summariser) = summariser.as_mut() {
+                let lines = summariser.finish(snapshot(&threads));
+                print_lines(&lines, config.summariser_out);
+                report.summary_lines.extend(lines);
+            }
+            report.label_table = stats.table();
+            match failed {
+                Some(error) => Err(error),
+                None => Ok(report),
+            }
+        })
+        .map_err(|source| OutputError { path: "writer thread".into(), source })?;
+    Ok(handle)
+}
+
+fn print_lines(lines: &[String], to_stdout: bool) {
+    for line in lines {
+        tracing::info!(target: "jmeter.reporters.Summariser", "{line}");
+        if to_stdout {
+            println!("{line}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Assertions: Response, Duration, Size and JSON Path, compiled.
+
+use regex::Regex;
+
+use super::diagnostic::DiagnosticKind;
+use super::extract::{compile_json_path, Field};
+use super::reader::Props;
+use super::template::Template;
+
+#[derive(Debug)]
+pub struct Assertion {
+    /// The element's name, which JMeter reports in `<assertionResult><name>`.
+    pub name: String,
+    pub kind: AssertionKind,
+}
+
+#[derive(Debug)]
+pub enum AssertionKind {
+    Response(ResponseAssertion),
+    Duration { max_ms: Template },
+    Size { field: SizeField, operator: SizeOperator, size: Template },
+    JsonPath(JsonPathAssertion),
+}
+
+/// Response Assertion test types (`Assertion.test_type` bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchRule {
+    /// The whole field matches the regex.
+    Matches,
+    /// The regex is found in the field.
+    Contains,
+    Equals,
+    Substring,
+}
+
+#[derive(Debug)]
+pub struct ResponseAssertion {
+    pub field: Field,
+    /// "document" is reported in messages for `response_data_as_document`; rmeter refuses that field.
+    pub rule: MatchRule,
+    pub not: bool,
+    pub or: bool,
+    /// Patterns; a literal regex is compiled once.
+    pub patterns: Vec<Pattern>,
+    pub assume_success: bool,
+    pub custom_message: Template,
+}
+
+#[derive(Debug)]
+pub struct Pattern {
+    pub text: Template,
+    pub regex: Option<Regex>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeField {
+    Full,
+    Body,
+    Headers,
+    Code,
+    Message,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeOperator {
+    Equal,
+    NotEqual,
+    Greater,
+    Less,
+    GreaterOrEqual,
+    LessOrEqual,
+}
+
+#[derive(Debug)]
+pub struct JsonPathAssertion {
+    pub path_text: String,
+    pub path: jsonpath_rust::parser::model::JpQuery,
+    pub validate: bool,
+    pub expected: Template,
+    pub expect_null: bool,
+    pub invert: bool,
+    pub is_regex: bool,
+}
+
+pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
+    let kind = match p.element.testclass.as_str() {
+        "ResponseAssertion" => AssertionKind::Response(response_assertion(p)?),
+        "DurationAssertion" => AssertionKind::Duration { max_ms: p.template("DurationAssertion.duration") },
+        "SizeAssertion" => size_assertion(p)?,
+        _ => AssertionKind::JsonPath(json_path_assertion(p)?),
+    };
+    Some(Assertion { name: p.element.name.clone(), kind })
+}
+
+fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
+    let field = match p.text("Assertion.scope").trim() {
+        "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
+        "" | "parent" => match p.text("Assertion.test_field").trim() {
+            "" | "Assertion.response_data" => Field::Body,
+            "Assertion.response_code" => Field::Code,
+            "Assertion.response_message" => Field::Message,
+            "Assertion.response_headers" => Field::ResponseHeaders,
+            "Assertion.request_headers" => Field::RequestHeaders,
+            "Assertion.sample_label" => Field::Url,
+            other => {
+                p.unsupported_option("Assertion.test_field", &format!("`{other}` is not supported yet"));
+                return None;
+            }
+        },
+        other => {
+            p.unsupported_option("Assertion.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            return None;
+        }
+    };
+    let test_type = p.int("Assertion.test_type", 2);
+    let rule = if test_type & 1 != 0 {
+        MatchRule::Matches
+    } else if test_type & 8 != 0 {
+        MatchRule::Equals
+    } else if test_type & 16 != 0 {
+        MatchRule::Substring
+    } else {
+        MatchRule::Contains
+    };
+    let mut patterns = Vec::new();
+    let strings: Vec<String> = p
+        .element
+        .collection("Asserion.test_strings")
+        .iter()
+        .filter_map(|item| match &item.value {
+            crate::jmx::PropValue::Scalar(_, text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    for text in strings {
+        let template = p.builder.template(&p.path.clone(), &text);
+        let regex = match (rule, template.as_literal()) {
+            (MatchRule::Matches | MatchRule::Contains, Some(literal)) => {
+                let source = if rule == MatchRule::Matches { format!("^(?:{literal})$") } else { literal.to_string() };
+                match regex::RegexBuilder::new(&source).multi_line(false).build() {
+                    Ok(regex) => Some(regex),
+                    Err(e) => {
+                        p.error(DiagnosticKind::BadRegex { prop: "Asserion.test_strings".into(), message: e.to_string().lines().last().unwrap_or("").trim().to_string() });
+                        return None;
+                    }
+                }
+            }
+            _ => None,
+        };
+        patterns.push(Pattern { text: template, regex });
+    }
+    Some(ResponseAssertion {
+        field,
+        rule,
+        not: test_type & 4 != 0,
+        or: test_type & 32 != 0,
+        patterns,
+        assume_success: p.bool("Assertion.assume_success", false),
+        custom_message: p.template("Assertion.custom_message"),
+    })
+}
+
+fn size_assertion(p: &mut Props<'_, '_>) -> Option<AssertionKind> {
+    let field = match p.text("Assertion.test_field").trim() {
+        "" | "SizeAssertion.response_network_size" => SizeField::Full,
+        "SizeAssertion.response_data" => SizeField::Body,
+        "SizeAssertion.response_headers" => SizeField::Headers,
+        "SizeAssertion.response_code" => SizeField::Code,
+        "SizeAssertion.response_message" => SizeField::Message,
+        other => {
+            p.unsupported_option("Assertion.test_field", &format!("`{other}` is not supported"));
+            return None;
+        }
+    };
+    let operator = match p.int("SizeAssertion.operator", 1) {
+        2 => SizeOperator::NotEqual,
+        3 => SizeOperator::Greater,
+        4 => SizeOperator::Less,
+        5 => SizeOperator::GreaterOrEqual,
+        6 => SizeOperator::LessOrEqual,
+        _ => SizeOperator::Equal,
+    };
+    Some(AssertionKind::Size { field, operator, size: p.template("SizeAssertion.size") })
+}
+
+fn json_path_assertion(p: &mut Props<'_, '_>) -> Option<JsonPathAssertion> {
+    let path_text = p.text("JSON_PATH").trim().to_string();
+    let path = match compile_json_path(&path_text) {
+        Ok(path) => path,
+        Err(message) => {
+            p.error(DiagnosticKind::BadJsonPath { prop: "JSON_PATH".into(), message });
+            return None;
+        }
+    };
+    Some(JsonPathAssertion {
+        path_text,
+        path,
+        validate: p.bool("JSONVALIDATION", false),
+        expected: p.template("EXPECTED_VALUE"),
+        expect_null: p.bool("EXPECT_NULL", false),
+        invert: p.bool("INVERT", false),
+        is_regex: p.bool("ISREGEX", true),
+    })
+}

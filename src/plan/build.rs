@@ -1,0 +1,518 @@
+//! The walk from the element tree to the [`Plan`], with JMeter's scoping rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::assertion::Assertion;
+use super::data::{self, CsvDataSet};
+use super::diagnostic::{Diagnostic, DiagnosticKind, ElementPath};
+use super::extract::PostProcessor;
+use super::function::Env;
+use super::http::{self, CookiePolicy, HttpDefaults, HeaderSet};
+use super::listener::{self, Listener};
+use super::reader::Builder;
+use super::support::{self, Role, Status};
+use super::template::{Context, Template};
+use super::timer::Timer;
+use super::vars::{VarId, VarTable};
+use super::*;
+use crate::jmx::{Element, Tree};
+use crate::properties::Properties;
+
+/// Builds the plan from a parsed tree. `props` are the run's properties, which thread group
+/// counts and user-defined variables may read.
+pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
+    let mut walk = Walk {
+        b: Builder::default(),
+        props,
+        elements: Vec::new(),
+        csv_data_sets: Vec::new(),
+        listeners: Vec::new(),
+        user_variables: Vec::new(),
+        initial_values: HashMap::new(),
+        n_controller_slots: 0,
+        groups: [Vec::new(), Vec::new(), Vec::new()],
+    };
+    let mut plan_name = String::new();
+    let mut flags = (false, false, false);
+
+    // JMeter evaluates every user-defined variable at test start, whatever its position.
+    for root in tree.roots.iter().filter(|e| e.enabled) {
+        walk.collect_user_variables(root, &ElementPath::default(), true);
+    }
+
+    let root_path = ElementPath::default();
+    let mut root_scope = Scope::default();
+    let mut root_hooks = Vec::new();
+    // A saved selection has no TestPlan: its top-level elements sit directly at the root.
+    let top_level: Vec<&Element> = tree.roots.iter().filter(|e| e.enabled).collect();
+    let mut plan_children: Vec<(&Element, ElementPath)> = Vec::new();
+    for element in top_level {
+        let path = root_path.child(&element.name);
+        let (status, role, note) = support::classify(element);
+        match (element.testclass.as_str(), status) {
+            ("TestPlan", _) => {
+                walk.report(element, &path, status, role, note);
+                plan_name = element.name.clone();
+                let mut p = walk.b.props(element, &path);
+                flags = (
+                    p.bool("TestPlan.functional_mode", false),
+                    p.bool("TestPlan.serialize_threadgroups", false),
+                    p.bool("TestPlan.tearDown_on_shutdown", true),
+                );
+                plan_children.extend(element.children.iter().filter(|c| c.enabled).map(|c| (c, path.clone())));
+            }
+            (_, Status::Inert) if role == Role::Other => walk.report(element, &path, status, role, note),
+            _ => plan_children.push((element, root_path.clone())),
+        }
+    }
+    // Test-plan-level configs, timers, assertions… apply under every thread group.
+    for (element, parent) in &plan_children {
+        walk.collect_level_item(element, parent, &mut root_scope, &mut root_hooks);
+    }
+    for (element, parent) in &plan_children {
+        let path = parent.child(&element.name);
+        let (status, role, note) = support::classify(element);
+        match role {
+            Role::ThreadGroup => {
+                walk.report(element, &path, status, role, note);
+                if status == Status::Runs {
+                    walk.thread_group(element, &path, &root_scope, &root_hooks);
+                } else {
+                    walk.unsupported(element, &path, note);
+                }
+            }
+            Role::Sampler | Role::Controller => {
+                walk.report(element, &path, status, role, note);
+                walk.b.warn(&path, DiagnosticKind::Other("a sampler or controller outside a thread group never runs".into()));
+            }
+            _ => {} // Reported by collect_level_item.
+        }
+    }
+
+    let [setup_groups, groups, teardown_groups] = walk.groups;
+    let plan = Plan {
+        name: plan_name,
+        functional_mode: flags.0,
+        serialize_thread_groups: flags.1,
+        teardown_on_shutdown: flags.2,
+        user_variables: walk.user_variables,
+        setup_groups,
+        groups,
+        teardown_groups,
+        n_call_slots: walk.b.next_slot,
+        n_controller_slots: walk.n_controller_slots,
+        vars: walk.b.vars,
+        csv_data_sets: walk.csv_data_sets,
+        listeners: walk.listeners,
+        elements: walk.elements,
+    };
+    (plan, walk.b.diagnostics)
+}
+
+/// What applies to the samplers below a point of the tree, outermost level first.
+#[derive(Clone, Default)]
+struct Scope {
+    http_defaults: Vec<Arc<HttpDefaults>>,
+    headers: Vec<Arc<HeaderSet>>,
+    cookies: Option<Arc<CookiePolicy>>,
+    timers: Vec<Arc<Timer>>,
+    post: Vec<Arc<PostProcessor>>,
+    assertions: Vec<Arc<Assertion>>,
+    listeners: Vec<u16>,
+}
+
+struct Walk<'p> {
+    b: Builder,
+    props: &'p Properties,
+    elements: Vec<ElementReport>,
+    csv_data_sets: Vec<CsvDataSet>,
+    listeners: Vec<Listener>,
+    user_variables: Vec<(VarId, Template)>,
+    /// Values of the user-defined variables, for evaluating thread group counts.
+    initial_values: HashMap<String, String>,
+    n_controller_slots: usize,
+    /// Setup, normal and teardown groups.
+    groups: [Vec<ThreadGroup>; 3],
+}
+
+impl Walk<'_> {
+    fn report(&mut self, element: &Element, path: &ElementPath, status: Status, role: Role, note: &'static str) {
+        self.elements.push(ElementReport { path: path.clone(), testclass: element.testclass.clone(), role, status, note });
+    }
+
+    fn unsupported(&mut self, element: &Element, path: &ElementPath, note: &str) {
+        self.b.error(
+            path,
+            DiagnosticKind::UnsupportedElement { testclass: element.testclass.clone(), note: note.to_string() },
+        );
+    }
+
+    /// Pre-pass: the Test Plan's variables and every enabled `Arguments` element, in tree order.
+    fn collect_user_variables(&mut self, element: &Element, parent: &ElementPath, top: bool) {
+        let path = parent.child(&element.name);
+        if element.testclass == "TestPlan" {
+            if let Some(args) = element.element("TestPlan.user_defined_variables") {
+                self.add_user_variables(args, &path);
+            }
+        } else if element.testclass == "Arguments" && !top {
+            self.add_user_variables(element, &path);
+        }
+        if matches!(support::classify(element).0, Status::Inert) {
+            return;
+        }
+        for child in element.children.iter().filter(|c| c.enabled) {
+            self.collect_user_variables(child, &path, false);
+        }
+    }
+
+    fn add_user_variables(&mut self, args: &Element, path: &ElementPath) {
+        for (name, value) in data::arguments(args) {
+            let id = self.b.vars.intern(&name);
+            let template = self.b.template(path, &value);
+            let rendered = self.evaluate(&template);
+            self.initial_values.insert(name, rendered);
+            self.user_variables.push((id, template));
+        }
+    }
+
+    /// Evaluates a template as JMeter does at test start: properties and user-defined variables only.
+    fn evaluate(&self, template: &Template) -> String {
+        let mut ctx = StartupContext {
+            table: &self.b.vars,
+            values: self.initial_values.clone(),
+            props: self.props,
+            rng: fastrand::Rng::new(),
+        };
+        template.render(&mut ctx)
+    }
+
+    /// A property of a thread group that must be a number once evaluated.
+    fn number(&mut self, element: &Element, path: &ElementPath, prop: &str, default: i64) -> i64 {
+        let raw = element.text(prop).unwrap_or("").to_string();
+        if raw.trim().is_empty() {
+            return default;
+        }
+        let template = self.b.template(path, &raw);
+        let value = self.evaluate(&template);
+        match value.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                self.b.error(
+                    path,
+                    DiagnosticKind::BadValue { prop: prop.to_string(), expected: "an integer", value },
+                );
+                default
+            }
+        }
+    }
+
+    fn thread_group(&mut self, element: &Element, path: &ElementPath, root_scope: &Scope, root_hooks: &[IterationHook]) {
+        let kind = match element.testclass.as_str() {
+            "SetupThreadGroup" => GroupKind::Setup,
+            "PostThreadGroup" => GroupKind::Teardown,
+            _ => GroupKind::Normal,
+        };
+        let threads = self.number(element, path, "ThreadGroup.num_threads", 1).max(0) as u32;
+        let ramp_up = self.number(element, path, "ThreadGroup.ramp_time", 0).max(0) as u64;
+        let (loops, continue_forever) = match element.element("ThreadGroup.main_controller") {
+            Some(main) => {
+                let loops = self.number(main, path, "LoopController.loops", 1);
+                (loops, main.text("LoopController.continue_forever"))
+            }
+            None => (1, None),
+        };
+        let _ = continue_forever;
+        let scheduler = self.b.props(element, path).bool("ThreadGroup.scheduler", false);
+        let duration = self.number(element, path, "ThreadGroup.duration", 0).max(0) as u64;
+        let delay = self.number(element, path, "ThreadGroup.delay", 0).max(0) as u64;
+        let same_user = self.b.props(element, path).bool("ThreadGroup.same_user_on_next_iteration", true);
+        let on_error = match element.text("ThreadGroup.on_sample_error").unwrap_or("continue").trim() {
+            "" | "continue" => OnSampleError::Continue,
+            "startnextloop" => OnSampleError::StartNextLoop,
+            "stopthread" => OnSampleError::StopThread,
+            "stoptest" => OnSampleError::StopTest,
+            "stoptestnow" => OnSampleError::StopTestNow,
+            other => {
+                self.b.error(
+                    path,
+                    DiagnosticKind::BadValue {
+                        prop: "ThreadGroup.on_sample_error".into(),
+                        expected: "continue, startnextloop, stopthread, stoptest or stoptestnow",
+                        value: other.to_string(),
+                    },
+                );
+                OnSampleError::Continue
+            }
+        };
+        if self.b.props(element, path).bool("ThreadGroup.delayedStart", false) {
+            // Creating threads only when they start is what rmeter always does: nothing to change.
+        }
+        let mut scope = root_scope.clone();
+        let mut hooks = root_hooks.to_vec();
+        let children: Vec<&Element> = element.children.iter().filter(|c| c.enabled).collect();
+        for child in &children {
+            self.collect_level_item(child, path, &mut scope, &mut hooks);
+        }
+        let nodes = self.nodes(&children, path, &scope);
+        let name: Arc<str> = element.name.as_str().into();
+        let body = Controller { name: name.clone(), kind: ControllerKind::Simple, children: nodes, on_iteration: hooks, slot: 0 };
+        let series = match kind {
+            GroupKind::Setup => 0,
+            GroupKind::Normal => 1,
+            GroupKind::Teardown => 2,
+        };
+        self.groups[series].push(ThreadGroup {
+            name,
+            path: path.clone(),
+            kind,
+            threads,
+            ramp_up: Duration::from_secs(ramp_up),
+            loops: if loops < 0 { None } else { Some(loops as u64) },
+            duration: scheduler.then(|| Duration::from_secs(duration)).filter(|d| !d.is_zero()),
+            delay: if scheduler { Duration::from_secs(delay) } else { Duration::ZERO },
+            same_user_on_next_iteration: same_user,
+            on_sample_error: on_error,
+            body,
+        });
+    }
+
+    /// Adds one non-controller, non-sampler element to the scope of its level.
+    fn collect_level_item(&mut self, element: &Element, parent: &ElementPath, scope: &mut Scope, hooks: &mut Vec<IterationHook>) {
+        let path = parent.child(&element.name);
+        let (status, role, note) = support::classify(element);
+        if matches!(role, Role::Sampler | Role::Controller | Role::ThreadGroup | Role::TestPlan) {
+            return;
+        }
+        self.report(element, &path, status, role, note);
+        match status {
+            Status::Inert => return,
+            Status::Unsupported => return self.unsupported(element, &path, note),
+            Status::Runs => {}
+        }
+        let class = element.testclass.as_str();
+        match class {
+            "ConfigTestElement" => scope.http_defaults.push(Arc::new(http::defaults(element))),
+            "HeaderManager" => scope.headers.push(Arc::new(http::header_set(element))),
+            "CookieManager" => {
+                let policy = http::cookie_policy(&mut self.b.props(element, &path));
+                // JMeter: the outermost Cookie Manager wins.
+                if scope.cookies.is_none() {
+                    scope.cookies = Some(Arc::new(policy));
+                }
+            }
+            "Arguments" => {} // Collected in the pre-pass.
+            "CSVDataSet" => {
+                let csv = data::csv_data_set(&mut self.b.props(element, &path));
+                let csv = CsvDataSet { filename: self.evaluate(&csv.0), ..csv.1 };
+                hooks.push(IterationHook::Csv(self.csv_data_sets.len()));
+                self.csv_data_sets.push(csv);
+            }
+            "CounterConfig" => {
+                let counter = data::counter(&mut self.b.props(element, &path));
+                hooks.push(IterationHook::Counter(Arc::new(counter)));
+            }
+            "RandomVariableConfig" => {
+                let random = data::random_variable(&mut self.b.props(element, &path));
+                hooks.push(IterationHook::Random(Arc::new(random)));
+            }
+            "ConstantTimer" | "UniformRandomTimer" | "GaussianRandomTimer" | "PoissonRandomTimer" => {
+                scope.timers.push(Arc::new(super::timer::timer(&mut self.b.props(element, &path))));
+            }
+            "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" => {
+                if let Some(post) = super::extract::post_processor(&mut self.b.props(element, &path)) {
+                    scope.post.push(Arc::new(post));
+                }
+            }
+            "ResponseAssertion" | "DurationAssertion" | "SizeAssertion" | "JSONPathAssertion" => {
+                if let Some(assertion) = super::assertion::assertion(&mut self.b.props(element, &path)) {
+                    scope.assertions.push(Arc::new(assertion));
+                }
+            }
+            "ResultCollector" => {
+                let collector = listener::result_collector(&mut self.b.props(element, &path));
+                let filename = self.evaluate(&collector.0);
+                let index = self.listeners.len() as u16;
+                self.listeners.push(Listener { filename, ..collector.1 });
+                scope.listeners.push(index);
+            }
+            other => {
+                // The support table says it runs but no arm builds it: a bug, reported as such.
+                self.b.error(
+                    &path,
+                    DiagnosticKind::Other(format!("internal: `{other}` is marked as running but is not built")),
+                );
+            }
+        }
+    }
+
+    /// Builds the samplers and controllers of one level.
+    fn nodes(&mut self, children: &[&Element], parent: &ElementPath, scope: &Scope) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        for element in children {
+            let path = parent.child(&element.name);
+            let (status, role, note) = support::classify(element);
+            if !matches!(role, Role::Sampler | Role::Controller | Role::ThreadGroup) {
+                continue;
+            }
+            self.report(element, &path, status, role, note);
+            match status {
+                Status::Inert => continue,
+                Status::Unsupported => {
+                    self.unsupported(element, &path, note);
+                    continue;
+                }
+                Status::Runs => {}
+            }
+            if role == Role::ThreadGroup {
+                self.b.warn(&path, DiagnosticKind::Other("a thread group inside a thread group never runs".into()));
+                continue;
+            }
+            let grandchildren: Vec<&Element> = element.children.iter().filter(|c| c.enabled).collect();
+            let mut inner = scope.clone();
+            let mut hooks = Vec::new();
+            for child in &grandchildren {
+                self.collect_level_item(child, &path, &mut inner, &mut hooks);
+            }
+            if role == Role::Sampler {
+                if !hooks.is_empty() {
+                    self.b.warn(
+                        &path,
+                        DiagnosticKind::Other("CSV Data Set, Counter or Random Variable under a sampler acts at each iteration of the enclosing controller".into()),
+                    );
+                }
+                for child in grandchildren.iter().filter(|c| matches!(support::classify(c).1, Role::Sampler | Role::Controller)) {
+                    self.b.warn(&path.child(&child.name), DiagnosticKind::Other("a sampler or controller under a sampler never runs".into()));
+                }
+                if let Some(sampler) = self.sampler(element, &path, &inner) {
+                    nodes.push(Node::Sampler(Arc::new(sampler)));
+                }
+            } else {
+                let kind = self.controller_kind(element, &path, scope);
+                let children = self.nodes(&grandchildren, &path, &inner);
+                let slot = self.n_controller_slots;
+                self.n_controller_slots += 1;
+                nodes.push(Node::Controller(Controller {
+                    name: element.name.as_str().into(),
+                    kind,
+                    children,
+                    on_iteration: hooks,
+                    slot,
+                }));
+            }
+        }
+        nodes
+    }
+
+    fn controller_kind(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> ControllerKind {
+        let idx_var = || format!("__jm__{}__idx", element.name);
+        let mut p = self.b.props(element, path);
+        match element.testclass.as_str() {
+            "LoopController" => {
+                let loops = p.template("LoopController.loops");
+                let idx_var = p.builder.vars.intern(&idx_var());
+                ControllerKind::Loop { loops, idx_var }
+            }
+            "WhileController" => {
+                let condition = p.template("WhileController.condition");
+                let idx_var = p.builder.vars.intern(&idx_var());
+                ControllerKind::While { condition, idx_var }
+            }
+            "IfController" => ControllerKind::If {
+                condition: p.template("IfController.condition"),
+                use_expression: p.bool("IfController.useExpression", false),
+                evaluate_all: p.bool("IfController.evaluateAll", false),
+            },
+            "OnceOnlyController" => ControllerKind::OnceOnly,
+            "TransactionController" => ControllerKind::Transaction(Arc::new(Transaction {
+                name: element.name.as_str().into(),
+                parent: p.bool("TransactionController.parent", false),
+                include_timers: p.bool("TransactionController.includeTimers", true),
+                listeners: scope.listeners.clone().into(),
+            })),
+            _ => ControllerKind::Simple,
+        }
+    }
+
+    fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
+        let label = self.b.template(path, &element.name);
+        let request = http::request(
+            &mut self.b.props(element, path),
+            &scope.http_defaults,
+            &scope.headers,
+            scope.cookies.as_deref(),
+        )?;
+        Some(Sampler {
+            label,
+            path: path.clone(),
+            kind: SamplerKind::Http(request),
+            timers: scope.timers.clone(),
+            post: scope.post.clone(),
+            assertions: scope.assertions.clone(),
+            listeners: scope.listeners.clone().into(),
+        })
+    }
+}
+
+/// The context of test start: properties and user-defined variables, no thread.
+struct StartupContext<'a> {
+    table: &'a VarTable,
+    values: HashMap<String, String>,
+    props: &'a Properties,
+    rng: fastrand::Rng,
+}
+
+impl Context for StartupContext<'_> {
+    fn var(&self, id: VarId) -> Option<&str> {
+        self.values.get(self.table.name(id)).map(String::as_str)
+    }
+    fn var_by_name(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+    fn set_var(&mut self, name: &str, value: String) {
+        self.values.insert(name.to_string(), value);
+    }
+    fn env(&mut self) -> &mut dyn Env {
+        self
+    }
+}
+
+impl Env for StartupContext<'_> {
+    fn props(&self) -> &Properties {
+        self.props
+    }
+    fn thread_num(&self) -> u32 {
+        0
+    }
+    fn thread_group_name(&self) -> &str {
+        ""
+    }
+    fn sampler_name(&self) -> &str {
+        ""
+    }
+    fn test_plan_name(&self) -> &str {
+        ""
+    }
+    fn rng(&mut self) -> &mut fastrand::Rng {
+        &mut self.rng
+    }
+    fn user_counter(&mut self, _slot: usize) -> u64 {
+        1
+    }
+    fn global_counter(&self, _slot: usize) -> u64 {
+        1
+    }
+    fn machine_name(&self) -> &str {
+        ""
+    }
+    fn machine_ip(&self) -> &str {
+        ""
+    }
+    fn now_millis(&self) -> i64 {
+        crate::clock::epoch_millis()
+    }
+    fn utc_offset_seconds(&self) -> i32 {
+        crate::clock::utc_offset_seconds()
+    }
+}

@@ -1,0 +1,210 @@
+//! Test data config elements: User Defined Variables, CSV Data Set, Counter, Random Variable.
+
+use super::reader::Props;
+use super::template::Template;
+use super::vars::VarId;
+use crate::jmx::{Element, PropValue};
+
+/// The (name, value) pairs of an `Arguments` element (`Arguments.arguments`).
+pub fn arguments(element: &Element) -> Vec<(String, String)> {
+    element
+        .collection("Arguments.arguments")
+        .iter()
+        .filter_map(|item| match &item.value {
+            PropValue::Element(arg) => Some((
+                arg.text("Argument.name").unwrap_or("").to_string(),
+                arg.text("Argument.value").unwrap_or("").to_string(),
+            )),
+            _ => None,
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect()
+}
+
+/// Who shares one read position of a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareMode {
+    /// Every thread of the run (`shareMode.all`, the default).
+    All,
+    /// Each thread group.
+    Group,
+    /// Each thread.
+    Thread,
+    /// Every CSV Data Set with the same identifier shares one position.
+    Named(String),
+}
+
+/// A CSV Data Set Config, with its file name evaluated at test start.
+#[derive(Debug, Clone)]
+pub struct CsvDataSet {
+    pub path_in_plan: super::ElementPath,
+    /// As written in the plan, after `${}` evaluation; resolved against the plan's folder by the runtime.
+    pub filename: String,
+    pub encoding: String,
+    /// `None`: the first line of the file names the variables.
+    pub variable_names: Option<Vec<String>>,
+    pub ignore_first_line: bool,
+    pub delimiter: char,
+    pub quoted_data: bool,
+    pub recycle: bool,
+    pub stop_thread: bool,
+    pub share_mode: ShareMode,
+}
+
+/// Reads a CSV Data Set; the file name template is returned apart for evaluation at test start.
+pub fn csv_data_set(p: &mut Props<'_, '_>) -> (Template, CsvDataSet) {
+    let filename = p.template("filename");
+    let names = p.text("variableNames").trim().to_string();
+    let delimiter = match p.text("delimiter") {
+        "" => ',',
+        "\\t" | "\t" => '\t',
+        other => {
+            let mut chars = other.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => c,
+                _ => {
+                    p.unsupported_option("delimiter", "only a single-character delimiter is supported");
+                    ','
+                }
+            }
+        }
+    };
+    let share_mode = match p.text("shareMode").trim() {
+        "" | "shareMode.all" => ShareMode::All,
+        "shareMode.group" => ShareMode::Group,
+        "shareMode.thread" => ShareMode::Thread,
+        other => ShareMode::Named(other.to_string()),
+    };
+    let csv = CsvDataSet {
+        path_in_plan: p.path.clone(),
+        filename: String::new(),
+        encoding: p.text("fileEncoding").trim().to_string(),
+        variable_names: if names.is_empty() {
+            None
+        } else {
+            Some(names.split(',').map(|n| n.trim().to_string()).collect())
+        },
+        ignore_first_line: p.bool("ignoreFirstLine", false),
+        delimiter,
+        quoted_data: p.bool("quotedData", false),
+        recycle: p.bool("recycle", true),
+        stop_thread: p.bool("stopThread", false),
+        share_mode,
+    };
+    (filename, csv)
+}
+
+/// A Counter config element.
+#[derive(Debug)]
+pub struct Counter {
+    pub var: VarId,
+    pub start: i64,
+    pub end: Option<i64>,
+    pub increment: i64,
+    pub format: NumberFormat,
+    pub per_user: bool,
+    pub reset_on_thread_group_iteration: bool,
+    /// Index of the run-wide value in the runtime's counter table (the shared counter's slot).
+    pub slot: usize,
+}
+
+pub fn counter(p: &mut Props<'_, '_>) -> Counter {
+    let name = p.text("CounterConfig.name").trim().to_string();
+    let var = p.builder.vars.intern(&name);
+    let end_text = p.text("CounterConfig.end").trim().to_string();
+    let format = number_format(p, "CounterConfig.format");
+    let slot = p.builder.next_slot;
+    p.builder.next_slot += 1;
+    Counter {
+        var,
+        start: p.int("CounterConfig.start", 0),
+        end: if end_text.is_empty() { None } else { Some(p.int("CounterConfig.end", i64::MAX)) },
+        increment: p.int("CounterConfig.incr", 1),
+        format,
+        per_user: p.bool("CounterConfig.per_user", false),
+        reset_on_thread_group_iteration: p.bool("CounterConfig.reset_on_tg_iteration", false),
+        slot,
+    }
+}
+
+/// A Random Variable config element.
+#[derive(Debug)]
+pub struct RandomVariable {
+    pub var: VarId,
+    pub min: i64,
+    pub max: i64,
+    pub format: NumberFormat,
+    pub per_thread: bool,
+    pub seed: Option<u64>,
+}
+
+pub fn random_variable(p: &mut Props<'_, '_>) -> RandomVariable {
+    let name = p.text("variableName").trim().to_string();
+    let var = p.builder.vars.intern(&name);
+    let seed_text = p.text("randomSeed").trim().to_string();
+    let format = number_format(p, "outputFormat");
+    RandomVariable {
+        var,
+        min: p.int("minimumValue", 1),
+        max: p.int("maximumValue", i64::MAX),
+        format,
+        per_thread: p.bool("perThread", false),
+        seed: if seed_text.is_empty() { None } else { Some(p.int("randomSeed", 0) as u64) },
+    }
+}
+
+/// An integer `java.text.DecimalFormat` pattern: a literal prefix, a run of `0`/`#` (the zeros
+/// give the minimum width) and a literal suffix, e.g. `J-000000`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberFormat {
+    prefix: String,
+    min_digits: usize,
+    suffix: String,
+}
+
+impl NumberFormat {
+    /// Compiles a pattern; None for patterns with fractions, grouping or several number runs.
+    pub fn parse(pattern: &str) -> Option<NumberFormat> {
+        let unquoted = pattern.replace('\'', "");
+        let start = unquoted.find(['0', '#']).unwrap_or(unquoted.len());
+        let digits_len = unquoted[start..].find(|c| c != '0' && c != '#').unwrap_or(unquoted.len() - start);
+        let digits = &unquoted[start..start + digits_len];
+        let (prefix, suffix) = (&unquoted[..start], &unquoted[start + digits_len..]);
+        let special = |s: &str| s.contains(['0', '#', '.', ',', '%', ';', '\u{2030}', 'E']);
+        if special(prefix) || special(suffix) {
+            return None;
+        }
+        Some(NumberFormat {
+            prefix: prefix.to_string(),
+            min_digits: digits.chars().filter(|&c| c == '0').count(),
+            suffix: suffix.to_string(),
+        })
+    }
+
+    pub fn format(&self, value: i64) -> String {
+        let width = self.min_digits;
+        let digits = if value < 0 { format!("-{:0width$}", value.unsigned_abs()) } else { format!("{value:0width$}") };
+        format!("{}{digits}{}", self.prefix, self.suffix)
+    }
+}
+
+fn number_format(p: &mut Props<'_, '_>, prop: &str) -> NumberFormat {
+    let text = p.text(prop).to_string();
+    NumberFormat::parse(&text).unwrap_or_else(|| {
+        p.unsupported_option(prop, "only integer patterns (a prefix, 0 and #, a suffix) are supported");
+        NumberFormat::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(NumberFormat::parse("J-000000").unwrap().format(42), "J-000042");
+        assert_eq!(NumberFormat::parse("").unwrap().format(7), "7");
+        assert_eq!(NumberFormat::parse("#,##0.00"), None);
+        assert_eq!(NumberFormat::parse("'id'00").unwrap().format(3), "id03");
+    }
+}

@@ -1,0 +1,284 @@
+//! Post-processors that extract values from a response: Regular Expression, JSON and Boundary
+//! extractors, compiled (regexes and JSON paths parsed once; an invalid one is a build error).
+
+use regex::Regex;
+
+use super::diagnostic::DiagnosticKind;
+use super::reader::Props;
+use super::template::Template;
+
+/// A compiled post-processor.
+#[derive(Debug)]
+pub enum PostProcessor {
+    Regex(RegexExtractor),
+    Json(JsonExtractor),
+    Boundary(BoundaryExtractor),
+}
+
+/// Which part of the result an extractor or assertion reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    Body,
+    /// The body with HTML entities decoded (`unescaped`).
+    BodyUnescaped,
+    ResponseHeaders,
+    RequestHeaders,
+    Url,
+    Code,
+    Message,
+    /// The value of a variable (`Sample.scope=variable`).
+    Variable(String),
+}
+
+#[derive(Debug)]
+pub struct RegexExtractor {
+    pub refname: String,
+    pub regex: Regex,
+    pub template: Vec<TemplatePart>,
+    pub match_number: Template,
+    pub default: Template,
+    pub default_empty: bool,
+    pub field: Field,
+}
+
+/// A piece of a regex extractor's template: `$1$` is group 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Lit(String),
+    Group(usize),
+}
+
+#[derive(Debug)]
+pub struct JsonExtractor {
+    pub items: Vec<JsonItem>,
+    pub compute_concat: bool,
+    pub field: Field,
+}
+
+/// One (variable, path, match number, default) of a JSON extractor.
+#[derive(Debug)]
+pub struct JsonItem {
+    pub refname: String,
+    pub path_text: String,
+    pub path: jsonpath_rust::parser::model::JpQuery,
+    pub match_number: i64,
+    pub default: Template,
+}
+
+#[derive(Debug)]
+pub struct BoundaryExtractor {
+    pub refname: String,
+    pub left: Template,
+    pub right: Template,
+    pub match_number: Template,
+    pub default: Template,
+    pub default_empty: bool,
+    pub field: Field,
+}
+
+/// Builds a post-processor; None when its settings are invalid (a diagnostic says why).
+pub fn post_processor(p: &mut Props<'_, '_>) -> Option<PostProcessor> {
+    match p.element.testclass.as_str() {
+        "RegexExtractor" => regex_extractor(p).map(PostProcessor::Regex),
+        "JSONPostProcessor" => json_extractor(p).map(PostProcessor::Json),
+        _ => boundary_extractor(p).map(PostProcessor::Boundary),
+    }
+}
+
+/// `Sample.scope` and the extractor's field property, as one field.
+fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
+    match p.text("Sample.scope").trim() {
+        "" | "parent" => {}
+        "variable" => return Some(Field::Variable(p.text("Scope.variable").trim().to_string())),
+        other => {
+            p.unsupported_option("Sample.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            return None;
+        }
+    }
+    let field = match p.text(use_headers_prop).trim() {
+        "" | "false" => Field::Body,
+        "true" => Field::ResponseHeaders,
+        "request_headers" => Field::RequestHeaders,
+        "unescaped" => Field::BodyUnescaped,
+        "URL" => Field::Url,
+        "code" => Field::Code,
+        "message" => Field::Message,
+        other => {
+            p.unsupported_option(use_headers_prop, &format!("field `{other}` is not supported yet"));
+            return None;
+        }
+    };
+    Some(field)
+}
+
+fn regex_extractor(p: &mut Props<'_, '_>) -> Option<RegexExtractor> {
+    let source = p.text("RegexExtractor.regex").to_string();
+    if source.contains("${") {
+        p.unsupported_option("RegexExtractor.regex", "a regular expression built from variables is not supported yet");
+        return None;
+    }
+    let regex = match Regex::new(&source) {
+        Ok(regex) => regex,
+        Err(e) => {
+            p.error(DiagnosticKind::BadRegex { prop: "RegexExtractor.regex".into(), message: first_line(&e.to_string()) });
+            return None;
+        }
+    };
+    let mut template_text = p.text("RegexExtractor.template").to_string();
+    if template_text.is_empty() {
+        template_text = if regex.captures_len() > 1 { "$1$".into() } else { "$0$".into() };
+    }
+    let field = field(p, "RegexExtractor.useHeaders")?;
+    Some(RegexExtractor {
+        refname: p.text("RegexExtractor.refname").trim().to_string(),
+        template: parse_group_template(&template_text),
+        match_number: p.template("RegexExtractor.match_number"),
+        default: p.template("RegexExtractor.default"),
+        default_empty: p.bool("RegexExtractor.default_empty_value", false),
+        regex,
+        field,
+    })
+}
+
+fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
+    let split = |s: &str| -> Vec<String> { s.split(';').map(str::to_string).collect() };
+    let names = split(p.text("JSONPostProcessor.referenceNames"));
+    let paths = split(p.text("JSONPostProcessor.jsonPathExprs"));
+    let numbers = split(p.text("JSONPostProcessor.match_numbers"));
+    let defaults = split(p.text("JSONPostProcessor.defaultValues"));
+    if names.len() != paths.len() {
+        p.error(DiagnosticKind::Other(format!(
+            "the JSON extractor has {} variable names but {} JSON paths",
+            names.len(),
+            paths.len()
+        )));
+        return None;
+    }
+    let mut items = Vec::new();
+    for (i, (name, path_text)) in names.iter().zip(&paths).enumerate() {
+        let path_text = path_text.trim().to_string();
+        let path = match compile_json_path(&path_text) {
+            Ok(path) => path,
+            Err(message) => {
+                p.error(DiagnosticKind::BadJsonPath { prop: "JSONPostProcessor.jsonPathExprs".into(), message });
+                return None;
+            }
+        };
+        let number_text = numbers.get(i).map(|s| s.trim()).unwrap_or("");
+        let match_number = if number_text.is_empty() {
+            0
+        } else if let Ok(n) = number_text.parse::<i64>() {
+            n
+        } else {
+            p.error(DiagnosticKind::BadValue {
+                prop: "JSONPostProcessor.match_numbers".into(),
+                expected: "integers separated by ;",
+                value: number_text.to_string(),
+            });
+            return None;
+        };
+        let default_text = defaults.get(i).cloned().unwrap_or_default();
+        items.push(JsonItem {
+            refname: name.trim().to_string(),
+            path_text,
+            path,
+            match_number,
+            default: p.builder.template(&p.path.clone(), &default_text),
+        });
+    }
+    let compute_concat = p.bool("JSONPostProcessor.compute_concat", false);
+    let field = match p.text("Sample.scope").trim() {
+        "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
+        "" | "parent" => Field::Body,
+        other => {
+            p.unsupported_option("Sample.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            return None;
+        }
+    };
+    Some(JsonExtractor { items, compute_concat, field })
+}
+
+/// Compiles a JSON path as Jayway accepts it: a path without `$` is relative to the root.
+pub fn compile_json_path(text: &str) -> Result<jsonpath_rust::parser::model::JpQuery, String> {
+    let normalized = if text.starts_with('$') {
+        text.to_string()
+    } else if text.starts_with('[') {
+        format!("${text}")
+    } else {
+        format!("$.{text}")
+    };
+    jsonpath_rust::parser::parse_json_path(&normalized).map_err(|e| first_line(&e.to_string()))
+}
+
+fn boundary_extractor(p: &mut Props<'_, '_>) -> Option<BoundaryExtractor> {
+    let field = field(p, "BoundaryExtractor.useHeaders")?;
+    Some(BoundaryExtractor {
+        refname: p.text("BoundaryExtractor.refname").trim().to_string(),
+        left: p.template("BoundaryExtractor.lboundary"),
+        right: p.template("BoundaryExtractor.rboundary"),
+        match_number: p.template("BoundaryExtractor.match_number"),
+        default: p.template("BoundaryExtractor.default"),
+        default_empty: p.bool("BoundaryExtractor.default_empty_value", false),
+        field,
+    })
+}
+
+/// Splits `id=$1$&x=$2$` into literals and group references.
+pub fn parse_group_template(text: &str) -> Vec<TemplatePart> {
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('$') {
+        let after = &rest[start + 1..];
+        match after.find('$') {
+            Some(end) if !after[..end].is_empty() && after[..end].bytes().all(|b| b.is_ascii_digit()) => {
+                lit.push_str(&rest[..start]);
+                if !lit.is_empty() {
+                    parts.push(TemplatePart::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(TemplatePart::Group(after[..end].parse().unwrap_or(0)));
+                rest = &after[end + 1..];
+            }
+            _ => {
+                lit.push_str(&rest[..=start]);
+                rest = after;
+            }
+        }
+    }
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        parts.push(TemplatePart::Lit(lit));
+    }
+    parts
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_templates() {
+        assert_eq!(
+            parse_group_template("id=$1$&x=$2$$"),
+            vec![
+                TemplatePart::Lit("id=".into()),
+                TemplatePart::Group(1),
+                TemplatePart::Lit("&x=".into()),
+                TemplatePart::Group(2),
+                TemplatePart::Lit("$".into()),
+            ]
+        );
+        assert_eq!(parse_group_template("$a$"), vec![TemplatePart::Lit("$a$".into())]);
+    }
+
+    #[test]
+    fn json_paths_compile() {
+        assert!(compile_json_path("$.accounts[0].id").is_ok());
+        assert!(compile_json_path("token").is_ok());
+        assert!(compile_json_path("$..[").is_err());
+    }
+}

@@ -1,0 +1,527 @@
+//! JMeter's `${__name(...)}` functions.
+//!
+//! [`Function`] is the closed list of functions rmeter implements; the compiler in `template.rs`
+//! maps a name to it once, and [`call`] evaluates a call with its already-compiled arguments.
+//! Functions reach the virtual user's world only through [`Env`] (properties, thread identity,
+//! random numbers, counters, the clock), so they stay plain code that tests can drive.
+//! Behaviour follows JMeter 5.6 (`src/functions/.../functions/*.java`); each arm says where it differs.
+
+use std::fmt::Write as _;
+
+use super::java_time::{self, DateTimeParts, DatePattern};
+use super::template::{Context, FuncCall};
+use crate::properties::Properties;
+
+/// What a function may read or change besides variables.
+pub trait Env {
+    fn props(&self) -> &Properties;
+    /// 1-based thread number within its group.
+    fn thread_num(&self) -> u32;
+    fn thread_group_name(&self) -> &str;
+    fn sampler_name(&self) -> &str;
+    fn test_plan_name(&self) -> &str;
+    fn rng(&mut self) -> &mut fastrand::Rng;
+    /// `__counter(TRUE)`: this user's counter of this call site, post-incremented, from 1.
+    fn user_counter(&mut self, slot: usize) -> u64;
+    /// `__counter(FALSE)`: the run-wide counter of this call site, from 1.
+    fn global_counter(&self, slot: usize) -> u64;
+    fn machine_name(&self) -> &str;
+    fn machine_ip(&self) -> &str;
+    fn now_millis(&self) -> i64;
+    fn utc_offset_seconds(&self) -> i32;
+}
+
+macro_rules! functions {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The functions rmeter implements.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Function { $($variant,)* }
+
+        impl Function {
+            pub const ALL: &'static [Function] = &[$(Function::$variant,)*];
+
+            pub fn from_name(name: &str) -> Option<Function> {
+                match name {
+                    $($name => Some(Function::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(Function::$variant => $name,)* }
+            }
+        }
+    };
+}
+
+functions! {
+    P => "__P",
+    Property => "__property",
+    SetProperty => "__setProperty",
+    IsPropDefined => "__isPropDefined",
+    IsVarDefined => "__isVarDefined",
+    Random => "__Random",
+    RandomString => "__RandomString",
+    RandomFromMultipleVars => "__RandomFromMultipleVars",
+    Time => "__time",
+    TimeShift => "__timeShift",
+    Uuid => "__UUID",
+    ThreadNum => "__threadNum",
+    ThreadGroupName => "__threadGroupName",
+    SamplerName => "__samplerName",
+    TestPlanName => "__TestPlanName",
+    Counter => "__counter",
+    IntSum => "__intSum",
+    LongSum => "__longSum",
+    V => "__V",
+    UrlEncode => "__urlencode",
+    UrlDecode => "__urldecode",
+    EscapeHtml => "__escapeHtml",
+    UnescapeHtml => "__unescapeHtml",
+    EscapeXml => "__escapeXml",
+    Char => "__char",
+    ChangeCase => "__changeCase",
+    MachineName => "__machineName",
+    MachineIp => "__machineIP",
+    Log => "__log",
+    Logn => "__logn",
+    Split => "__split",
+}
+
+/// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
+/// default value and a log line.
+pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
+    let args: Vec<String> = call.args.iter().map(|a| a.render(ctx)).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let (value, store_in) = match call.function {
+        Function::P => {
+            let default = args.get(1).map(String::as_str).unwrap_or("1");
+            (ctx.env().props().get(arg(0).trim()).unwrap_or_else(|| default.to_string()), None)
+        }
+        Function::Property => {
+            let name = arg(0).trim();
+            let default = args.get(2).map(String::as_str).unwrap_or(name);
+            (ctx.env().props().get(name).unwrap_or_else(|| default.to_string()), args.get(1))
+        }
+        Function::SetProperty => {
+            let old = ctx.env().props().set(arg(0), arg(1));
+            let return_old = arg(2).trim().eq_ignore_ascii_case("true");
+            (if return_old { old.unwrap_or_default() } else { String::new() }, None)
+        }
+        Function::IsPropDefined => (ctx.env().props().get(arg(0)).is_some().to_string(), None),
+        Function::IsVarDefined => (ctx.var_by_name(arg(0)).is_some().to_string(), None),
+        Function::Random => {
+            let (min, max) = (parse_long(arg(0)), parse_long(arg(1)));
+            let value = match (min, max) {
+                (Some(lo), Some(hi)) if lo <= hi => ctx.env().rng().i64(lo..=hi).to_string(),
+                _ => String::new(),
+            };
+            (value, args.get(2))
+        }
+        Function::RandomString => {
+            let len = parse_long(arg(0)).unwrap_or(0).clamp(0, 1 << 20) as usize;
+            let chars: Vec<char> = if arg(1).is_empty() {
+                ('a'..='z').chain('A'..='Z').chain('0'..='9').collect()
+            } else {
+                arg(1).chars().collect()
+            };
+            let rng = ctx.env().rng();
+            let value = (0..len).map(|_| chars[rng.usize(..chars.len())]).collect();
+            (value, args.get(2))
+        }
+        Function::RandomFromMultipleVars => {
+            let names: Vec<&str> = arg(0).split('|').filter(|s| !s.is_empty()).collect();
+            let value = if names.is_empty() {
+                String::new()
+            } else {
+                let pick = names[ctx.env().rng().usize(..names.len())];
+                ctx.var_by_name(pick).unwrap_or("").to_string()
+            };
+            (value, args.get(1))
+        }
+        Function::Time => {
+            let env = ctx.env();
+            let format = resolve_time_alias(env.props(), arg(0));
+            let value = java_time::time_function_value(&format, env.now_millis(), env.utc_offset_seconds())
+                .unwrap_or_default();
+            (value, args.get(1))
+        }
+        Function::TimeShift => (time_shift(ctx.env(), arg(0), arg(1), arg(2)), args.get(4)),
+        Function::Uuid => (uuid_v4(ctx.env().rng()), None),
+        Function::ThreadNum => (ctx.env().thread_num().to_string(), None),
+        Function::ThreadGroupName => (ctx.env().thread_group_name().to_string(), None),
+        Function::SamplerName => (ctx.env().sampler_name().to_string(), args.first()),
+        Function::TestPlanName => (ctx.env().test_plan_name().to_string(), None),
+        Function::Counter => {
+            let per_user = arg(0).trim().eq_ignore_ascii_case("true");
+            let env = ctx.env();
+            let n = if per_user { env.user_counter(call.slot) } else { env.global_counter(call.slot) };
+            (n.to_string(), args.get(1))
+        }
+        Function::IntSum | Function::LongSum => {
+            // JMeter: the last argument names a variable when it is not a number.
+            let (numbers, var) = match args.split_last() {
+                Some((last, rest)) if args.len() > 2 && parse_long(last).is_none() => (rest, Some(last)),
+                _ => (&args[..], None),
+            };
+            let sum = numbers.iter().try_fold(0i64, |acc, a| {
+                let n = parse_long(a)?;
+                if call.function == Function::IntSum {
+                    Some((acc as i32).wrapping_add(n as i32) as i64)
+                } else {
+                    Some(acc.wrapping_add(n))
+                }
+            });
+            (sum.map(|s| s.to_string()).unwrap_or_default(), var)
+        }
+        Function::V => {
+            let value = match ctx.var_by_name(arg(0)) {
+                Some(v) => v.to_string(),
+                None => args.get(1).cloned().unwrap_or_else(|| format!("${{{}}}", arg(0))),
+            };
+            (value, None)
+        }
+        Function::UrlEncode => (url::form_urlencoded::byte_serialize(arg(0).as_bytes()).collect(), None),
+        Function::UrlDecode => (url_decode(arg(0)), None),
+        Function::EscapeHtml => (escape_markup(arg(0), false), None),
+        Function::EscapeXml => (escape_markup(arg(0), true), None),
+        Function::UnescapeHtml => (unescape_html(arg(0)), None),
+        Function::Char => (args.iter().filter_map(|a| parse_char_code(a)).collect(), None),
+        Function::ChangeCase => {
+            let value = match arg(1).trim().to_ascii_uppercase().as_str() {
+                "LOWER" => arg(0).to_lowercase(),
+                "CAPITALIZE" => {
+                    let mut chars = arg(0).chars();
+                    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+                }
+                _ => arg(0).to_uppercase(),
+            };
+            (value, args.get(2))
+        }
+        Function::MachineName => (ctx.env().machine_name().to_string(), args.first()),
+        Function::MachineIp => (ctx.env().machine_ip().to_string(), args.first()),
+        Function::Log | Function::Logn => {
+            let level = arg(1).trim().to_ascii_uppercase();
+            let message = arg(0);
+            match level.as_str() {
+                "ERROR" | "FATAL_ERROR" => tracing::error!(target: "jmeter.functions", "{message}"),
+                "WARN" => tracing::warn!(target: "jmeter.functions", "{message}"),
+                "DEBUG" => tracing::debug!(target: "jmeter.functions", "{message}"),
+                _ => tracing::info!(target: "jmeter.functions", "{message}"),
+            }
+            let value = if call.function == Function::Log { message.to_string() } else { String::new() };
+            (value, None)
+        }
+        Function::Split => {
+            let delimiter = if args.len() > 2 && !arg(2).is_empty() { arg(2) } else { "," };
+            let name = arg(1).to_string();
+            let pieces: Vec<String> = arg(0).split(delimiter).map(str::to_string).collect();
+            let n = pieces.len();
+            for (i, piece) in pieces.into_iter().enumerate() {
+                ctx.set_var(&format!("{name}_{}", i + 1), piece);
+            }
+            ctx.set_var(&format!("{name}_n"), n.to_string());
+            (arg(0).to_string(), None)
+        }
+    };
+    if let Some(var) = store_in.map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let var = var.to_string();
+        ctx.set_var(&var, value.clone());
+    }
+    value
+}
+
+fn parse_long(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+/// `__char`: decimal, `0x` hex or leading-zero octal code points.
+fn parse_char_code(s: &str) -> Option<char> {
+    let s = s.trim();
+    let code = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).ok()?
+    } else if s.len() > 1 && s.starts_with('0') {
+        u32::from_str_radix(&s[1..], 8).ok()?
+    } else {
+        s.parse().ok()?
+    };
+    char::from_u32(code)
+}
+
+/// `__time` aliases `YMD`, `HMS`, `YMDHMS`, `USER1`, `USER2` read the `time.*` properties.
+fn resolve_time_alias(props: &Properties, format: &str) -> String {
+    let (key, default) = match format {
+        "YMD" => ("time.YMD", "yyyyMMdd"),
+        "HMS" => ("time.HMS", "HHmmss"),
+        "YMDHMS" => ("time.YMDHMS", "yyyyMMdd-HHmmss"),
+        "USER1" => ("time.USER1", ""),
+        "USER2" => ("time.USER2", ""),
+        other => return other.to_string(),
+    };
+    props.get(key).unwrap_or_else(|| default.to_string())
+}
+
+fn time_shift(env: &mut dyn Env, format: &str, date: &str, shift: &str) -> String {
+    let offset = env.utc_offset_seconds();
+    let pattern = if format.is_empty() { None } else { DatePattern::compile(format).ok() };
+    let base = match (&pattern, date.trim()) {
+        (_, "") => env.now_millis(),
+        (Some(p), text) => match p.parse(text, offset) {
+            Ok(parts) => parts.to_epoch_millis(),
+            Err(_) => return String::new(),
+        },
+        (None, _) => return String::new(),
+    };
+    let shifted = if shift.trim().is_empty() {
+        base
+    } else {
+        match java_time::parse_iso_duration(shift.trim()) {
+            Ok(ms) => base.saturating_add(ms),
+            Err(_) => return String::new(),
+        }
+    };
+    match pattern {
+        Some(p) => p.format(&DateTimeParts::from_epoch_millis(shifted, offset)),
+        None => shifted.to_string(),
+    }
+}
+
+fn uuid_v4(rng: &mut fastrand::Rng) -> String {
+    let mut bytes = rng.u128(..).to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn url_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// commons-lang3 escapeHtml4/escapeXml10 for the characters that matter in markup.
+fn escape_markup(s: &str, xml: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' if xml => out.push_str("&apos;"),
+            c if !xml && (c as u32) >= 0xa0 && (c as u32) <= 0xff => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The named entities of HTML that real pages use, plus numeric references.
+fn unescape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let decoded = after.find(';').filter(|&i| i <= 10).and_then(|semi| {
+            let entity = &after[..semi];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                "copy" => Some('\u{a9}'),
+                "reg" => Some('\u{ae}'),
+                "eacute" => Some('\u{e9}'),
+                _ => {
+                    let code = if let Some(hex) = entity.strip_prefix("#x").or_else(|| entity.strip_prefix("#X")) {
+                        u32::from_str_radix(hex, 16).ok()
+                    } else {
+                        entity.strip_prefix('#').and_then(|d| d.parse().ok())
+                    };
+                    code.and_then(char::from_u32)
+                }
+            };
+            c.map(|c| (c, semi))
+        });
+        match decoded {
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::plan::vars::{VarId, VarTable};
+
+    /// A context for template and function tests.
+    pub(crate) struct TestCtx {
+        pub table: VarTable,
+        pub vars: HashMap<String, String>,
+        pub props: Properties,
+        pub rng: fastrand::Rng,
+        pub counters: HashMap<usize, u64>,
+    }
+
+    impl TestCtx {
+        pub fn new(table: VarTable) -> TestCtx {
+            TestCtx {
+                table,
+                vars: HashMap::new(),
+                props: Properties::with_jmeter_defaults(),
+                rng: fastrand::Rng::with_seed(7),
+                counters: HashMap::new(),
+            }
+        }
+    }
+
+    impl Context for TestCtx {
+        fn var(&self, id: VarId) -> Option<&str> {
+            self.vars.get(self.table.name(id)).map(String::as_str)
+        }
+        fn var_by_name(&self, name: &str) -> Option<&str> {
+            self.vars.get(name).map(String::as_str)
+        }
+        fn set_var(&mut self, name: &str, value: String) {
+            self.vars.insert(name.to_string(), value);
+        }
+        fn env(&mut self) -> &mut dyn Env {
+            self
+        }
+    }
+
+    impl Env for TestCtx {
+        fn props(&self) -> &Properties {
+            &self.props
+        }
+        fn thread_num(&self) -> u32 {
+            3
+        }
+        fn thread_group_name(&self) -> &str {
+            "Users"
+        }
+        fn sampler_name(&self) -> &str {
+            "Login"
+        }
+        fn test_plan_name(&self) -> &str {
+            "Plan"
+        }
+        fn rng(&mut self) -> &mut fastrand::Rng {
+            &mut self.rng
+        }
+        fn user_counter(&mut self, slot: usize) -> u64 {
+            let c = self.counters.entry(slot).or_insert(0);
+            *c += 1;
+            *c
+        }
+        fn global_counter(&self, _slot: usize) -> u64 {
+            1
+        }
+        fn machine_name(&self) -> &str {
+            "host"
+        }
+        fn machine_ip(&self) -> &str {
+            "127.0.0.1"
+        }
+        fn now_millis(&self) -> i64 {
+            1_700_000_000_123
+        }
+        fn utc_offset_seconds(&self) -> i32 {
+            0
+        }
+    }
+
+    fn eval(src: &str) -> (String, TestCtx) {
+        let mut table = VarTable::default();
+        let mut slot = 0;
+        let mut compiler = crate::plan::template::Compiler { vars: &mut table, next_slot: &mut slot, unknown: Vec::new() };
+        let template = compiler.compile(src);
+        let mut ctx = TestCtx::new(table);
+        ctx.props.set("users", "25");
+        let value = template.render(&mut ctx);
+        (value, ctx)
+    }
+
+    #[test]
+    fn properties() {
+        assert_eq!(eval("${__P(users)}").0, "25");
+        assert_eq!(eval("${__P(nope)}").0, "1");
+        assert_eq!(eval("${__property(nope)}").0, "nope");
+        assert_eq!(eval("${__property(nope,v,dflt)}").1.vars["v"], "dflt");
+        let (value, ctx) = eval("${__setProperty(k,v)}");
+        assert_eq!(value, "");
+        assert_eq!(ctx.props.get("k").as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn numbers_and_strings() {
+        assert_eq!(eval("${__intSum(2,3,sum)}").1.vars["sum"], "5");
+        assert_eq!(eval("${__longSum(2,-3)}").0, "-1");
+        assert_eq!(eval("${__intSum(2147483647,1)}").0, "-2147483648");
+        let random: i64 = eval("${__Random(5,7)}").0.parse().unwrap();
+        assert!((5..=7).contains(&random));
+        assert_eq!(eval("${__RandomString(8,ab)}").0.len(), 8);
+        assert_eq!(eval("${__char(65,0x42,0103)}").0, "ABC");
+        assert_eq!(eval("${__urldecode(a+b%2Cc)}").0, "a b,c");
+        assert_eq!(eval("${__escapeHtml(<a href=\"x\">&</a>)}").0, "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(eval("${__unescapeHtml(&lt;&amp;&#65;)}").0, "<&A");
+        assert_eq!(eval("${__changeCase(abc)}").0, "ABC");
+        assert_eq!(eval("${__threadNum}").0, "${__threadNum}");
+        assert_eq!(eval("${__threadNum()}").0, "3");
+    }
+
+    #[test]
+    fn uuid_has_version_4_shape() {
+        let id = eval("${__UUID()}").0;
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+    }
+
+    #[test]
+    fn split_sets_numbered_variables() {
+        let (value, ctx) = eval("${__split(a|b|c,parts,|)}");
+        assert_eq!(value, "a|b|c");
+        assert_eq!(ctx.vars["parts_2"], "b");
+        assert_eq!(ctx.vars["parts_n"], "3");
+    }
+
+    #[test]
+    fn time_formats() {
+        assert_eq!(eval("${__time()}").0, "1700000000123");
+        assert_eq!(eval("${__time(/1000)}").0, "1700000000");
+        assert_eq!(eval("${__time(yyyy-MM-dd)}").0, "2023-11-14");
+        assert_eq!(eval("${__timeShift(yyyy-MM-dd,2024-02-28,P1D)}").0, "2024-02-29");
+    }
+
+    #[test]
+    fn counters_count_per_call_site() {
+        let (_, mut ctx) = eval("");
+        assert_eq!(ctx.user_counter(1), 1);
+        assert_eq!(ctx.user_counter(1), 2);
+        assert_eq!(ctx.user_counter(2), 1);
+    }
+}

@@ -1,0 +1,246 @@
+//! HTTP Request samplers with HTTP Request Defaults, Header Managers and the Cookie Manager merged
+//! in, by JMeter's rules (reference §4.3):
+//! - a default is copied only when the sampler's own property is missing or empty, and the closest
+//!   default wins; default arguments are appended to the sampler's;
+//! - headers: the innermost manager is the base, outer managers add names not yet present;
+//! - the outermost Cookie Manager wins.
+
+use std::time::Duration;
+
+use super::diagnostic::DiagnosticKind;
+use super::reader::Props;
+use super::template::Template;
+use crate::jmx::{Element, PropValue};
+
+/// HTTP Request Defaults: the raw `HTTPSampler.*` strings and arguments, merged per sampler.
+#[derive(Debug, Default)]
+pub struct HttpDefaults {
+    fields: Vec<(String, String)>,
+    args: Vec<RawArg>,
+}
+
+/// One Header Manager's headers, as written.
+#[derive(Debug, Default)]
+pub struct HeaderSet {
+    headers: Vec<(String, String)>,
+}
+
+/// A Cookie Manager in scope: the sampler keeps cookies in its user's jar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookiePolicy {
+    pub clear_each_iteration: bool,
+}
+
+/// An HTTP request, compiled.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub protocol: Template,
+    pub domain: Template,
+    pub port: Template,
+    pub path: Template,
+    pub method: String,
+    pub content_encoding: Template,
+    pub follow_redirects: bool,
+    pub auto_redirects: bool,
+    pub keep_alive: bool,
+    pub args: Vec<HttpArg>,
+    /// `postBodyRaw`: the body is the arguments' values, concatenated.
+    pub raw_body: bool,
+    pub connect_timeout: Option<Duration>,
+    pub response_timeout: Option<Duration>,
+    /// Merged headers, first wins on duplicate names only for the merge itself.
+    pub headers: Vec<(Template, Template)>,
+    pub cookies: Option<CookiePolicy>,
+}
+
+/// A query or form argument.
+#[derive(Debug)]
+pub struct HttpArg {
+    pub name: Template,
+    pub value: Template,
+    pub always_encode: bool,
+    pub use_equals: bool,
+}
+
+#[derive(Debug, Clone)]
+struct RawArg {
+    name: String,
+    value: String,
+    always_encode: bool,
+    use_equals: bool,
+}
+
+pub fn defaults(element: &Element) -> HttpDefaults {
+    let fields = element
+        .props
+        .iter()
+        .filter_map(|p| match &p.value {
+            PropValue::Scalar(_, text) if p.name.starts_with("HTTPSampler.") => Some((p.name.clone(), text.clone())),
+            _ => None,
+        })
+        .collect();
+    HttpDefaults { fields, args: raw_args(element) }
+}
+
+pub fn header_set(element: &Element) -> HeaderSet {
+    let headers = element
+        .collection("HeaderManager.headers")
+        .iter()
+        .filter_map(|item| match &item.value {
+            PropValue::Element(h) => Some((
+                h.text("Header.name").unwrap_or("").to_string(),
+                h.text("Header.value").unwrap_or("").to_string(),
+            )),
+            _ => None,
+        })
+        .filter(|(name, _)| !name.trim().is_empty())
+        .collect();
+    HeaderSet { headers }
+}
+
+pub fn cookie_policy(p: &mut Props<'_, '_>) -> CookiePolicy {
+    if !p.element.collection("CookieManager.cookies").is_empty() {
+        p.unsupported_option("CookieManager.cookies", "predefined cookies are not supported yet");
+    }
+    CookiePolicy { clear_each_iteration: p.bool("CookieManager.clearEachIteration", false) }
+}
+
+fn raw_args(element: &Element) -> Vec<RawArg> {
+    let Some(arguments) = element.element("HTTPsampler.Arguments") else {
+        return Vec::new();
+    };
+    arguments
+        .collection("Arguments.arguments")
+        .iter()
+        .filter_map(|item| match &item.value {
+            PropValue::Element(arg) => Some(RawArg {
+                name: arg.text("Argument.name").unwrap_or("").to_string(),
+                value: arg.text("Argument.value").unwrap_or("").to_string(),
+                always_encode: arg.text("HTTPArgument.always_encode").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                use_equals: arg.text("HTTPArgument.use_equals").is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Builds a sampler's request, merging what is in scope. `defaults` and `headers` are outermost first.
+pub fn request(
+    p: &mut Props<'_, '_>,
+    defaults: &[std::sync::Arc<HttpDefaults>],
+    headers: &[std::sync::Arc<HeaderSet>],
+    cookies: Option<&CookiePolicy>,
+) -> Option<HttpRequest> {
+    let merged = |name: &str, own: &str| -> String {
+        if !own.is_empty() {
+            return own.to_string();
+        }
+        defaults
+            .iter()
+            .rev()
+            .find_map(|d| d.fields.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()))
+            .unwrap_or_default()
+    };
+    let field = |p: &Props<'_, '_>, name: &str| merged(name, p.text(name));
+
+    for (prop, why) in [
+        ("HTTPSampler.DO_MULTIPART_POST", "multipart/form-data is not supported yet"),
+        ("HTTPSampler.image_parser", "retrieving embedded resources is not supported yet"),
+        ("HTTPSampler.md5", "saving the response as an MD5 hash is not supported yet"),
+    ] {
+        if field(p, prop).trim().eq_ignore_ascii_case("true") {
+            p.unsupported_option(prop, why);
+        }
+    }
+    for (prop, why) in [
+        ("HTTPSampler.proxyHost", "a proxy is not supported yet"),
+        ("HTTPSampler.ipSource", "a source address is not supported yet"),
+    ] {
+        if !field(p, prop).trim().is_empty() {
+            p.unsupported_option(prop, why);
+        }
+    }
+    let has_files = p.element.element("HTTPsampler.Files").is_some_and(|f| {
+        f.collection("HTTPFileArgs.files").iter().any(|item| match &item.value {
+            PropValue::Element(file) => !file.text("File.path").unwrap_or("").is_empty(),
+            _ => false,
+        })
+    });
+    if has_files {
+        p.unsupported_option("HTTPsampler.Files", "file uploads are not supported yet");
+    }
+
+    let compile = |p: &mut Props<'_, '_>, text: &str| p.builder.template(&p.path.clone(), text);
+    let protocol = field(p, "HTTPSampler.protocol");
+    let domain = field(p, "HTTPSampler.domain");
+    let port = field(p, "HTTPSampler.port");
+    let path = field(p, "HTTPSampler.path");
+    let encoding = field(p, "HTTPSampler.contentEncoding");
+    let method = match p.text("HTTPSampler.method").trim() {
+        "" => "GET".to_string(),
+        m => m.to_ascii_uppercase(),
+    };
+    if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
+        p.error(DiagnosticKind::BadValue { prop: "HTTPSampler.method".into(), expected: "an HTTP method", value: method.clone() });
+        return None;
+    }
+    let timeout = |p: &mut Props<'_, '_>, name: &str| -> Option<Duration> {
+        let text = field(p, name);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        match text.parse::<u64>() {
+            Ok(0) => None,
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => {
+                p.error(DiagnosticKind::BadValue { prop: name.to_string(), expected: "milliseconds", value: text.to_string() });
+                None
+            }
+        }
+    };
+    let connect_timeout = timeout(p, "HTTPSampler.connect_timeout");
+    let response_timeout = timeout(p, "HTTPSampler.response_timeout");
+
+    let mut all_args = raw_args(p.element);
+    for d in defaults.iter().rev() {
+        all_args.extend(d.args.iter().cloned());
+    }
+    let args = all_args
+        .into_iter()
+        .map(|a| HttpArg {
+            name: compile(p, &a.name),
+            value: compile(p, &a.value),
+            always_encode: a.always_encode,
+            use_equals: a.use_equals,
+        })
+        .collect();
+
+    let mut merged_headers: Vec<(String, String)> = Vec::new();
+    for set in headers.iter().rev() {
+        for (name, value) in &set.headers {
+            if !merged_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                merged_headers.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    let headers = merged_headers.iter().map(|(n, v)| (compile(p, n), compile(p, v))).collect();
+
+    Some(HttpRequest {
+        protocol: compile(p, &protocol),
+        domain: compile(p, &domain),
+        port: compile(p, &port),
+        path: compile(p, &path),
+        method,
+        content_encoding: compile(p, &encoding),
+        follow_redirects: p.bool("HTTPSampler.follow_redirects", false),
+        auto_redirects: p.bool("HTTPSampler.auto_redirects", false),
+        keep_alive: p.bool("HTTPSampler.use_keepalive", true),
+        args,
+        raw_body: p.bool("HTTPSampler.postBodyRaw", false),
+        connect_timeout,
+        response_timeout,
+        headers,
+        cookies: cookies.cloned(),
+    })
+}

@@ -1,0 +1,196 @@
+//! Element tree → [`Plan`]: typed, scoped, templates compiled, built once and shared by every user.
+//!
+//! [`build`] walks the enabled elements of the tree, asks [`support::classify`] what each one is,
+//! converts the ones that run into typed values, and resolves JMeter's scoping rules: for every
+//! sampler it collects the config elements, timers, pre/post-processors, assertions and listeners
+//! of its ancestors' levels and its own children, in JMeter's order (reference §4.3).
+//! It returns the plan together with every diagnostic, so one run of `rmeter check` shows all
+//! the problems of a file; the caller decides which are fatal.
+//!
+//! **Architecture Invariant:** `plan` does no I/O; after `plan`, no code reads an XML property name.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod assertion;
+pub mod diagnostic;
+pub mod extract;
+pub mod function;
+pub mod http;
+pub mod java_time;
+pub mod listener;
+mod reader;
+pub mod support;
+pub mod template;
+pub mod timer;
+pub mod vars;
+
+mod build;
+pub mod data;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use build::build;
+pub use data::{Counter, CsvDataSet, RandomVariable, ShareMode};
+pub use diagnostic::{Diagnostic, DiagnosticKind, ElementPath, Severity};
+pub use template::Template;
+pub use vars::{VarId, VarTable};
+
+use assertion::Assertion;
+use extract::PostProcessor;
+use http::HttpRequest;
+use listener::Listener;
+use support::{Role, Status};
+use timer::Timer;
+
+/// The compiled test plan. Immutable; every virtual user shares it through an `Arc`.
+#[derive(Debug)]
+pub struct Plan {
+    pub name: String,
+    pub functional_mode: bool,
+    pub serialize_thread_groups: bool,
+    pub teardown_on_shutdown: bool,
+    /// User-defined variables (Test Plan and every `Arguments` element) in the order JMeter
+    /// evaluates them, once at test start; later definitions of a name win.
+    pub user_variables: Vec<(VarId, Template)>,
+    pub setup_groups: Vec<ThreadGroup>,
+    pub groups: Vec<ThreadGroup>,
+    pub teardown_groups: Vec<ThreadGroup>,
+    pub vars: VarTable,
+    /// How many function call sites need per-user or global state (`__counter`).
+    pub n_call_slots: usize,
+    /// How many controllers keep per-user state (Once Only).
+    pub n_controller_slots: usize,
+    pub csv_data_sets: Vec<CsvDataSet>,
+    pub listeners: Vec<Listener>,
+    /// Every enabled element with its status, in tree order, for `rmeter check`.
+    pub elements: Vec<ElementReport>,
+}
+
+/// One enabled element and what rmeter does with it.
+#[derive(Debug, Clone)]
+pub struct ElementReport {
+    pub path: ElementPath,
+    pub testclass: String,
+    pub role: Role,
+    pub status: Status,
+    pub note: &'static str,
+}
+
+/// Which series a thread group belongs to; each series numbers its groups from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    Setup,
+    Normal,
+    Teardown,
+}
+
+/// What a failed sample does to its thread (`ThreadGroup.on_sample_error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSampleError {
+    Continue,
+    StartNextLoop,
+    StopThread,
+    StopTest,
+    StopTestNow,
+}
+
+/// A thread group with its counts resolved at build time (JMeter evaluates them at test start,
+/// with properties and user-defined variables, which is when `build` runs).
+#[derive(Debug)]
+pub struct ThreadGroup {
+    pub name: Arc<str>,
+    pub path: ElementPath,
+    pub kind: GroupKind,
+    pub threads: u32,
+    pub ramp_up: Duration,
+    /// `None` loops until the scheduler or a stop ends the thread.
+    pub loops: Option<u64>,
+    pub duration: Option<Duration>,
+    pub delay: Duration,
+    pub same_user_on_next_iteration: bool,
+    pub on_sample_error: OnSampleError,
+    /// The group's body: one iteration of the thread's main loop runs it once.
+    pub body: Controller,
+}
+
+/// A node of a thread group's body.
+#[derive(Debug)]
+pub enum Node {
+    Sampler(Arc<Sampler>),
+    Controller(Controller),
+}
+
+/// A logic controller and its children.
+#[derive(Debug)]
+pub struct Controller {
+    pub name: Arc<str>,
+    pub kind: ControllerKind,
+    pub children: Vec<Node>,
+    /// Config elements that act when this controller starts an iteration (CSV Data Set, Counter,
+    /// Random Variable), in tree order.
+    pub on_iteration: Vec<IterationHook>,
+    /// Index of this controller's per-user state, where it has some.
+    pub slot: usize,
+}
+
+#[derive(Debug)]
+pub enum ControllerKind {
+    Simple,
+    Loop { loops: Template, idx_var: VarId },
+    While { condition: Template, idx_var: VarId },
+    If { condition: Template, use_expression: bool, evaluate_all: bool },
+    OnceOnly,
+    Transaction(Arc<Transaction>),
+}
+
+/// A Transaction Controller's settings.
+#[derive(Debug)]
+pub struct Transaction {
+    pub name: Arc<str>,
+    pub parent: bool,
+    pub include_timers: bool,
+    /// Listeners in the controller's scope, which receive its sample.
+    pub listeners: Arc<[u16]>,
+}
+
+/// Something a config element does at the start of an iteration of the controller it sits in.
+#[derive(Debug, Clone)]
+pub enum IterationHook {
+    /// Read the next line of `plan.csv_data_sets[i]`.
+    Csv(usize),
+    Counter(Arc<Counter>),
+    Random(Arc<RandomVariable>),
+}
+
+/// A sampler with everything in its scope resolved.
+#[derive(Debug)]
+pub struct Sampler {
+    pub label: Template,
+    pub path: ElementPath,
+    pub kind: SamplerKind,
+    /// Timers in scope; their delays are summed before the sample.
+    pub timers: Vec<Arc<Timer>>,
+    /// Post-processors, outermost level first, tree order within a level.
+    pub post: Vec<Arc<PostProcessor>>,
+    /// Assertions, in the same order.
+    pub assertions: Vec<Arc<Assertion>>,
+    /// Plan listeners (indexes into `Plan::listeners`) that receive this sampler's results.
+    pub listeners: Arc<[u16]>,
+}
+
+#[derive(Debug)]
+pub enum SamplerKind {
+    Http(HttpRequest),
+}
+
+impl Plan {
+    /// All thread groups, in run order.
+    pub fn all_groups(&self) -> impl Iterator<Item = &ThreadGroup> {
+        self.setup_groups.iter().chain(&self.groups).chain(&self.teardown_groups)
+    }
+
+    /// True when some enabled element is unsupported or some diagnostic is an error.
+    pub fn unsupported(&self) -> impl Iterator<Item = &ElementReport> {
+        self.elements.iter().filter(|e| e.status == Status::Unsupported)
+    }
+}

@@ -1,0 +1,232 @@
+//! Which test elements rmeter runs, which have no effect on a run, and which it does not support.
+//!
+//! This table is the single source of truth for `rmeter check`, for the plan builder (which refuses
+//! what is not `Runs`) and for `compat/ELEMENTS.md` (generated from it; a test keeps it fresh).
+//! A test in `plan` builds one element of every `Runs` class to prove the builder handles it.
+
+use crate::jmx::Element;
+
+/// What rmeter does with an enabled element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Implemented: it runs as in JMeter.
+    Runs,
+    /// Has no effect on a non-GUI run (a GUI-only visualizer, the workbench, a recorder).
+    Inert,
+    /// Not implemented: a run refuses to start unless told to skip it.
+    Unsupported,
+}
+
+/// The part an element plays in JMeter's tree, which decides its scoping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    TestPlan,
+    ThreadGroup,
+    Sampler,
+    Controller,
+    Config,
+    Timer,
+    PreProcessor,
+    PostProcessor,
+    Assertion,
+    Listener,
+    Other,
+}
+
+/// One row of the support table.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    pub testclass: &'static str,
+    pub role: Role,
+    pub status: Status,
+    pub note: &'static str,
+}
+
+const fn kind(testclass: &'static str, role: Role, status: Status, note: &'static str) -> Kind {
+    Kind { testclass, role, status, note }
+}
+
+use Role::*;
+use Status::*;
+
+/// Every test class rmeter knows, in the order of the generated table.
+pub const KINDS: &[Kind] = &[
+    kind("TestPlan", TestPlan, Runs, "user-defined variables, serialize_threadgroups, tearDown_on_shutdown"),
+    kind("ThreadGroup", ThreadGroup, Runs, "threads, ramp-up, loops, scheduler, on_sample_error, same_user_on_next_iteration"),
+    kind("SetupThreadGroup", ThreadGroup, Runs, ""),
+    kind("PostThreadGroup", ThreadGroup, Runs, ""),
+    kind("HTTPSamplerProxy", Sampler, Runs, "HTTP/1.1 and HTTP/2 (ALPN) with reqwest; multipart, files and embedded resources are unsupported options"),
+    kind("HTTPSampler", Sampler, Runs, "the pre-2.x class name, run as HTTPSamplerProxy"),
+    kind("GenericController", Controller, Runs, "Simple Controller"),
+    kind("LoopController", Controller, Runs, ""),
+    kind("TransactionController", Controller, Runs, "both modes, includeTimers"),
+    kind("IfController", Controller, Runs, "expression mode, and condition mode with a JavaScript subset"),
+    kind("WhileController", Controller, Runs, ""),
+    kind("OnceOnlyController", Controller, Runs, ""),
+    kind("RecordingController", Controller, Runs, "runs as a Simple Controller, as in JMeter"),
+    kind("ConfigTestElement", Config, Runs, "HTTP Request Defaults (guiclass HttpDefaultsGui); other guiclasses are unsupported"),
+    kind("Arguments", Config, Runs, "User Defined Variables"),
+    kind("HeaderManager", Config, Runs, ""),
+    kind("CookieManager", Config, Runs, "a jar per virtual user, clearEachIteration; predefined cookies are an unsupported option"),
+    kind("CSVDataSet", Config, Runs, "share modes all, group, thread"),
+    kind("CounterConfig", Config, Runs, ""),
+    kind("RandomVariableConfig", Config, Runs, ""),
+    kind("ConstantTimer", Timer, Runs, ""),
+    kind("UniformRandomTimer", Timer, Runs, ""),
+    kind("GaussianRandomTimer", Timer, Runs, ""),
+    kind("PoissonRandomTimer", Timer, Runs, ""),
+    kind("RegexExtractor", PostProcessor, Runs, "Rust regex syntax: look-around and back-references are refused"),
+    kind("JSONPostProcessor", PostProcessor, Runs, "JSON Extractor (RFC 9535 JSONPath)"),
+    kind("BoundaryExtractor", PostProcessor, Runs, ""),
+    kind("ResponseAssertion", Assertion, Runs, ""),
+    kind("DurationAssertion", Assertion, Runs, ""),
+    kind("SizeAssertion", Assertion, Runs, ""),
+    kind("JSONPathAssertion", Assertion, Runs, ""),
+    kind("ResultCollector", Listener, Runs, "writes its CSV file with its own saveConfig; with no file name it is a GUI-only visualizer (inert)"),
+    kind("WorkBench", Other, Inert, "never runs"),
+    kind("ProxyControl", Other, Inert, "the HTTP(S) Test Script Recorder does nothing in a non-GUI run"),
+    kind("TestFragmentController", Controller, Inert, "a Test Fragment runs only through Module or Include controllers"),
+    kind("Summariser", Listener, Inert, "rmeter prints its own summariser lines; the element's extra lines are not printed"),
+    kind("BackendListener", Listener, Unsupported, ""),
+    kind("DebugSampler", Sampler, Unsupported, ""),
+    kind("DebugPostProcessor", PostProcessor, Unsupported, ""),
+    kind("JSR223Sampler", Sampler, Unsupported, "scripting"),
+    kind("JSR223PreProcessor", PreProcessor, Unsupported, "scripting"),
+    kind("JSR223PostProcessor", PostProcessor, Unsupported, "scripting"),
+    kind("JSR223Assertion", Assertion, Unsupported, "scripting"),
+    kind("JSR223Timer", Timer, Unsupported, "scripting"),
+    kind("JSR223Listener", Listener, Unsupported, "scripting"),
+    kind("BeanShellSampler", Sampler, Unsupported, "scripting"),
+    kind("BeanShellPreProcessor", PreProcessor, Unsupported, "scripting"),
+    kind("BeanShellPostProcessor", PostProcessor, Unsupported, "scripting"),
+    kind("BeanShellAssertion", Assertion, Unsupported, "scripting"),
+    kind("TestAction", Sampler, Unsupported, "Flow Control Action"),
+    kind("ResultAction", PostProcessor, Unsupported, "Result Status Action Handler"),
+    kind("ForeachController", Controller, Unsupported, ""),
+    kind("SwitchController", Controller, Unsupported, ""),
+    kind("RandomController", Controller, Unsupported, ""),
+    kind("RandomOrderController", Controller, Unsupported, ""),
+    kind("InterleaveControl", Controller, Unsupported, ""),
+    kind("ThroughputController", Controller, Unsupported, ""),
+    kind("RunTime", Controller, Unsupported, ""),
+    kind("ModuleController", Controller, Unsupported, ""),
+    kind("IncludeController", Controller, Unsupported, ""),
+    kind("CriticalSectionController", Controller, Unsupported, ""),
+    kind("ConstantThroughputTimer", Timer, Unsupported, ""),
+    kind("PreciseThroughputTimer", Timer, Unsupported, ""),
+    kind("SyncTimer", Timer, Unsupported, ""),
+    kind("CacheManager", Config, Unsupported, ""),
+    kind("AuthManager", Config, Unsupported, ""),
+    kind("DNSCacheManager", Config, Unsupported, ""),
+    kind("KeystoreConfig", Config, Unsupported, ""),
+    kind("UserParameters", PreProcessor, Unsupported, ""),
+    kind("RegExUserParameters", PreProcessor, Unsupported, ""),
+    kind("URLRewritingModifier", PreProcessor, Unsupported, ""),
+    kind("AnchorModifier", PreProcessor, Unsupported, ""),
+    kind("XPathExtractor", PostProcessor, Unsupported, ""),
+    kind("XPath2Extractor", PostProcessor, Unsupported, ""),
+    kind("HtmlExtractor", PostProcessor, Unsupported, ""),
+    kind("JMESPathExtractor", PostProcessor, Unsupported, ""),
+    kind("XPathAssertion", Assertion, Unsupported, ""),
+    kind("XPath2Assertion", Assertion, Unsupported, ""),
+    kind("JMESPathAssertion", Assertion, Unsupported, ""),
+    kind("HTMLAssertion", Assertion, Unsupported, ""),
+    kind("MD5HexAssertion", Assertion, Unsupported, ""),
+    kind("XMLAssertion", Assertion, Unsupported, ""),
+    kind("JavaSampler", Sampler, Unsupported, ""),
+    kind("SystemSampler", Sampler, Unsupported, ""),
+    kind("TCPSampler", Sampler, Unsupported, ""),
+    kind("JDBCSampler", Sampler, Unsupported, "protocol"),
+    kind("JDBCDataSource", Config, Unsupported, "protocol"),
+    kind("OpenModelThreadGroup", ThreadGroup, Unsupported, ""),
+];
+
+/// The support table row of a test class.
+pub fn lookup(testclass: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.testclass == testclass)
+}
+
+/// The status of one element, looking at the properties where they decide it.
+pub fn classify(element: &Element) -> (Status, Role, &'static str) {
+    let Some(kind) = lookup(&element.testclass) else {
+        return (Unsupported, guess_role(&element.testclass), "not implemented");
+    };
+    if kind.testclass == "ResultCollector" && element.text("filename").unwrap_or("").trim().is_empty() {
+        return (Inert, Listener, "a visualizer with no file name has no effect in a non-GUI run");
+    }
+    if kind.testclass == "ConfigTestElement" && !matches!(element.guiclass.as_str(), "HttpDefaultsGui" | "") {
+        return (Unsupported, Config, "only HTTP Request Defaults (HttpDefaultsGui) is implemented");
+    }
+    (kind.status, kind.role, kind.note)
+}
+
+/// A role for a class rmeter does not know, from its name, so that `check` can say what it is.
+fn guess_role(testclass: &str) -> Role {
+    let short = testclass.rsplit('.').next().unwrap_or(testclass);
+    if short.ends_with("ThreadGroup") {
+        ThreadGroup
+    } else if short.ends_with("Sampler") {
+        Sampler
+    } else if short.ends_with("Controller") || short.ends_with("Control") {
+        Controller
+    } else if short.ends_with("Timer") {
+        Timer
+    } else if short.ends_with("Assertion") {
+        Assertion
+    } else if short.ends_with("PostProcessor") || short.ends_with("Extractor") {
+        PostProcessor
+    } else if short.ends_with("PreProcessor") {
+        PreProcessor
+    } else if short.ends_with("Collector") || short.ends_with("Listener") || short.ends_with("Visualizer") {
+        Listener
+    } else {
+        Other
+    }
+}
+
+/// `compat/ELEMENTS.md`, generated from [`KINDS`].
+pub fn elements_markdown() -> String {
+    let mut out = String::from(
+        "# Element support\n\n\
+         Generated from `src/plan/support.rs` by `rmeter elements`; a test fails when this file is stale.\n\
+         `runs`: implemented as in JMeter. `inert`: has no effect on a non-GUI run. \
+         `unsupported`: `rmeter check` reports it and a run refuses to start \
+         (unless `--skip-unsupported`, which prints each skipped element).\n\
+         A test class not listed here is unsupported.\n\n\
+         | test class | role | status | notes |\n|---|---|---|---|\n",
+    );
+    for kind in KINDS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            kind.testclass,
+            role_name(kind.role),
+            status_name(kind.status),
+            kind.note
+        ));
+    }
+    out
+}
+
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Runs => "runs",
+        Inert => "inert",
+        Unsupported => "unsupported",
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        TestPlan => "test plan",
+        ThreadGroup => "thread group",
+        Sampler => "sampler",
+        Controller => "controller",
+        Config => "config element",
+        Timer => "timer",
+        PreProcessor => "pre-processor",
+        PostProcessor => "post-processor",
+        Assertion => "assertion",
+        Listener => "listener",
+        Other => "other",
+    }
+}

@@ -1,0 +1,84 @@
+//! Timers: their delays are summed before each sampler in their scope.
+
+use std::time::Duration;
+
+use super::reader::Props;
+use super::template::Template;
+
+/// A timer with its `${}` settings compiled; numbers are parsed when the delay is drawn.
+#[derive(Debug)]
+pub enum Timer {
+    Constant { delay: Template },
+    /// `delay + uniform(0, range)`.
+    UniformRandom { delay: Template, range: Template },
+    /// `|gaussian * deviation + delay|`.
+    GaussianRandom { delay: Template, deviation: Template },
+    /// `delay + poisson(lambda)`.
+    PoissonRandom { delay: Template, lambda: Template },
+}
+
+pub fn timer(p: &mut Props<'_, '_>) -> Timer {
+    let delay = p.template("ConstantTimer.delay");
+    match p.element.testclass.as_str() {
+        "UniformRandomTimer" => Timer::UniformRandom { delay, range: p.template("RandomTimer.range") },
+        "GaussianRandomTimer" => Timer::GaussianRandom { delay, deviation: p.template("RandomTimer.range") },
+        "PoissonRandomTimer" => Timer::PoissonRandom { delay, lambda: p.template("RandomTimer.range") },
+        _ => Timer::Constant { delay },
+    }
+}
+
+/// Draws a delay from rendered settings. Unparseable numbers count as 0, as in JMeter's logs-and-go.
+pub fn draw(timer: &Timer, render: &mut dyn FnMut(&Template) -> String, rng: &mut fastrand::Rng) -> Duration {
+    let num = |s: String| s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).unwrap_or(0.0);
+    let ms = match timer {
+        Timer::Constant { delay } => num(render(delay)),
+        Timer::UniformRandom { delay, range } => (rng.f64() * num(render(range))).abs() + num(render(delay)),
+        Timer::GaussianRandom { delay, deviation } => (gaussian(rng) * num(render(deviation)) + num(render(delay))).abs(),
+        Timer::PoissonRandom { delay, lambda } => num(render(delay)) + poisson(rng, num(render(lambda))),
+    };
+    Duration::from_millis(ms.max(0.0) as u64)
+}
+
+/// A standard normal draw (Box–Muller).
+fn gaussian(rng: &mut fastrand::Rng) -> f64 {
+    let u1 = rng.f64().max(f64::MIN_POSITIVE);
+    let u2 = rng.f64();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// A Poisson draw: Knuth's method for small lambda, a normal approximation for large.
+fn poisson(rng: &mut fastrand::Rng, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return 0.0;
+    }
+    if lambda > 500.0 {
+        return (lambda + gaussian(rng) * lambda.sqrt()).round().max(0.0);
+    }
+    let limit = (-lambda).exp();
+    let mut k = 0.0;
+    let mut p = rng.f64();
+    while p > limit {
+        k += 1.0;
+        p *= rng.f64();
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_stay_in_range() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let uniform = Timer::UniformRandom { delay: Template::literal("100"), range: Template::literal("50") };
+        let mut render = |t: &Template| t.as_literal().unwrap_or("").to_string();
+        for _ in 0..1000 {
+            let d = draw(&uniform, &mut render, &mut rng).as_millis();
+            assert!((100..150).contains(&d), "{d}");
+        }
+        let poisson_timer = Timer::PoissonRandom { delay: Template::literal("0"), lambda: Template::literal("20") };
+        let mean: f64 = (0..2000).map(|_| draw(&poisson_timer, &mut render, &mut rng).as_millis() as f64).sum::<f64>() / 2000.0;
+        assert!((18.0..22.0).contains(&mean), "{mean}");
+    }
+}

@@ -1,0 +1,375 @@
+//! HTTP sampling with reqwest: one client (and so one connection pool) per virtual user, as JMeter
+//! gives each thread its own connections.
+//!
+//! reqwest does not report connection set-up, so each user's client wraps its connector in a
+//! small tower layer that times every connect (TLS included) into the user's [`ConnectProbe`];
+//! a request that found a kept-alive connection sees no connect and reports 0, as JMeter does.
+//! Redirects are followed here, not by reqwest, so that "follow redirects" can produce JMeter's
+//! sub-results (`label-0`, `label-1`…) and cookies are stored at each hop.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+use super::cookies::CookieJar;
+use crate::sample::DataType;
+
+/// Records the duration of the connects a user's client makes.
+#[derive(Debug, Default)]
+pub struct ConnectProbe {
+    /// Sum of connect durations since the last `take`, in microseconds.
+    micros: AtomicU64,
+}
+
+impl ConnectProbe {
+    fn take(&self) -> Duration {
+        Duration::from_micros(self.micros.swap(0, Ordering::Relaxed))
+    }
+}
+
+#[derive(Clone)]
+struct ConnectTiming(Arc<ConnectProbe>);
+
+impl<S> tower::Layer<S> for ConnectTiming {
+    type Service = TimedConnect<S>;
+    fn layer(&self, inner: S) -> TimedConnect<S> {
+        TimedConnect { inner, probe: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+struct TimedConnect<S> {
+    inner: S,
+    probe: Arc<ConnectProbe>,
+}
+
+impl<S, R> tower::Service<R> for TimedConnect<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let start = Instant::now();
+        let future = self.inner.call(request);
+        let probe = self.probe.clone();
+        Box::pin(async move {
+            let result = future.await;
+            probe.micros.fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+            result
+        })
+    }
+}
+
+/// Client settings that need a client of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKey {
+    pub connect_timeout: Option<Duration>,
+    pub response_timeout: Option<Duration>,
+}
+
+/// A virtual user's HTTP clients (usually one).
+pub struct UserHttp {
+    clients: Vec<(ClientKey, reqwest::Client)>,
+    probe: Arc<ConnectProbe>,
+    verify_tls: bool,
+}
+
+/// The request as rendered for one sample.
+pub struct Outgoing {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub keep_alive: bool,
+}
+
+/// What one HTTP exchange (one hop) gave.
+pub struct Exchange {
+    pub url: String,
+    pub start_ms: i64,
+    pub elapsed: Duration,
+    pub latency: Duration,
+    pub connect: Duration,
+    pub code: String,
+    pub message: String,
+    pub success: bool,
+    pub data_type: DataType,
+    pub encoding: String,
+    pub header_bytes: u64,
+    pub body: Vec<u8>,
+    pub response_headers: String,
+    pub request_headers: String,
+    pub sent_bytes: u64,
+    pub location: Option<String>,
+    pub status: u16,
+}
+
+impl UserHttp {
+    pub fn new(verify_tls: bool) -> UserHttp {
+        UserHttp { clients: Vec::new(), probe: Arc::new(ConnectProbe::default()), verify_tls }
+    }
+
+    /// Drops the user's connections (a new user on the next iteration).
+    pub fn reset(&mut self) {
+        self.clients.clear();
+    }
+
+    fn client(&mut self, key: ClientKey) -> Result<reqwest::Client, reqwest::Error> {
+        if let Some((_, client)) = self.clients.iter().find(|(k, _)| *k == key) {
+            return Ok(client.clone());
+        }
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(!self.verify_tls)
+            .pool_max_idle_per_host(usize::MAX)
+            .tcp_nodelay(true)
+            .connector_layer(ConnectTiming(self.probe.clone()));
+        if let Some(timeout) = key.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some(timeout) = key.response_timeout {
+            builder = builder.read_timeout(timeout);
+        }
+        let client = builder.build()?;
+        self.clients.push((key, client.clone()));
+        Ok(client)
+    }
+
+    /// Sends one request and reads the whole response. Failures become an `Exchange` with
+    /// JMeter's "Non HTTP response" code and message, never an error.
+    pub async fn exchange(&mut self, key: ClientKey, out: Outgoing, jar: Option<&mut CookieJar>, epoch: &super::Epoch) -> Exchange {
+        let start = Instant::now();
+        let start_ms = epoch.millis_at(start);
+        self.probe.take();
+        let url_text = out.url.to_string();
+        let mut exchange = Exchange {
+            url: url_text.clone(),
+            start_ms,
+            elapsed: Duration::ZERO,
+            latency: Duration::ZERO,
+            connect: Duration::ZERO,
+            code: String::new(),
+            message: String::new(),
+            success: false,
+            data_type: DataType::Text,
+            encoding: String::new(),
+            header_bytes: 0,
+            body: Vec::new(),
+            response_headers: String::new(),
+            request_headers: String::new(),
+            sent_bytes: 0,
+            location: None,
+            status: 0,
+        };
+        let client = match self.client(key) {
+            Ok(client) => client,
+            Err(e) => {
+                fail(&mut exchange, "java.lang.IllegalStateException", &e.to_string());
+                return exchange;
+            }
+        };
+        let mut request = client.request(out.method.clone(), out.url.clone());
+        let mut request_headers = String::new();
+        let mut has_user_agent = false;
+        for (name, value) in &out.headers {
+            has_user_agent |= name.eq_ignore_ascii_case("user-agent");
+            request = request.header(name.as_str(), value.as_str());
+            request_headers.push_str(name);
+            request_headers.push_str(": ");
+            request_headers.push_str(value);
+            request_headers.push('\n');
+        }
+        let _ = has_user_agent;
+        if !out.keep_alive {
+            request = request.header("Connection", "close");
+            request_headers.push_str("Connection: close\n");
+        }
+        if let Some(jar) = jar.as_deref() {
+            if let Some(cookie) = jar.header_for(&out.url) {
+                request_headers.push_str("Cookie: ");
+                request_headers.push_str(&cookie);
+                request_headers.push('\n');
+                request = request.header("Cookie", cookie);
+            }
+        }
+        let body_len = out.body.as_ref().map_or(0, Vec::len);
+        if let Some(body) = out.body {
+            request = request.body(body);
+        }
+        exchange.sent_bytes = sent_size(&out.method, &out.url, &request_headers, body_len);
+        exchange.request_headers = request_headers;
+
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                exchange.connect = self.probe.take();
+                exchange.elapsed = start.elapsed();
+                let (class, message) = classify_error(&e, &out.url);
+                fail(&mut exchange, class, &message);
+                exchange.sent_bytes = 0;
+                return exchange;
+            }
+        };
+        exchange.latency = start.elapsed();
+        exchange.connect = self.probe.take();
+        let status = response.status();
+        exchange.status = status.as_u16();
+        exchange.code = status.as_str().to_string();
+        exchange.message = status.canonical_reason().unwrap_or("").to_string();
+        exchange.success = (200..400).contains(&status.as_u16());
+        let mut header_text = String::new();
+        let mut header_bytes = format!("{:?} {} {}\r\n", response.version(), status.as_str(), exchange.message).len() as u64 + 2;
+        let mut content_type = String::new();
+        for (name, value) in response.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            header_bytes += (name.as_str().len() + 2 + value.len() + 2) as u64;
+            header_text.push_str(name.as_str());
+            header_text.push_str(": ");
+            header_text.push_str(&value);
+            header_text.push('\n');
+            if name == reqwest::header::CONTENT_TYPE {
+                content_type = value.to_string();
+            }
+            if name == reqwest::header::LOCATION {
+                exchange.location = Some(value.to_string());
+            }
+        }
+        if let Some(jar) = jar {
+            for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+                jar.store(&String::from_utf8_lossy(value.as_bytes()), &out.url);
+            }
+        }
+        exchange.header_bytes = header_bytes;
+        exchange.response_headers = header_text;
+        exchange.data_type = data_type(&content_type);
+        exchange.encoding = charset(&content_type).unwrap_or_default();
+        match response.bytes().await {
+            Ok(body) => exchange.body = body.to_vec(),
+            Err(e) => {
+                exchange.elapsed = start.elapsed();
+                let (class, message) = classify_error(&e, &out.url);
+                fail(&mut exchange, class, &message);
+                return exchange;
+            }
+        }
+        exchange.elapsed = start.elapsed();
+        exchange
+    }
+}
+
+/// JMeter's error result: the exception class and message, and the "stack trace" as the body.
+fn fail(exchange: &mut Exchange, class: &str, message: &str) {
+    exchange.code = format!("Non HTTP response code: {class}");
+    exchange.message = format!("Non HTTP response message: {message}");
+    exchange.success = false;
+    exchange.data_type = DataType::Text;
+    exchange.body = format!("{class}: {message}\n").into_bytes();
+    exchange.header_bytes = 0;
+    exchange.latency = Duration::ZERO;
+}
+
+/// Maps a reqwest error to the Java exception JMeter's HttpClient4 sampler reports for it.
+fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, String) {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let io_kind = source_chain(error).find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()));
+    let text = source_chain(error).map(|e| e.to_string()).collect::<Vec<_>>().join(": ");
+    let address = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => format!("[/{ip}]"),
+        Err(_) => format!("[{host}]"),
+    };
+    if error.is_timeout() {
+        if error.is_connect() {
+            return ("org.apache.http.conn.ConnectTimeoutException", format!("Connect to {host}:{port} {address} failed: connect timed out"));
+        }
+        return ("java.net.SocketTimeoutException", "Read timed out".into());
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        return ("java.net.UnknownHostException", format!("{host}: Name or service not known"));
+    }
+    if text.to_ascii_lowercase().contains("certificate") || text.contains("tls") || text.contains("TLS") {
+        return ("javax.net.ssl.SSLHandshakeException", text);
+    }
+    match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => (
+            "org.apache.http.conn.HttpHostConnectException",
+            format!("Connect to {host}:{port} {address} failed: Connection refused"),
+        ),
+        Some(std::io::ErrorKind::ConnectionReset) => ("java.net.SocketException", "Connection reset".into()),
+        Some(std::io::ErrorKind::TimedOut) => ("java.net.SocketTimeoutException", "Read timed out".into()),
+        _ if error.is_connect() => ("org.apache.http.conn.HttpHostConnectException", format!("Connect to {host}:{port} {address} failed: {text}")),
+        _ if text.contains("connection closed") || text.contains("IncompleteMessage") || text.contains("message incomplete") => {
+            ("org.apache.http.NoHttpResponseException", format!("{host}:{port} failed to respond"))
+        }
+        _ => ("java.io.IOException", text),
+    }
+}
+
+fn source_chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// Request line, headers (with what the client adds) and body, as the wire carries them.
+fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: usize) -> u64 {
+    let target_len = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
+    let mut size = method.as_str().len() + 1 + target_len + " HTTP/1.1\r\n".len();
+    for line in headers.lines() {
+        size += line.len() + 2;
+    }
+    let host_len = url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| p.to_string().len() + 1);
+    size += "host: \r\n".len() + host_len;
+    if !headers.lines().any(|l| l.to_ascii_lowercase().starts_with("accept:")) {
+        size += "accept: */*\r\n".len();
+    }
+    if body_len > 0 {
+        size += "content-length: \r\n".len() + body_len.to_string().len();
+    }
+    size += 2;
+    (size + body_len) as u64
+}
+
+/// JMeter reports images, audio, video and other binary types as `bin`.
+fn data_type(content_type: &str) -> DataType {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let binary = mime.starts_with("image/")
+        || mime.starts_with("audio/")
+        || mime.starts_with("video/")
+        || matches!(mime.as_str(), "application/octet-stream" | "application/zip" | "application/pdf" | "application/gzip");
+    if binary {
+        DataType::Bin
+    } else {
+        DataType::Text
+    }
+}
+
+fn charset(content_type: &str) -> Option<String> {
+    content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.trim().strip_prefix("charset="))
+        .map(|c| c.trim_matches('"').to_string())
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_types() {
+        assert_eq!(data_type("image/png"), DataType::Bin);
+        assert_eq!(data_type("application/json; charset=utf-8"), DataType::Text);
+        assert_eq!(charset("text/html; charset=\"ISO-8859-1\"").as_deref(), Some("ISO-8859-1"));
+    }
+}

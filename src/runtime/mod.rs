@@ -1,0 +1,328 @@
+//! Plan → running virtual users.
+//!
+//! [`run`] executes the plan like JMeter's `StandardJMeterEngine`: all setUp groups, then the
+//! normal groups (in parallel, or one after another with `serialize_threadgroups`), then the
+//! tearDown groups. A virtual user is one tokio task running a plain loop over the shared plan
+//! (`vu.rs`); it owns its variables, cookie jar, connections and random generator, so nothing on
+//! the per-sample path takes a lock. Samples go to the single writer over a bounded channel; when
+//! the writer falls behind, users wait on the channel.
+
+pub mod condition;
+pub mod cookies;
+pub mod csv_data;
+pub mod http;
+mod process;
+mod vu;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::plan::{GroupKind, IterationHook, Node, Plan, ThreadGroup};
+use crate::properties::Properties;
+use crate::sample::Sample;
+
+/// Settings of a run that are not in the plan.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Folder of the `.jmx` file, for relative CSV file names.
+    pub plan_dir: PathBuf,
+    /// Verify TLS certificates (JMeter accepts any certificate).
+    pub verify_tls: bool,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Csv(#[from] csv_data::CsvError),
+}
+
+/// Counts a run ends with.
+#[derive(Debug, Default, Clone)]
+pub struct RunStats {
+    pub threads_started: u64,
+    pub stopped_early: bool,
+}
+
+/// How a run is asked to stop: `Shutdown` lets users finish their current sample,
+/// `StopTestNow` also cuts timers and pending requests short.
+#[derive(Debug)]
+pub struct Stop {
+    state: AtomicU8,
+    changed: watch::Sender<u8>,
+}
+
+const RUNNING: u8 = 0;
+const SHUTDOWN: u8 = 1;
+const STOP_NOW: u8 = 2;
+
+impl Default for Stop {
+    fn default() -> Stop {
+        Stop { state: AtomicU8::new(RUNNING), changed: watch::channel(RUNNING).0 }
+    }
+}
+
+impl Stop {
+    /// Graceful stop (JMeter's `Shutdown`).
+    pub fn shutdown(&self) {
+        self.raise(SHUTDOWN);
+    }
+
+    /// Immediate stop (JMeter's `StopTestNow`).
+    pub fn stop_now(&self) {
+        self.raise(STOP_NOW);
+    }
+
+    fn raise(&self, level: u8) {
+        let previous = self.state.fetch_max(level, Ordering::SeqCst);
+        if previous < level {
+            self.changed.send_replace(level);
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != RUNNING
+    }
+
+    pub fn is_stop_now(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == STOP_NOW
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u8> {
+        self.changed.subscribe()
+    }
+}
+
+/// Maps monotonic instants to epoch milliseconds from one reading of the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Epoch {
+    base_ms: i64,
+    base: Instant,
+}
+
+impl Epoch {
+    pub fn now() -> Epoch {
+        Epoch { base_ms: crate::clock::epoch_millis(), base: Instant::now() }
+    }
+
+    pub fn millis_at(&self, at: Instant) -> i64 {
+        self.base_ms + at.saturating_duration_since(self.base).as_millis() as i64
+    }
+
+    pub fn millis(&self) -> i64 {
+        self.millis_at(Instant::now())
+    }
+}
+
+/// Live thread counts, read for the `grpThreads`/`allThreads` columns and the summariser.
+#[derive(Debug, Default)]
+pub struct ThreadCounts {
+    pub active: AtomicU32,
+    pub started: AtomicU64,
+    pub finished: AtomicU64,
+}
+
+/// What every virtual user of a run shares (read-only, or atomics).
+struct Shared {
+    plan: Arc<Plan>,
+    props: Arc<Properties>,
+    csv: Arc<Vec<csv_data::CsvTable>>,
+    /// `__counter(FALSE)` values and shared Counter elements, by call slot.
+    global_counters: Arc<Vec<AtomicI64>>,
+    threads: Arc<ThreadCounts>,
+    /// Active threads per thread group, by the group's index in `Plan::all_groups`.
+    group_active: Arc<Vec<AtomicU32>>,
+    stop: Arc<Stop>,
+    epoch: Epoch,
+    tx: mpsc::Sender<Sample>,
+    machine_name: String,
+    machine_ip: String,
+    verify_tls: bool,
+    sample_variables: Vec<String>,
+    max_redirects: u32,
+    /// Values of the user-defined variables, evaluated once at test start.
+    user_variables: Vec<(crate::plan::VarId, String)>,
+}
+
+/// Runs the plan to the end, or until `stop`. Every sample is sent to `tx` before this returns.
+pub async fn run(
+    plan: Arc<Plan>,
+    props: Arc<Properties>,
+    settings: &RunSettings,
+    tx: mpsc::Sender<Sample>,
+    stop: Arc<Stop>,
+    threads: Arc<ThreadCounts>,
+) -> Result<RunStats, RuntimeError> {
+    let n_groups = plan.all_groups().count();
+    let csv = csv_data::load_all(&plan.csv_data_sets, &plan.vars, &settings.plan_dir, n_groups)?;
+    let global_counters: Vec<AtomicI64> = (0..plan.n_call_slots).map(|_| AtomicI64::new(1)).collect();
+    for group in plan.all_groups() {
+        init_counters(&group.body.on_iteration, &group.body.children, &global_counters);
+    }
+    let machine_name = machine_name();
+    let epoch = Epoch::now();
+    props.set("TESTSTART.MS", &epoch.base_ms.to_string());
+    let user_variables = vu::evaluate_user_variables(&plan, &props);
+    let shared = Arc::new(Shared {
+        sample_variables: props
+            .get("sample_variables")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        max_redirects: props.int("httpsampler.max_redirects", 20).clamp(0, 1000) as u32,
+        plan: plan.clone(),
+        props,
+        csv: Arc::new(csv),
+        global_counters: Arc::new(global_counters),
+        threads,
+        group_active: Arc::new((0..n_groups).map(|_| AtomicU32::new(0)).collect()),
+        stop: stop.clone(),
+        epoch,
+        tx,
+        machine_ip: machine_ip(&machine_name),
+        machine_name,
+        verify_tls: settings.verify_tls,
+        user_variables,
+    });
+
+    let mut stats = RunStats::default();
+    let mut group_index = 0;
+    let n_setup = plan.setup_groups.len();
+    let n_normal = plan.groups.len();
+    stats.threads_started += run_series(&shared, 0, n_setup, false).await;
+    group_index += n_setup;
+    if !stop.is_stopping() {
+        stats.threads_started += run_series(&shared, group_index, n_normal, plan.serialize_thread_groups).await;
+    }
+    group_index += n_normal;
+    let teardown = !stop.is_stop_now() && (!stop.is_stopping() || plan.teardown_on_shutdown);
+    if teardown {
+        // JMeter runs tearDown groups after a graceful shutdown when the plan asks for it.
+        let teardown_stop = Arc::new(Stop::default());
+        let shared_teardown = Arc::new(Shared::with_stop(&shared, teardown_stop));
+        stats.threads_started += run_series(&shared_teardown, group_index, plan.teardown_groups.len(), false).await;
+    }
+    stats.stopped_early = stop.is_stopping();
+    Ok(stats)
+}
+
+impl Shared {
+    fn with_stop(other: &Shared, stop: Arc<Stop>) -> Shared {
+        Shared {
+            plan: other.plan.clone(),
+            props: other.props.clone(),
+            csv: other.csv.clone(),
+            global_counters: other.global_counters.clone(),
+            threads: other.threads.clone(),
+            group_active: other.group_active.clone(),
+            stop,
+            epoch: other.epoch,
+            tx: other.tx.clone(),
+            machine_name: other.machine_name.clone(),
+            machine_ip: other.machine_ip.clone(),
+            verify_tls: other.verify_tls,
+            sample_variables: other.sample_variables.clone(),
+            max_redirects: other.max_redirects,
+            user_variables: other.user_variables.clone(),
+        }
+    }
+
+    fn group(&self, index: usize) -> &ThreadGroup {
+        // The index comes from enumerating the same groups.
+        self.plan.all_groups().nth(index).unwrap_or(&self.plan.groups[0])
+    }
+}
+
+/// Runs `count` groups from `first` (an index into `Plan::all_groups`), in parallel or in series.
+async fn run_series(shared: &Arc<Shared>, first: usize, count: usize, serial: bool) -> u64 {
+    let mut started = 0;
+    if serial {
+        for i in first..first + count {
+            if shared.stop.is_stopping() {
+                break;
+            }
+            started += run_group(shared.clone(), i, i - first + 1).await;
+        }
+    } else {
+        let handles: Vec<_> = (first..first + count)
+            .map(|i| tokio::spawn(run_group(shared.clone(), i, i - first + 1)))
+            .collect();
+        for handle in handles {
+            started += handle.await.unwrap_or(0);
+        }
+    }
+    started
+}
+
+/// Starts a group's threads along its ramp-up and waits for them.
+async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -> u64 {
+    let group = shared.group(index);
+    let n = group.threads;
+    let start = tokio::time::Instant::now() + group.delay;
+    let end = group.duration.map(|d| start + d);
+    // JMeter: thread i starts i * round(ramp * 1000 / n) ms after the group start.
+    let step = if n > 0 { Duration::from_millis((group.ramp_up.as_millis() as f64 / n as f64).round() as u64) } else { Duration::ZERO };
+    let mut handles = Vec::with_capacity(n as usize);
+    let mut stop_rx = shared.stop.subscribe();
+    for i in 0..n {
+        let at = start + step * i;
+        if end.is_some_and(|e| at >= e) {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = stop_rx.changed() => {}
+        }
+        if shared.stop.is_stopping() {
+            break;
+        }
+        let name: Arc<str> = format!("{} {}-{}", group.name, number_in_series, i + 1).into();
+        let user = vu::VirtualUser::new(shared.clone(), index, i + 1, name, end.map(|e| e.into_std()));
+        handles.push(tokio::spawn(user.run()));
+    }
+    let started = handles.len() as u64;
+    for handle in handles {
+        let _ = handle.await;
+    }
+    let _ = group.kind == GroupKind::Normal;
+    started
+}
+
+/// Sets every shared Counter element to its start value.
+fn init_counters(hooks: &[IterationHook], nodes: &[Node], counters: &[AtomicI64]) {
+    for hook in hooks {
+        if let IterationHook::Counter(counter) = hook {
+            if let Some(slot) = counters.get(counter.slot) {
+                slot.store(counter.start, Ordering::Relaxed);
+            }
+        }
+    }
+    for node in nodes {
+        if let Node::Controller(controller) = node {
+            init_counters(&controller.on_iteration, &controller.children, counters);
+        }
+    }
+}
+
+fn machine_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The address the machine's name resolves to (JMeter: `InetAddress.getLocalHost()`).
+fn machine_ip(name: &str) -> String {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<std::net::IpAddr> = (name, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
+    addresses
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addresses.first())
+        .map_or_else(|| "127.0.0.1".into(), ToString::to_string)
+}

@@ -1,0 +1,445 @@
+//! Post-processors and assertions applied to one result, in JMeter's terms.
+//!
+//! Each function reads the response through [`Response`] and writes variables through the user's
+//! [`Context`]; assertion messages are worded as JMeter's (reference §1.6).
+
+use crate::plan::assertion::{Assertion, AssertionKind, JsonPathAssertion, MatchRule, ResponseAssertion, SizeField, SizeOperator};
+use crate::plan::extract::{BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, TemplatePart};
+use crate::plan::template::Context;
+use crate::sample::Sample;
+
+/// What extractors and assertions may read of a result.
+pub struct Response<'a> {
+    pub body: &'a str,
+    /// Status line and headers, one per line, as JMeter's `getResponseHeaders()`.
+    pub response_headers: &'a str,
+    pub request_headers: &'a str,
+    pub url: &'a str,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub body_bytes: u64,
+    pub header_bytes: u64,
+}
+
+impl Response<'_> {
+    fn field(&self, field: &Field, ctx: &dyn Context) -> String {
+        match field {
+            Field::Body => self.body.to_string(),
+            Field::BodyUnescaped => unescape_entities(self.body),
+            Field::ResponseHeaders => self.response_headers.to_string(),
+            Field::RequestHeaders => self.request_headers.to_string(),
+            Field::Url => self.url.to_string(),
+            Field::Code => self.code.to_string(),
+            Field::Message => self.message.to_string(),
+            Field::Variable(name) => ctx.var_by_name(name).unwrap_or("").to_string(),
+        }
+    }
+}
+
+/// One assertion's outcome, as JMeter's `AssertionResult`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionOutcome {
+    pub name: String,
+    pub failure: bool,
+    pub error: bool,
+    pub message: Option<String>,
+}
+
+pub fn post_process(post: &PostProcessor, response: &Response<'_>, ctx: &mut dyn Context) {
+    match post {
+        PostProcessor::Regex(regex) => regex_extract(regex, response, ctx),
+        PostProcessor::Json(json) => json_extract(json, response, ctx),
+        PostProcessor::Boundary(boundary) => boundary_extract(boundary, response, ctx),
+    }
+}
+
+/// Sets `name`, `name_gN`, `name_matchNr`, `name_N` as JMeter's extractors do, from the matches
+/// (each a list of groups, group 0 first).
+fn store_matches(ctx: &mut dyn Context, refname: &str, number: i64, matches: &[Vec<String>], render: &dyn Fn(&[String]) -> String) {
+    let previous: usize = ctx.var_by_name(&format!("{refname}_matchNr")).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut count = 0;
+    if number >= 0 {
+        let chosen = if number == 0 {
+            if matches.is_empty() {
+                None
+            } else {
+                let i = ctx.env().rng().usize(..matches.len());
+                matches.get(i)
+            }
+        } else {
+            matches.get(number as usize - 1)
+        };
+        if let Some(groups) = chosen {
+            ctx.set_var(refname, render(groups));
+            save_groups(ctx, refname, groups);
+        }
+    } else {
+        count = matches.len();
+        ctx.set_var(&format!("{refname}_matchNr"), count.to_string());
+        for (i, groups) in matches.iter().enumerate() {
+            let name = format!("{refname}_{}", i + 1);
+            ctx.set_var(&name, render(groups));
+            save_groups(ctx, &name, groups);
+        }
+    }
+    // Values left over from an earlier, longer match list are cleared.
+    for i in count + 1..=previous {
+        ctx.set_var(&format!("{refname}_{i}"), String::new());
+    }
+}
+
+fn save_groups(ctx: &mut dyn Context, name: &str, groups: &[String]) {
+    if groups.len() <= 1 {
+        return;
+    }
+    ctx.set_var(&format!("{name}_g"), (groups.len() - 1).to_string());
+    for (i, group) in groups.iter().enumerate() {
+        ctx.set_var(&format!("{name}_g{i}"), group.clone());
+    }
+}
+
+fn match_number(text: String) -> i64 {
+    text.trim().parse().unwrap_or(1)
+}
+
+fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
+    if extractor.refname.is_empty() {
+        return;
+    }
+    let default = extractor.default.render(ctx);
+    if !default.is_empty() || extractor.default_empty {
+        ctx.set_var(&extractor.refname, default);
+    }
+    let number = match_number(extractor.match_number.render(ctx));
+    let input = response.field(&extractor.field, ctx);
+    let limit = if number > 0 { number as usize } else { usize::MAX };
+    let matches: Vec<Vec<String>> = extractor
+        .regex
+        .captures_iter(&input)
+        .take(limit)
+        .map(|caps| caps.iter().map(|g| g.map_or(String::new(), |m| m.as_str().to_string())).collect())
+        .collect();
+    let render = |groups: &[String]| -> String {
+        extractor
+            .template
+            .iter()
+            .map(|part| match part {
+                TemplatePart::Lit(s) => s.as_str(),
+                TemplatePart::Group(i) => groups.get(*i).map_or("", String::as_str),
+            })
+            .collect()
+    };
+    store_matches(ctx, &extractor.refname, number, &matches, &render);
+}
+
+fn boundary_extract(extractor: &BoundaryExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
+    if extractor.refname.is_empty() {
+        return;
+    }
+    let default = extractor.default.render(ctx);
+    if !default.is_empty() || extractor.default_empty {
+        ctx.set_var(&extractor.refname, default);
+    }
+    let number = match_number(extractor.match_number.render(ctx));
+    let left = extractor.left.render(ctx);
+    let right = extractor.right.render(ctx);
+    let input = response.field(&extractor.field, ctx);
+    let mut matches = Vec::new();
+    let mut pos = 0;
+    while pos <= input.len() {
+        let Some(l) = input[pos..].find(&left) else { break };
+        let from = pos + l + left.len();
+        let Some(r) = input[from..].find(&right) else { break };
+        matches.push(vec![input[from..from + r].to_string()]);
+        pos = from + r + right.len();
+        if left.is_empty() && right.is_empty() {
+            break;
+        }
+    }
+    store_matches(ctx, &extractor.refname, number, &matches, &|groups: &[String]| groups[0].clone());
+}
+
+fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
+    let input = response.field(&extractor.field, ctx);
+    let document: Option<serde_json::Value> = serde_json::from_str(&input).ok();
+    for item in &extractor.items {
+        let default = item.default.render(ctx);
+        let values: Vec<String> = match &document {
+            Some(doc) => jsonpath_rust::query::js_path_process(&item.path, doc)
+                .map(|found| found.into_iter().map(|r| json_to_string(r.val())).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if values.is_empty() {
+            ctx.set_var(&item.refname, default);
+            if item.match_number < 0 {
+                ctx.set_var(&format!("{}_matchNr", item.refname), "0".into());
+            }
+            continue;
+        }
+        match item.match_number {
+            n if n < 0 => {
+                for (i, v) in values.iter().enumerate() {
+                    ctx.set_var(&format!("{}_{}", item.refname, i + 1), v.clone());
+                }
+                ctx.set_var(&format!("{}_matchNr", item.refname), values.len().to_string());
+                if extractor.compute_concat {
+                    ctx.set_var(&format!("{}_ALL", item.refname), values.join(","));
+                }
+            }
+            0 => {
+                let i = ctx.env().rng().usize(..values.len());
+                ctx.set_var(&item.refname, values[i].clone());
+            }
+            n => {
+                let value = values.get(n as usize - 1).cloned().unwrap_or(default);
+                ctx.set_var(&item.refname, value);
+            }
+        }
+    }
+}
+
+/// JSON values as JMeter's JSON tools print them: strings bare, the rest as JSON.
+fn json_to_string(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs one assertion and updates the sample's success and failure message.
+pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_>, ctx: &mut dyn Context) -> AssertionOutcome {
+    let mut outcome = AssertionOutcome { name: assertion.name.clone(), failure: false, error: false, message: None };
+    let failure = match &assertion.kind {
+        AssertionKind::Response(response_assertion) => {
+            if response_assertion.assume_success {
+                sample.success = true;
+            }
+            response_check(response_assertion, response, ctx)
+        }
+        AssertionKind::Duration { max_ms } => {
+            let max: u64 = max_ms.render(ctx).trim().parse().unwrap_or(0);
+            (max > 0 && sample.elapsed > max).then(|| {
+                format!(
+                    "The operation lasted too long: It took {} milliseconds, but should not have lasted longer than {} milliseconds.",
+                    sample.elapsed, max
+                )
+            })
+        }
+        AssertionKind::Size { field, operator, size } => {
+            let allowed: i64 = size.render(ctx).trim().parse().unwrap_or(0);
+            let actual = match field {
+                SizeField::Full => (response.header_bytes + response.body_bytes) as i64,
+                SizeField::Body => response.body_bytes as i64,
+                SizeField::Headers => response.header_bytes as i64,
+                SizeField::Code => response.code.len() as i64,
+                SizeField::Message => response.message.len() as i64,
+            };
+            let (ok, words) = match operator {
+                SizeOperator::Equal => (actual == allowed, "equal to"),
+                SizeOperator::NotEqual => (actual != allowed, "not equal to"),
+                SizeOperator::Greater => (actual > allowed, "greater than"),
+                SizeOperator::Less => (actual < allowed, "less than"),
+                SizeOperator::GreaterOrEqual => (actual >= allowed, "greater than or equal to"),
+                SizeOperator::LessOrEqual => (actual <= allowed, "less than or equal to"),
+            };
+            (!ok).then(|| format!("The result was the wrong size: It was {actual} bytes, but should have been {words} {allowed} bytes."))
+        }
+        AssertionKind::JsonPath(json) => json_path_check(json, response, ctx),
+    };
+    if let Some(message) = failure {
+        outcome.failure = true;
+        outcome.message = Some(message);
+        sample.success = false;
+        if sample.failure_message.is_empty() {
+            sample.failure_message = outcome.message.clone().unwrap_or_default();
+        }
+    }
+    outcome
+}
+
+fn response_check(assertion: &ResponseAssertion, response: &Response<'_>, ctx: &mut dyn Context) -> Option<String> {
+    let to_check = response.field(&assertion.field, ctx);
+    if to_check.is_empty() {
+        // JMeter: NOT always succeeds against an empty field.
+        return if assertion.not { None } else { Some("Response was null".into()) };
+    }
+    let custom = assertion.custom_message.render(ctx);
+    let mut or_messages = Vec::new();
+    for pattern in &assertion.patterns {
+        let text = pattern.text.render(ctx);
+        let found = match assertion.rule {
+            MatchRule::Equals => to_check == text,
+            MatchRule::Substring => to_check.contains(&text),
+            MatchRule::Contains | MatchRule::Matches => {
+                let regex = match &pattern.regex {
+                    Some(regex) => Some(regex.clone()),
+                    None => {
+                        let source = if assertion.rule == MatchRule::Matches { format!("^(?:{text})$") } else { text.clone() };
+                        regex::Regex::new(&source).ok()
+                    }
+                };
+                match regex {
+                    Some(regex) => regex.is_match(&to_check),
+                    None => return Some(format!("Invalid pattern: {text}")),
+                }
+            }
+        };
+        let pass = if assertion.not { !found } else { found };
+        if assertion.or {
+            if pass {
+                return None;
+            }
+            or_messages.push(fail_text(assertion, &text, &to_check));
+        } else if !pass {
+            return Some(if custom.is_empty() { fail_text(assertion, &text, &to_check) } else { custom });
+        }
+    }
+    if assertion.or && !assertion.patterns.is_empty() {
+        return Some(if custom.is_empty() { or_messages.join("\t") } else { custom });
+    }
+    None
+}
+
+/// JMeter's `ResponseAssertion.getFailText`.
+fn fail_text(assertion: &ResponseAssertion, pattern: &str, to_check: &str) -> String {
+    let field = match &assertion.field {
+        Field::Variable(name) => format!("variable({name})"),
+        Field::Body | Field::BodyUnescaped => "text".into(),
+        Field::Code => "code".into(),
+        Field::Message => "message".into(),
+        Field::RequestHeaders => "request headers".into(),
+        Field::ResponseHeaders => "headers".into(),
+        Field::Url => "URL".into(),
+    };
+    let verb = match (assertion.rule, assertion.not) {
+        (MatchRule::Contains | MatchRule::Substring, false) => "expected to contain",
+        (MatchRule::Contains | MatchRule::Substring, true) => "expected not to contain",
+        (MatchRule::Matches, false) => "expected to match",
+        (MatchRule::Matches, true) => "expected not to match",
+        (MatchRule::Equals, false) => "expected to equal",
+        (MatchRule::Equals, true) => "expected not to equal",
+    };
+    let shown = if assertion.rule == MatchRule::Equals { equals_comparison(to_check, pattern) } else { pattern.to_string() };
+    format!("Test failed: {field} {verb} /{shown}/")
+}
+
+/// JMeter's `equalsComparisonText`: the differing middle of both strings between `[[[` and `]]]`.
+fn equals_comparison(received: &str, comparison: &str) -> String {
+    let rec: Vec<char> = received.chars().collect();
+    let comp: Vec<char> = comparison.chars().collect();
+    let min = rec.len().min(comp.len());
+    let first_diff = (0..min).find(|&i| rec[i] != comp[i]).unwrap_or(min);
+    let starting = if first_diff == 0 { String::new() } else { trunc(false, &rec[..first_diff]) };
+    let (mut last_rec, mut last_comp) = (rec.len() as isize - 1, comp.len() as isize - 1);
+    while last_rec > first_diff as isize && last_comp > first_diff as isize && rec[last_rec as usize] == comp[last_comp as usize] {
+        last_rec -= 1;
+        last_comp -= 1;
+    }
+    let ending = trunc(true, &rec[(last_rec + 1) as usize..]);
+    let (mut rec_delta, mut comp_delta) = if ending.is_empty() {
+        (trunc(true, &rec[first_diff..]), trunc(true, &comp[first_diff..]))
+    } else {
+        (
+            trunc(true, &rec[first_diff..((last_rec + 1) as usize).max(first_diff)]),
+            trunc(true, &comp[first_diff..((last_comp + 1) as usize).max(first_diff)]),
+        )
+    };
+    let (rl, cl) = (rec_delta.chars().count(), comp_delta.chars().count());
+    let pad = " ".repeat(rl.abs_diff(cl));
+    if rl > cl {
+        comp_delta.push_str(&pad);
+    } else {
+        rec_delta.push_str(&pad);
+    }
+    format!(
+        "\n\n****** received  : {starting}[[[{rec_delta}]]]{ending}\n\n****** comparison: {starting}[[[{comp_delta}]]]{ending}\n\n"
+    )
+}
+
+fn trunc(right: bool, chars: &[char]) -> String {
+    const LEN: usize = 100;
+    if chars.len() <= LEN {
+        return chars.iter().collect();
+    }
+    if right {
+        format!("{}...", chars[..LEN].iter().collect::<String>())
+    } else {
+        format!("...{}", chars[chars.len() - LEN..].iter().collect::<String>())
+    }
+}
+
+fn json_path_check(assertion: &JsonPathAssertion, response: &Response<'_>, ctx: &mut dyn Context) -> Option<String> {
+    let expected = assertion.expected.render(ctx);
+    let result = json_path_evaluate(assertion, response.body, &expected);
+    match (result, assertion.invert) {
+        (Ok(()), false) => None,
+        (Ok(()), true) => Some(if !assertion.validate {
+            format!("Failed that JSONPath not exists: {}", assertion.path_text)
+        } else if assertion.expect_null {
+            format!("Failed that JSONPath {} does not match null", assertion.path_text)
+        } else {
+            format!("Failed that JSONPath {} does not match {expected}", assertion.path_text)
+        }),
+        (Err(message), false) => Some(message),
+        (Err(_), true) => None,
+    }
+}
+
+fn json_path_evaluate(assertion: &JsonPathAssertion, body: &str, expected: &str) -> Result<(), String> {
+    let document: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("Response is not valid JSON: {e}"))?;
+    let found: Vec<&serde_json::Value> = jsonpath_rust::query::js_path_process(&assertion.path, &document)
+        .map(|r| r.into_iter().map(|q| q.val()).collect())
+        .unwrap_or_default();
+    if found.is_empty() {
+        return Err(format!("No results for path: {}", assertion.path_text));
+    }
+    if !assertion.validate {
+        return Ok(());
+    }
+    let matches = |v: &serde_json::Value| -> bool {
+        if assertion.expect_null {
+            return v.is_null();
+        }
+        let text = json_to_string(v);
+        if assertion.is_regex {
+            regex::Regex::new(&format!("^(?:{expected})$")).is_ok_and(|r| r.is_match(&text))
+        } else {
+            text == expected
+        }
+    };
+    // A definite path gives one value; an indefinite one passes when any element matches.
+    let value = if found.len() == 1 { found[0].clone() } else { serde_json::Value::Array(found.iter().map(|v| (*v).clone()).collect()) };
+    let ok = match &value {
+        serde_json::Value::Array(items) if found.len() > 1 || !matches(&value) => items.iter().any(matches),
+        other => matches(other),
+    };
+    if ok {
+        return Ok(());
+    }
+    if assertion.expect_null {
+        Err(format!("Value expected to be null, but found '{}'", json_to_string(&value)))
+    } else if assertion.is_regex {
+        Err(format!("Value expected to match regexp '{expected}', but it did not match: '{}'", json_to_string(&value)))
+    } else {
+        Err(format!("Value expected to be '{expected}', but found '{}'", json_to_string(&value)))
+    }
+}
+
+fn unescape_entities(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equals_text_marks_the_difference() {
+        assert_eq!(
+            equals_comparison("abcXdef", "abcYdef"),
+            "\n\n****** received  : abc[[[X]]]def\n\n****** comparison: abc[[[Y]]]def\n\n"
+        );
+    }
+}

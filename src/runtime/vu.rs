@@ -1,0 +1,884 @@
+//! One virtual user: a tokio task that runs its thread group's body in a loop.
+//!
+//! The user walks the shared plan with plain (boxed, recursive) async calls, one per controller
+//! level, and owns all of its mutable state. A [`Flow`] value carries "start next loop",
+//! "stop thread" and "stop test" up the call chain, as JMeter's controllers do.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::cookies::CookieJar;
+use super::csv_data::Next;
+use super::http::{ClientKey, Exchange, Outgoing, UserHttp};
+use super::process::{self, Response};
+use super::Shared;
+use crate::plan::function::Env;
+use crate::plan::http::HttpRequest;
+use crate::plan::template::Context;
+use crate::plan::{
+    Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, Sampler, SamplerKind,
+    Transaction, VarId,
+};
+use crate::properties::Properties;
+use crate::sample::{DataType, Sample};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the rest of an iteration does after a node ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Next,
+    /// Skip the rest of this iteration of the thread's main loop.
+    StartNextLoop,
+    /// End this thread (its loops, the scheduler or a stop are done).
+    StopThread,
+}
+
+/// A virtual user's variables: a slot per plan variable, plus names made up at run time.
+struct Vars {
+    slots: Vec<Option<String>>,
+    extra: HashMap<String, String>,
+}
+
+/// An open Transaction Controller.
+struct TxFrame {
+    tx: Arc<Transaction>,
+    start: Instant,
+    start_ms: i64,
+    count: u64,
+    failures: u64,
+    bytes: u64,
+    sent_bytes: u64,
+    latency: u64,
+    connect: u64,
+    /// Wall time covered by the samples inside, for the idle time of `includeTimers=false`.
+    busy_ms: u64,
+    last_counts: (u32, u32),
+    subresults: Vec<Sample>,
+}
+
+pub(super) struct VirtualUser {
+    shared: Arc<Shared>,
+    plan: Arc<Plan>,
+    group_index: usize,
+    thread_num: u32,
+    thread_name: Arc<str>,
+    end_at: Option<Instant>,
+    vars: Vars,
+    rng: fastrand::Rng,
+    http: UserHttp,
+    cookies: CookieJar,
+    /// `__counter(TRUE)` and per-user Counter values, by call slot.
+    user_slots: Vec<Option<i64>>,
+    once_done: Vec<bool>,
+    csv_positions: Vec<usize>,
+    last_sample_ok_var: Option<VarId>,
+    tx_stack: Vec<TxFrame>,
+    sampler_name: String,
+    stop_rx: watch::Receiver<u8>,
+    /// Set when a CSV Data Set with "stop thread on EOF" ran dry.
+    stop_thread: bool,
+}
+
+/// Evaluates the user-defined variables once, in order, each seeing the earlier ones.
+pub(super) fn evaluate_user_variables(plan: &Plan, props: &Arc<Properties>) -> Vec<(VarId, String)> {
+    let mut ctx = StartContext { plan, props, values: HashMap::new(), rng: fastrand::Rng::new() };
+    let mut out = Vec::new();
+    for (id, template) in &plan.user_variables {
+        let value = template.render(&mut ctx);
+        ctx.values.insert(plan.vars.name(*id).to_string(), value.clone());
+        out.push((*id, value));
+    }
+    out
+}
+
+impl VirtualUser {
+    pub(super) fn new(shared: Arc<Shared>, group_index: usize, thread_num: u32, thread_name: Arc<str>, end_at: Option<Instant>) -> VirtualUser {
+        let plan = shared.plan.clone();
+        let mut slots = vec![None; plan.vars.len()];
+        for (id, value) in &shared.user_variables {
+            if let Some(slot) = slots.get_mut(id.0 as usize) {
+                *slot = Some(value.clone());
+            }
+        }
+        let stop_rx = shared.stop.subscribe();
+        VirtualUser {
+            group_index,
+            thread_num,
+            thread_name,
+            end_at,
+            vars: Vars { slots, extra: HashMap::new() },
+            rng: fastrand::Rng::new(),
+            http: UserHttp::new(shared.verify_tls),
+            cookies: CookieJar::default(),
+            user_slots: vec![None; plan.n_call_slots],
+            once_done: vec![false; plan.n_controller_slots],
+            csv_positions: vec![0; plan.csv_data_sets.len()],
+            last_sample_ok_var: plan.vars.get("JMeterThread.last_sample_ok"),
+            tx_stack: Vec::new(),
+            sampler_name: String::new(),
+            stop_rx,
+            stop_thread: false,
+            plan,
+            shared,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let shared = self.shared.clone();
+        shared.threads.active.fetch_add(1, Ordering::Relaxed);
+        shared.threads.started.fetch_add(1, Ordering::Relaxed);
+        if let Some(active) = shared.group_active.get(self.group_index) {
+            active.fetch_add(1, Ordering::Relaxed);
+        }
+        self.set_var("JMeterThread.last_sample_ok", "true".into());
+        self.main_loop().await;
+        if let Some(active) = shared.group_active.get(self.group_index) {
+            active.fetch_sub(1, Ordering::Relaxed);
+        }
+        shared.threads.active.fetch_sub(1, Ordering::Relaxed);
+        shared.threads.finished.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn main_loop(&mut self) {
+        let shared = self.shared.clone();
+        let group = shared.group(self.group_index);
+        let clear_cookies = uses_clear_each_iteration(&group.body.children);
+        let mut iteration: u64 = 0;
+        loop {
+            if self.should_stop() || group.loops.is_some_and(|n| iteration >= n) {
+                break;
+            }
+            if iteration > 0 && !group.same_user_on_next_iteration {
+                self.cookies.clear();
+                self.http.reset();
+            } else if clear_cookies {
+                self.cookies.clear();
+            }
+            iteration += 1;
+            let flow = match self.fire_hooks(&group.body) {
+                Some(flow) => flow,
+                None => self.run_nodes(&group.body.children).await,
+            };
+            if flow == Flow::StopThread || self.stop_thread {
+                break;
+            }
+            // An iteration that sampled nothing must still let other users run.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn should_stop(&self) -> bool {
+        self.shared.stop.is_stopping() || self.stop_thread || self.end_at.is_some_and(|end| Instant::now() >= end)
+    }
+
+    fn run_nodes<'a>(&'a mut self, nodes: &'a [Node]) -> BoxFuture<'a, Flow> {
+        Box::pin(async move {
+            for node in nodes {
+                if self.should_stop() {
+                    return Flow::StopThread;
+                }
+                let flow = match node {
+                    Node::Sampler(sampler) => self.run_sampler(sampler).await,
+                    Node::Controller(controller) => self.run_controller(controller).await,
+                };
+                if flow != Flow::Next {
+                    return flow;
+                }
+            }
+            Flow::Next
+        })
+    }
+
+    /// Runs the iteration hooks of a controller; a CSV set at EOF with "stop thread" ends the thread.
+    fn fire_hooks(&mut self, controller: &Controller) -> Option<Flow> {
+        for hook in &controller.on_iteration {
+            match hook {
+                IterationHook::Csv(index) => {
+                    let shared = self.shared.clone();
+                    let table = shared.csv.get(*index)?;
+                    let position = self.csv_positions.get_mut(*index)?;
+                    match table.next(self.group_index, position) {
+                        Next::Row(row) => {
+                            for (i, (name, id)) in table.names().iter().enumerate() {
+                                let value = row.get(i).cloned().unwrap_or_default();
+                                match id {
+                                    Some(id) => self.vars.slots[id.0 as usize] = Some(value),
+                                    None => {
+                                        self.vars.extra.insert(name.clone(), value);
+                                    }
+                                }
+                            }
+                        }
+                        Next::Eof => {
+                            for (name, _) in table.names() {
+                                self.set_var(name, "<EOF>".into());
+                            }
+                        }
+                        Next::StopThread => {
+                            self.stop_thread = true;
+                            return Some(Flow::StopThread);
+                        }
+                    }
+                }
+                IterationHook::Counter(counter) => {
+                    let value = if counter.per_user {
+                        let slot = &mut self.user_slots[counter.slot];
+                        let current = slot.unwrap_or(counter.start);
+                        let mut next = current.saturating_add(counter.increment);
+                        if counter.end.is_some_and(|end| next > end) {
+                            next = counter.start;
+                        }
+                        *slot = Some(next);
+                        current
+                    } else {
+                        let cell = &self.shared.global_counters[counter.slot];
+                        let mut current = cell.load(Ordering::Relaxed);
+                        loop {
+                            let mut next = current.saturating_add(counter.increment);
+                            if counter.end.is_some_and(|end| next > end) {
+                                next = counter.start;
+                            }
+                            match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                                Ok(_) => break current,
+                                Err(actual) => current = actual,
+                            }
+                        }
+                    };
+                    self.vars.slots[counter.var.0 as usize] = Some(counter.format.format(value));
+                }
+                IterationHook::Random(random) => {
+                    let (lo, hi) = (random.min.min(random.max), random.max.max(random.min));
+                    let value = self.rng.i64(lo..=hi);
+                    self.vars.slots[random.var.0 as usize] = Some(random.format.format(value));
+                }
+            }
+        }
+        None
+    }
+
+    fn run_controller<'a>(&'a mut self, controller: &'a Controller) -> BoxFuture<'a, Flow> {
+        Box::pin(async move {
+            match &controller.kind {
+                ControllerKind::Simple => match self.fire_hooks(controller) {
+                    Some(flow) => flow,
+                    None => self.run_nodes(&controller.children).await,
+                },
+                ControllerKind::OnceOnly => {
+                    if std::mem::replace(&mut self.once_done[controller.slot], true) {
+                        return Flow::Next;
+                    }
+                    match self.fire_hooks(controller) {
+                        Some(flow) => flow,
+                        None => self.run_nodes(&controller.children).await,
+                    }
+                }
+                ControllerKind::If { condition, use_expression, evaluate_all } => {
+                    if !self.if_condition(condition, *use_expression, &controller.name) {
+                        return Flow::Next;
+                    }
+                    if let Some(flow) = self.fire_hooks(controller) {
+                        return flow;
+                    }
+                    if !*evaluate_all {
+                        return self.run_nodes(&controller.children).await;
+                    }
+                    for (i, child) in controller.children.iter().enumerate() {
+                        if i > 0 && !self.if_condition(condition, *use_expression, &controller.name) {
+                            break;
+                        }
+                        let flow = self.run_nodes(std::slice::from_ref(child)).await;
+                        if flow != Flow::Next {
+                            return flow;
+                        }
+                    }
+                    Flow::Next
+                }
+                ControllerKind::Loop { loops, idx_var } => {
+                    let rendered = loops.render(self);
+                    let count: i64 = rendered.trim().parse().unwrap_or(0);
+                    let mut i: i64 = 0;
+                    while count < 0 || i < count {
+                        self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
+                        if let Some(flow) = self.fire_hooks(controller) {
+                            return flow;
+                        }
+                        let flow = self.run_nodes(&controller.children).await;
+                        if flow != Flow::Next {
+                            return flow;
+                        }
+                        if self.should_stop() {
+                            return Flow::StopThread;
+                        }
+                        i += 1;
+                        if controller.children.is_empty() {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    Flow::Next
+                }
+                ControllerKind::While { condition, idx_var } => {
+                    let mode = condition.as_literal().map(str::trim);
+                    let mut i: u64 = 0;
+                    loop {
+                        let enter = match mode {
+                            Some("") => true,
+                            Some(text) if text.eq_ignore_ascii_case("LAST") => i > 0 || self.last_ok(),
+                            _ => !condition.render(self).trim().eq_ignore_ascii_case("false"),
+                        };
+                        if !enter {
+                            break;
+                        }
+                        self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
+                        if let Some(flow) = self.fire_hooks(controller) {
+                            return flow;
+                        }
+                        let flow = self.run_nodes(&controller.children).await;
+                        if flow != Flow::Next {
+                            return flow;
+                        }
+                        i += 1;
+                        // Empty condition and LAST: leave when the last sample failed.
+                        if matches!(mode, Some(m) if m.is_empty() || m.eq_ignore_ascii_case("LAST")) && !self.last_ok() {
+                            break;
+                        }
+                        if self.should_stop() {
+                            return Flow::StopThread;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                    Flow::Next
+                }
+                ControllerKind::Transaction(tx) => {
+                    self.tx_stack.push(TxFrame {
+                        tx: tx.clone(),
+                        start: Instant::now(),
+                        start_ms: self.shared.epoch.millis(),
+                        count: 0,
+                        failures: 0,
+                        bytes: 0,
+                        sent_bytes: 0,
+                        latency: 0,
+                        connect: 0,
+                        busy_ms: 0,
+                        last_counts: self.thread_counts(),
+                        subresults: Vec::new(),
+                    });
+                    let flow = match self.fire_hooks(controller) {
+                        Some(flow) => flow,
+                        None => self.run_nodes(&controller.children).await,
+                    };
+                    if let Some(frame) = self.tx_stack.pop() {
+                        let sample = self.transaction_sample(frame);
+                        self.emit(sample).await;
+                    }
+                    flow
+                }
+            }
+        })
+    }
+
+    fn last_ok(&self) -> bool {
+        self.var_by_name("JMeterThread.last_sample_ok") != Some("false")
+    }
+
+    fn if_condition(&mut self, condition: &crate::plan::Template, use_expression: bool, name: &str) -> bool {
+        let text = condition.render(self);
+        if use_expression {
+            return text.trim().eq_ignore_ascii_case("true");
+        }
+        // JMeter evaluates the condition as JavaScript and accepts only "true" or "false".
+        match super::condition::eval(&text) {
+            Ok(super::condition::JsValue::Bool(b)) => b,
+            Ok(super::condition::JsValue::Str(s)) if s == "true" => true,
+            Ok(_) => false,
+            Err(e) => {
+                tracing::error!(controller = name, condition = %text, "if controller: {e}");
+                false
+            }
+        }
+    }
+
+    fn thread_counts(&self) -> (u32, u32) {
+        let group = self.shared.group_active.get(self.group_index).map_or(0, |a| a.load(Ordering::Relaxed));
+        (group, self.shared.threads.active.load(Ordering::Relaxed))
+    }
+
+    fn transaction_sample(&self, frame: TxFrame) -> Sample {
+        let end = Instant::now();
+        let wall = end.duration_since(frame.start).as_millis() as u64;
+        let mut sample = Sample::new(frame.tx.name.to_string(), self.thread_name.clone(), frame.start_ms);
+        sample.end_ms = frame.start_ms + wall as i64;
+        sample.idle = if frame.tx.include_timers { 0 } else { wall.saturating_sub(frame.busy_ms) };
+        sample.elapsed = wall - sample.idle;
+        sample.success = frame.failures == 0;
+        sample.response_code = if sample.success { "200".into() } else { String::new() };
+        sample.response_message =
+            format!("Number of samples in transaction : {}, number of failing samples : {}", frame.count, frame.failures);
+        sample.data_type = DataType::Empty;
+        sample.bytes = frame.bytes;
+        sample.sent_bytes = frame.sent_bytes;
+        sample.latency = frame.latency;
+        sample.connect = frame.connect;
+        (sample.grp_threads, sample.all_threads) = frame.last_counts;
+        sample.is_transaction = true;
+        sample.listeners = frame.tx.listeners.clone();
+        sample.subresults = frame.subresults;
+        sample
+    }
+
+    /// Hands a finished sample to the enclosing transactions and the listeners, as JMeter does:
+    /// non-parent transactions count it, a parent-mode transaction keeps it as a sub-result and
+    /// hides it from the listeners outside.
+    async fn emit(&mut self, mut sample: Sample) {
+        for frame in self.tx_stack.iter_mut().rev() {
+            frame.count += 1;
+            if !sample.success {
+                frame.failures += 1;
+            }
+            frame.bytes += sample.bytes;
+            frame.sent_bytes += sample.sent_bytes;
+            frame.latency += sample.latency;
+            frame.connect += sample.connect;
+            frame.busy_ms += (sample.end_ms - sample.start_ms).max(0) as u64;
+            frame.last_counts = (sample.grp_threads, sample.all_threads);
+            if frame.tx.parent {
+                frame.subresults.push(sample);
+                return;
+            }
+        }
+        if !self.shared.sample_variables.is_empty() {
+            sample.variables =
+                self.shared.sample_variables.iter().map(|n| self.var_by_name(n).unwrap_or("").to_string()).collect();
+        }
+        // A closed channel means the writer is gone; the run is ending and nothing can be saved.
+        let _ = self.shared.tx.send(sample).await;
+    }
+
+    async fn run_sampler(&mut self, sampler: &Sampler) -> Flow {
+        self.sampler_name = sampler.label.render(self);
+        if !sampler.timers.is_empty() {
+            let mut total = Duration::ZERO;
+            for timer in &sampler.timers {
+                let mut rng = std::mem::replace(&mut self.rng, fastrand::Rng::with_seed(0));
+                total += crate::plan::timer::draw(timer, &mut |t| t.render(self), &mut rng);
+                self.rng = rng;
+            }
+            if !self.pause(total).await {
+                return Flow::StopThread;
+            }
+        }
+        let label = self.sampler_name.clone();
+        let (mut sample, exchange) = match &sampler.kind {
+            SamplerKind::Http(request) => self.http_sample(request, label).await,
+        };
+        sample.listeners = sampler.listeners.clone();
+        (sample.grp_threads, sample.all_threads) = self.thread_counts();
+        let body = String::from_utf8_lossy(&exchange.body);
+        let status_line = if exchange.status > 0 { format!("HTTP/1.1 {} {}\n", exchange.code, exchange.message) } else { String::new() };
+        let response_headers = format!("{status_line}{}", exchange.response_headers);
+        let response = Response {
+            body: &body,
+            response_headers: &response_headers,
+            request_headers: &exchange.request_headers,
+            url: &exchange.url,
+            code: &sample.response_code.clone(),
+            message: &sample.response_message.clone(),
+            body_bytes: exchange.body.len() as u64,
+            header_bytes: exchange.header_bytes,
+        };
+        for post in &sampler.post {
+            process::post_process(post, &response, self);
+        }
+        for assertion in &sampler.assertions {
+            process::assert(assertion, &mut sample, &response, self);
+        }
+        let ok = sample.success;
+        match self.last_sample_ok_var {
+            Some(id) => self.vars.slots[id.0 as usize] = Some(ok.to_string()),
+            None => self.set_var("JMeterThread.last_sample_ok", ok.to_string()),
+        }
+        self.emit(sample).await;
+        if ok {
+            return Flow::Next;
+        }
+        match self.shared.group(self.group_index).on_sample_error {
+            OnSampleError::Continue => Flow::Next,
+            OnSampleError::StartNextLoop => Flow::StartNextLoop,
+            OnSampleError::StopThread => Flow::StopThread,
+            OnSampleError::StopTest => {
+                self.shared.stop.shutdown();
+                Flow::StopThread
+            }
+            OnSampleError::StopTestNow => {
+                self.shared.stop.stop_now();
+                Flow::StopThread
+            }
+        }
+    }
+
+    /// Sleeps for a timer, cut short by the scheduler's end (then false) or by a stop.
+    async fn pause(&mut self, delay: Duration) -> bool {
+        let mut until = Instant::now() + delay;
+        let mut cut = false;
+        if let Some(end) = self.end_at {
+            if until >= end {
+                until = end;
+                cut = true;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(until.into()) => {}
+            _ = self.stop_rx.changed() => return false,
+        }
+        !cut
+    }
+
+    async fn http_sample(&mut self, request: &HttpRequest, label: String) -> (Sample, Exchange) {
+        let start_ms = self.shared.epoch.millis();
+        let outgoing = match self.render_request(request) {
+            Ok(outgoing) => outgoing,
+            Err((class, message)) => {
+                let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+                sample.response_code = format!("Non HTTP response code: {class}");
+                sample.response_message = format!("Non HTTP response message: {message}");
+                sample.success = false;
+                let body = format!("{class}: {message}\n").into_bytes();
+                sample.bytes = body.len() as u64;
+                let exchange = empty_exchange(body, start_ms);
+                return (sample, exchange);
+            }
+        };
+        let key = ClientKey { connect_timeout: request.connect_timeout, response_timeout: request.response_timeout };
+        let follow = request.follow_redirects || request.auto_redirects;
+        let mut hops: Vec<Exchange> = Vec::new();
+        let mut next = Some(outgoing);
+        while let Some(out) = next.take() {
+            let url = out.url.clone();
+            let method = out.method.clone();
+            let headers = out.headers.clone();
+            let keep_alive = out.keep_alive;
+            let body = out.body.clone();
+            let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
+            let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            let redirect = follow && matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
+            let location = exchange.location.clone();
+            hops.push(exchange);
+            if !redirect {
+                break;
+            }
+            let Some(target) = location.and_then(|l| url.join(&l).ok()) else { break };
+            if hops.len() > self.shared.max_redirects as usize {
+                if let Some(last) = hops.last_mut() {
+                    last.code = "Non HTTP response code: java.io.IOException".into();
+                    last.message = format!(
+                        "Non HTTP response message: Maximum number of redirects ({}) exceeded",
+                        self.shared.max_redirects
+                    );
+                    last.success = false;
+                }
+                break;
+            }
+            let status = hops.last().map_or(0, |h| h.status);
+            let keep_method = matches!(status, 307 | 308) || method == reqwest::Method::GET || method == reqwest::Method::HEAD;
+            next = Some(Outgoing {
+                method: if keep_method { method } else { reqwest::Method::GET },
+                url: target,
+                headers: headers.into_iter().filter(|(n, _)| keep_method || !n.eq_ignore_ascii_case("content-type")).collect(),
+                body: if keep_method { body } else { None },
+                keep_alive,
+            });
+        }
+        let mut last = hops.pop().unwrap_or_else(|| empty_exchange(Vec::new(), start_ms));
+        let first_start = hops.first().map_or(last.start_ms, |h| h.start_ms);
+        let mut sample = sample_from_exchange(&last, label.clone(), self.thread_name.clone());
+        if !hops.is_empty() {
+            let end_ms = last.start_ms + last.elapsed.as_millis() as i64;
+            sample.start_ms = first_start;
+            sample.end_ms = end_ms;
+            sample.elapsed = (end_ms - first_start).max(0) as u64;
+            sample.latency = hops[0].latency.as_millis() as u64;
+            sample.connect = hops[0].connect.as_millis() as u64;
+            let hop_samples: Vec<Sample> = hops
+                .iter()
+                .chain(std::iter::once(&last))
+                .enumerate()
+                .map(|(i, h)| {
+                    let name = if self.plan.functional_mode { label.clone() } else { format!("{label}-{i}") };
+                    sample_from_exchange(h, name, self.thread_name.clone())
+                })
+                .collect();
+            sample.bytes = hop_samples.iter().map(|s| s.bytes).sum();
+            sample.sent_bytes = hop_samples.iter().map(|s| s.sent_bytes).sum();
+            if request.follow_redirects {
+                sample.subresults = hop_samples;
+            }
+        }
+        last.url = sample.url.clone().unwrap_or_default();
+        (sample, last)
+    }
+
+    /// Renders the request's templates into a URL, headers and body.
+    fn render_request(&mut self, request: &HttpRequest) -> Result<Outgoing, (&'static str, String)> {
+        let path = request.path.render(self);
+        let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+            url::Url::parse(&path).map_err(|e| ("java.net.MalformedURLException", format!("{e}: {path}")))?
+        } else {
+            let protocol = request.protocol.render(self).trim().to_ascii_lowercase();
+            let protocol = if protocol.is_empty() { "http".to_string() } else { protocol };
+            let domain = request.domain.render(self).trim().to_string();
+            if domain.is_empty() {
+                return Err(("java.lang.IllegalArgumentException", "Host may not be blank".into()));
+            }
+            let port = request.port.render(self).trim().to_string();
+            let host = if domain.contains(':') && !domain.starts_with('[') { format!("[{domain}]") } else { domain };
+            let authority = if port.is_empty() { host } else { format!("{host}:{port}") };
+            let path = if path.starts_with('/') { path } else { format!("/{path}") };
+            let text = format!("{protocol}://{authority}{path}");
+            url::Url::parse(&text).map_err(|e| ("java.net.MalformedURLException", format!("{e}: {text}")))?
+        };
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.render(self), v.render(self)))
+            .filter(|(n, _)| !n.trim().is_empty())
+            .collect();
+        let args_in_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH") || (request.raw_body && method == reqwest::Method::DELETE);
+        let mut body = None;
+        if request.raw_body {
+            let mut text = String::new();
+            for arg in &request.args {
+                arg.value.render_into(self, &mut text);
+            }
+            body = Some(text.into_bytes());
+        } else if !request.args.is_empty() {
+            let mut encoded = String::new();
+            for arg in &request.args {
+                let name = arg.name.render(self);
+                let value = arg.value.render(self);
+                if name.is_empty() && value.is_empty() {
+                    continue;
+                }
+                if !encoded.is_empty() {
+                    encoded.push('&');
+                }
+                let encode = |s: &str| -> String {
+                    if arg.always_encode {
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+                    } else {
+                        s.to_string()
+                    }
+                };
+                encoded.push_str(&encode(&name));
+                if arg.use_equals || !value.is_empty() {
+                    encoded.push('=');
+                    encoded.push_str(&encode(&value));
+                }
+            }
+            if args_in_body {
+                if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                    headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+                }
+                body = Some(encoded.into_bytes());
+            } else if !encoded.is_empty() {
+                let query = match url.query() {
+                    Some(q) if !q.is_empty() => format!("{q}&{encoded}"),
+                    _ => encoded,
+                };
+                url.set_query(Some(&query));
+            }
+        }
+        if body.is_none() && args_in_body && method != reqwest::Method::DELETE {
+            body = Some(Vec::new());
+        }
+        Ok(Outgoing { method, url, headers, body, keep_alive: request.keep_alive })
+    }
+}
+
+fn empty_exchange(body: Vec<u8>, start_ms: i64) -> Exchange {
+    Exchange {
+        url: String::new(),
+        start_ms,
+        elapsed: Duration::ZERO,
+        latency: Duration::ZERO,
+        connect: Duration::ZERO,
+        code: String::new(),
+        message: String::new(),
+        success: false,
+        data_type: DataType::Text,
+        encoding: String::new(),
+        header_bytes: 0,
+        body,
+        response_headers: String::new(),
+        request_headers: String::new(),
+        sent_bytes: 0,
+        location: None,
+        status: 0,
+    }
+}
+
+fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str>) -> Sample {
+    let mut sample = Sample::new(label, thread_name, exchange.start_ms);
+    sample.elapsed = exchange.elapsed.as_millis() as u64;
+    sample.end_ms = exchange.start_ms + sample.elapsed as i64;
+    sample.latency = exchange.latency.as_millis() as u64;
+    sample.connect = exchange.connect.as_millis() as u64;
+    sample.response_code = exchange.code.clone();
+    sample.response_message = exchange.message.clone();
+    sample.success = exchange.success;
+    sample.data_type = exchange.data_type;
+    sample.encoding = exchange.encoding.clone();
+    sample.bytes = exchange.header_bytes + exchange.body.len() as u64;
+    sample.sent_bytes = exchange.sent_bytes;
+    sample.url = Some(exchange.url.clone());
+    sample
+}
+
+/// True when a Cookie Manager in the group asks to clear cookies at each iteration.
+fn uses_clear_each_iteration(nodes: &[Node]) -> bool {
+    nodes.iter().any(|node| match node {
+        Node::Sampler(s) => match &s.kind {
+            SamplerKind::Http(r) => r.cookies.as_ref().is_some_and(|c| c.clear_each_iteration),
+        },
+        Node::Controller(c) => uses_clear_each_iteration(&c.children),
+    })
+}
+
+impl Context for VirtualUser {
+    fn var(&self, id: VarId) -> Option<&str> {
+        self.vars.slots.get(id.0 as usize).and_then(|v| v.as_deref())
+    }
+
+    fn var_by_name(&self, name: &str) -> Option<&str> {
+        match self.plan.vars.get(name) {
+            Some(id) => self.var(id),
+            None => self.vars.extra.get(name).map(String::as_str),
+        }
+    }
+
+    fn set_var(&mut self, name: &str, value: String) {
+        match self.plan.vars.get(name) {
+            Some(id) => self.vars.slots[id.0 as usize] = Some(value),
+            None => {
+                self.vars.extra.insert(name.to_string(), value);
+            }
+        }
+    }
+
+    fn env(&mut self) -> &mut dyn Env {
+        self
+    }
+}
+
+impl Env for VirtualUser {
+    fn props(&self) -> &Properties {
+        &self.shared.props
+    }
+    fn thread_num(&self) -> u32 {
+        self.thread_num
+    }
+    fn thread_group_name(&self) -> &str {
+        &self.shared.group(self.group_index).name
+    }
+    fn sampler_name(&self) -> &str {
+        &self.sampler_name
+    }
+    fn test_plan_name(&self) -> &str {
+        &self.plan.name
+    }
+    fn rng(&mut self) -> &mut fastrand::Rng {
+        &mut self.rng
+    }
+    fn user_counter(&mut self, slot: usize) -> u64 {
+        let value = self.user_slots.get_mut(slot).map_or(1, |s| {
+            let v = s.unwrap_or(1);
+            *s = Some(v + 1);
+            v
+        });
+        value.max(0) as u64
+    }
+    fn global_counter(&self, slot: usize) -> u64 {
+        self.shared.global_counters.get(slot).map_or(1, |c| c.fetch_add(1, Ordering::Relaxed)).max(0) as u64
+    }
+    fn machine_name(&self) -> &str {
+        &self.shared.machine_name
+    }
+    fn machine_ip(&self) -> &str {
+        &self.shared.machine_ip
+    }
+    fn now_millis(&self) -> i64 {
+        crate::clock::epoch_millis()
+    }
+    fn utc_offset_seconds(&self) -> i32 {
+        crate::clock::utc_offset_seconds()
+    }
+}
+
+/// The context of test start, for user-defined variables.
+struct StartContext<'a> {
+    plan: &'a Plan,
+    props: &'a Arc<Properties>,
+    values: HashMap<String, String>,
+    rng: fastrand::Rng,
+}
+
+impl Context for StartContext<'_> {
+    fn var(&self, id: VarId) -> Option<&str> {
+        self.values.get(self.plan.vars.name(id)).map(String::as_str)
+    }
+    fn var_by_name(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+    fn set_var(&mut self, name: &str, value: String) {
+        self.values.insert(name.to_string(), value);
+    }
+    fn env(&mut self) -> &mut dyn Env {
+        self
+    }
+}
+
+impl Env for StartContext<'_> {
+    fn props(&self) -> &Properties {
+        self.props
+    }
+    fn thread_num(&self) -> u32 {
+        0
+    }
+    fn thread_group_name(&self) -> &str {
+        ""
+    }
+    fn sampler_name(&self) -> &str {
+        ""
+    }
+    fn test_plan_name(&self) -> &str {
+        &self.plan.name
+    }
+    fn rng(&mut self) -> &mut fastrand::Rng {
+        &mut self.rng
+    }
+    fn user_counter(&mut self, _slot: usize) -> u64 {
+        1
+    }
+    fn global_counter(&self, _slot: usize) -> u64 {
+        1
+    }
+    fn machine_name(&self) -> &str {
+        ""
+    }
+    fn machine_ip(&self) -> &str {
+        ""
+    }
+    fn now_millis(&self) -> i64 {
+        crate::clock::epoch_millis()
+    }
+    fn utc_offset_seconds(&self) -> i32 {
+        crate::clock::utc_offset_seconds()
+    }
+}

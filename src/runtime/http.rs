@@ -134,6 +134,7 @@ impl UserHttp {
             .danger_accept_invalid_certs(!self.verify_tls)
             .pool_max_idle_per_host(usize::MAX)
             .tcp_nodelay(true)
+            .http1_title_case_headers()
             .connector_layer(ConnectTiming(self.probe.clone()));
         if let Some(timeout) = key.connect_timeout {
             builder = builder.connect_timeout(timeout);
@@ -234,7 +235,7 @@ impl UserHttp {
         for (name, value) in response.headers() {
             let value = String::from_utf8_lossy(value.as_bytes());
             header_bytes += (name.as_str().len() + 2 + value.len() + 2) as u64;
-            header_text.push_str(name.as_str());
+            push_header_name(&mut header_text, name.as_str());
             header_text.push_str(": ");
             header_text.push_str(&value);
             header_text.push('\n');
@@ -252,7 +253,8 @@ impl UserHttp {
         }
         exchange.header_bytes = header_bytes;
         exchange.response_headers = header_text;
-        exchange.data_type = data_type(&content_type);
+        // JMeter leaves the data type empty when the response has no Content-Type.
+        exchange.data_type = if content_type.is_empty() { DataType::Empty } else { data_type(&content_type) };
         exchange.encoding = charset(&content_type).unwrap_or_default();
         match response.bytes().await {
             Ok(body) => exchange.body = body.to_vec(),
@@ -339,6 +341,22 @@ fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: 
     (size + body_len) as u64
 }
 
+/// Writes a header name as servers usually spell it: HTTP/1 header names reach us in lower case
+/// (hyper normalises them), while JMeter shows them as received, which is Title-Case for almost
+/// every server.
+fn push_header_name(out: &mut String, name: &str) {
+    const SPECIAL: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5", "TE", "DNT", "X-XSS-Protection", "P3P", "X-UA-Compatible"];
+    if let Some(special) = SPECIAL.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+        out.push_str(special);
+        return;
+    }
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+}
+
 /// JMeter reports images, audio, video and other binary types as `bin`.
 fn data_type(content_type: &str) -> DataType {
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -365,6 +383,15 @@ fn charset(content_type: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_names_are_title_case() {
+        let mut out = String::new();
+        push_header_name(&mut out, "x-request-id");
+        push_header_name(&mut out, " etag");
+        push_header_name(&mut out, "etag");
+        assert_eq!(out, "X-Request-Id EtagETag");
+    }
 
     #[test]
     fn binary_types() {

@@ -207,9 +207,14 @@ fn json_to_string(value: &serde_json::Value) -> String {
     }
 }
 
-/// Runs one assertion and updates the sample's success and failure message.
+/// Runs one assertion and updates the sample's success. The caller keeps the first message that
+/// is not `None` as the failure message, as JMeter's `getFirstAssertionFailureMessage` does.
 pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_>, ctx: &mut dyn Context) -> AssertionOutcome {
     let mut outcome = AssertionOutcome { name: assertion.name.clone(), failure: false, error: false, message: None };
+    // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
+    if matches!(assertion.kind, AssertionKind::JsonPath(_)) {
+        outcome.message = Some(String::new());
+    }
     let failure = match &assertion.kind {
         AssertionKind::Response(response_assertion) => {
             if response_assertion.assume_success {
@@ -251,9 +256,6 @@ pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_
         outcome.failure = true;
         outcome.message = Some(message);
         sample.success = false;
-        if sample.failure_message.is_empty() {
-            sample.failure_message = outcome.message.clone().unwrap_or_default();
-        }
     }
     outcome
 }
@@ -418,12 +420,13 @@ fn json_path_evaluate(assertion: &JsonPathAssertion, body: &str, expected: &str)
     if ok {
         return Ok(());
     }
+    let (path, found) = (&assertion.path_text, json_to_string(&value));
     if assertion.expect_null {
-        Err(format!("Value expected to be null, but found '{}'", json_to_string(&value)))
+        Err(format!("Value in json path '{path}' expected to be null, but found '{found}'"))
     } else if assertion.is_regex {
-        Err(format!("Value expected to match regexp '{expected}', but it did not match: '{}'", json_to_string(&value)))
+        Err(format!("Value in json path '{path}' expected to match regexp '{expected}', but it did not match: '{found}'"))
     } else {
-        Err(format!("Value expected to be '{expected}', but found '{}'", json_to_string(&value)))
+        Err(format!("Value in json path '{path}' expected to be '{expected}', but found '{found}'"))
     }
 }
 

@@ -53,6 +53,8 @@ struct TxFrame {
     start_ms: i64,
     count: u64,
     failures: u64,
+    /// Parent mode: the code of the first failing child, else of the last child.
+    code: Option<String>,
     bytes: u64,
     sent_bytes: u64,
     latency: u64,
@@ -356,18 +358,24 @@ impl VirtualUser {
                     Flow::Next
                 }
                 ControllerKind::Transaction(tx) => {
+                    // JMeter: a controller without children is done after its first pass and
+                    // its parent drops it, so an empty transaction reports once per thread.
+                    if controller.children.is_empty() && std::mem::replace(&mut self.once_done[controller.slot], true) {
+                        return Flow::Next;
+                    }
                     self.tx_stack.push(TxFrame {
                         tx: tx.clone(),
                         start: Instant::now(),
                         start_ms: self.shared.epoch.millis(),
                         count: 0,
                         failures: 0,
+                        code: None,
                         bytes: 0,
                         sent_bytes: 0,
                         latency: 0,
                         connect: 0,
                         busy_ms: 0,
-                        last_counts: self.thread_counts(),
+                        last_counts: (0, 0),
                         subresults: Vec::new(),
                     });
                     let flow = match self.fire_hooks(controller) {
@@ -413,12 +421,18 @@ impl VirtualUser {
     fn transaction_sample(&self, frame: TxFrame) -> Sample {
         let end = Instant::now();
         let wall = end.duration_since(frame.start).as_millis() as u64;
-        let mut sample = Sample::new(frame.tx.name.to_string(), self.thread_name.clone(), frame.start_ms);
+        // No child filled in the thread fields of an empty transaction: JMeter leaves them blank.
+        let thread_name = if frame.count == 0 { Arc::from("") } else { self.thread_name.clone() };
+        let mut sample = Sample::new(frame.tx.name.to_string(), thread_name, frame.start_ms);
         sample.end_ms = frame.start_ms + wall as i64;
         sample.idle = if frame.tx.include_timers { 0 } else { wall.saturating_sub(frame.busy_ms) };
         sample.elapsed = wall - sample.idle;
         sample.success = frame.failures == 0;
-        sample.response_code = if sample.success { "200".into() } else { String::new() };
+        sample.response_code = match (sample.success, frame.tx.parent) {
+            (true, _) => "200".into(),
+            (false, true) => frame.code.unwrap_or_default(),
+            (false, false) => String::new(),
+        };
         sample.response_message =
             format!("Number of samples in transaction : {}, number of failing samples : {}", frame.count, frame.failures);
         sample.data_type = DataType::Empty;
@@ -438,6 +452,10 @@ impl VirtualUser {
     /// hides it from the listeners outside.
     async fn emit(&mut self, mut sample: Sample) {
         for frame in self.tx_stack.iter_mut().rev() {
+            // Parent mode: the code follows the children up to the first failure.
+            if frame.failures == 0 {
+                frame.code = Some(sample.response_code.clone());
+            }
             frame.count += 1;
             if !sample.success {
                 frame.failures += 1;
@@ -496,8 +514,13 @@ impl VirtualUser {
         for post in &sampler.post {
             process::post_process(post, &response, self);
         }
+        let mut message_set = false;
         for assertion in &sampler.assertions {
-            process::assert(assertion, &mut sample, &response, self);
+            let outcome = process::assert(assertion, &mut sample, &response, self);
+            if let (false, Some(message)) = (message_set, outcome.message) {
+                sample.failure_message = message;
+                message_set = true;
+            }
         }
         let ok = sample.success;
         match self.last_sample_ok_var {

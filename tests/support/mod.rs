@@ -1,0 +1,148 @@
+//! Shared test support: a scripted HTTP target (the compat suite's `target.json`), free ports,
+//! running a plan through the library as the CLI does, and masking JTL columns.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Starts a server that answers from a `target.json` route list (see compat/README.md). It is a
+/// raw HTTP/1.1 server, like `compat/target.py`, so that header names keep their case and the
+/// response carries exactly the route's headers.
+pub async fn serve_target(routes: Value) -> SocketAddr {
+    let routes = Arc::new(routes.as_array().cloned().unwrap_or_default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let routes = routes.clone();
+            tokio::spawn(async move {
+                let _ = serve_connection(stream, routes).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, routes: Arc<Vec<Value>>) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await? == 0 {
+            return Ok(());
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let line = line.trim_end_matches(['\r', '\n']);
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.to_string(), value.trim().to_string()));
+            }
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await?;
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let target = parts.next().unwrap_or("").to_string();
+        let path = target.split('?').next().unwrap_or("").to_string();
+        let route = routes.iter().find(|r| {
+            let m = r["method"].as_str().unwrap_or("*");
+            let p = r["path"].as_str().unwrap_or("");
+            (m == "*" || m == method) && if p.contains('?') { p == target } else { p == path }
+        });
+        let response = match route {
+            None => "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nno route".to_string(),
+            Some(route) => {
+                let delay = route["delay_ms"].as_u64().unwrap_or(0);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                let status = route["status"].as_u64().unwrap_or(200) as u16;
+                let reason = route["reason"].as_str().map(str::to_string).unwrap_or_else(|| {
+                    axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("").to_string()
+                });
+                let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+                if let Some(map) = route["headers"].as_object() {
+                    for (k, v) in map {
+                        head.push_str(&format!("{k}: {}\r\n", v.as_str().unwrap_or("")));
+                    }
+                }
+                match &route["set_cookie"] {
+                    Value::String(c) => head.push_str(&format!("Set-Cookie: {c}\r\n")),
+                    Value::Array(items) => {
+                        for c in items {
+                            head.push_str(&format!("Set-Cookie: {}\r\n", c.as_str().unwrap_or("")));
+                        }
+                    }
+                    _ => {}
+                }
+                let text = if route["echo"].as_bool() == Some(true) {
+                    let mut echo = request_line.trim_end().to_string() + "\r\n";
+                    for (n, v) in &headers {
+                        echo.push_str(&format!("{n}: {v}\r\n"));
+                    }
+                    echo
+                } else {
+                    route["body"].as_str().unwrap_or("").to_string()
+                };
+                format!("{head}Content-Length: {}\r\n\r\n{text}", text.len())
+            }
+        };
+        reader.get_mut().write_all(response.as_bytes()).await?;
+        let close = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Runs a plan the way `rmeter -n -t PLAN -l JTL -Jk=v...` does.
+pub async fn run_plan(plan: &Path, jtl: &Path, props: &[(&str, String)]) -> Result<rmeter::RunOutcome, rmeter::RunError> {
+    let args = rmeter::cli::RunArgs {
+        jtl: Some(jtl.to_path_buf()),
+        props: props.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        ..Default::default()
+    };
+    let config = args.into_config(Some(plan.to_path_buf())).unwrap();
+    rmeter::run(&config, Arc::new(rmeter::runtime::Stop::default())).await
+}
+
+/// Parses a CSV JTL (with header) into records.
+pub fn read_jtl(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+/// Replaces the fields of the named columns with `*` (header row kept).
+pub fn mask(records: &mut [Vec<String>], columns: &[&str]) {
+    let Some((header, rows)) = records.split_first_mut() else { return };
+    let indexes: Vec<usize> = header.iter().enumerate().filter(|(_, h)| columns.contains(&h.as_str())).map(|(i, _)| i).collect();
+    for row in rows {
+        for &i in &indexes {
+            if let Some(field) = row.get_mut(i) {
+                *field = "*".into();
+            }
+        }
+    }
+}

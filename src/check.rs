@@ -20,7 +20,8 @@ impl FileReport {
     pub fn runnable(&self) -> bool {
         match &self.result {
             Ok((plan, diagnostics)) => {
-                plan.unsupported().next().is_none() && diagnostics.iter().all(|d| d.severity != Severity::Error)
+                plan.unsupported().next().is_none()
+                    && diagnostics.iter().all(|d| d.severity != Severity::Error)
             }
             Err(_) => false,
         }
@@ -28,7 +29,10 @@ impl FileReport {
 }
 
 pub fn check_file(path: &Path, props: &Properties) -> FileReport {
-    FileReport { file: path.display().to_string(), result: crate::load_plan(path, props) }
+    FileReport {
+        file: path.display().to_string(),
+        result: crate::load_plan(path, props),
+    }
 }
 
 pub fn text(reports: &[FileReport]) -> String {
@@ -61,7 +65,10 @@ pub fn text(reports: &[FileReport]) -> String {
                 for d in diagnostics {
                     let _ = writeln!(out, "  {d}");
                 }
-                let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+                let errors = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
                 let _ = writeln!(
                     out,
                     "  {} elements: {} run, {} inert, {} unsupported; {} errors; {}",
@@ -70,7 +77,11 @@ pub fn text(reports: &[FileReport]) -> String {
                     counts[1],
                     counts[2],
                     errors,
-                    if report.runnable() { "runnable" } else { "NOT runnable" }
+                    if report.runnable() {
+                        "runnable"
+                    } else {
+                        "NOT runnable"
+                    }
                 );
             }
         }

@@ -28,7 +28,8 @@ pub enum Command {
     /// Run a plan (the same as `rmeter -n -t PLAN`).
     Run {
         /// The .jmx test plan.
-        plan: PathBuf,
+        #[arg(value_name = "PLAN")]
+        file: PathBuf,
         #[command(flatten)]
         args: RunArgs,
     },
@@ -104,7 +105,9 @@ pub struct RunArgs {
 /// `name=value` for -J.
 fn parse_property(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
         _ => Err(format!("expected name=value, got {text:?}")),
     }
 }
@@ -167,7 +170,18 @@ mod tests {
 
     #[test]
     fn jmeter_style_flags() {
-        let cli = Cli::try_parse_from(["rmeter", "-n", "-t", "p.jmx", "-l", "r.jtl", "-Jusers=5", "-J", "host=x"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "rmeter",
+            "-n",
+            "-t",
+            "p.jmx",
+            "-l",
+            "r.jtl",
+            "-Jusers=5",
+            "-J",
+            "host=x",
+        ])
+        .unwrap();
         let config = cli.run.into_config(None).unwrap();
         assert_eq!(config.plan, PathBuf::from("p.jmx"));
         assert_eq!(config.props.get("users").as_deref(), Some("5"));
@@ -176,8 +190,11 @@ mod tests {
 
     #[test]
     fn subcommands() {
-        let cli = Cli::try_parse_from(["rmeter", "check", "a.jmx", "b.jmx", "--format", "json"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Check { ref plans, format: CheckFormat::Json, .. }) if plans.len() == 2));
+        let cli =
+            Cli::try_parse_from(["rmeter", "check", "a.jmx", "b.jmx", "--format", "json"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Check { ref plans, format: CheckFormat::Json, .. }) if plans.len() == 2)
+        );
         let cli = Cli::try_parse_from(["rmeter", "run", "a.jmx", "-l", "x.jtl"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Run { .. })));
     }

@@ -33,24 +33,31 @@ const SAMPLE_CHANNEL: usize = 16 * 1024;
 /// Why a run did not start or did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("the file {path} doesn't exist or can't be opened: {source}")]
-    PlanFile { path: String, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Jmx { path: String, source: jmx::JmxError },
+    #[error("the file {path} doesn't exist or can't be opened: {cause}")]
+    PlanFile { path: String, cause: std::io::Error },
+    #[error("{path}: {cause}")]
+    Jmx { path: String, cause: jmx::JmxError },
     #[error("{path}: the plan cannot run:\n{}", list(.diagnostics))]
-    Plan { path: String, diagnostics: Vec<Diagnostic> },
+    Plan {
+        path: String,
+        diagnostics: Vec<Diagnostic>,
+    },
     #[error(transparent)]
     Runtime(#[from] runtime::RuntimeError),
     #[error(transparent)]
     Output(#[from] output::OutputError),
     #[error(transparent)]
     Format(#[from] output::jtl::FormatError),
-    #[error("cannot delete {path}: {source}")]
-    Delete { path: String, source: std::io::Error },
+    #[error("cannot delete {path}: {cause}")]
+    Delete { path: String, cause: std::io::Error },
 }
 
 fn list(diagnostics: &[Diagnostic]) -> String {
-    diagnostics.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+    diagnostics
+        .iter()
+        .map(|d| format!("  {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What a finished run reports.
@@ -63,14 +70,32 @@ pub struct RunOutcome {
 }
 
 /// Reads and builds a plan, returning it with every diagnostic. The caller decides what is fatal.
-pub fn load_plan(path: &Path, props: &properties::Properties) -> Result<(Plan, Vec<Diagnostic>), RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::PlanFile { path: path.display().to_string(), source })?;
-    let tree = jmx::parse(&bytes).map_err(|source| RunError::Jmx { path: path.display().to_string(), source })?;
+pub fn load_plan(
+    path: &Path,
+    props: &properties::Properties,
+) -> Result<(Plan, Vec<Diagnostic>), RunError> {
+    let bytes = std::fs::read(path).map_err(|cause| RunError::PlanFile {
+        path: path.display().to_string(),
+        cause,
+    })?;
+    let tree = jmx::parse(&bytes).map_err(|cause| RunError::Jmx {
+        path: path.display().to_string(),
+        cause,
+    })?;
     Ok(plan::build(&tree, props))
 }
 
-/// Runs a plan to the end and writes its results. `stop` lets the caller end the run early.
-pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunError> {
+/// A plan that is built, checked and ready to run.
+pub struct Prepared {
+    plan: Arc<Plan>,
+    plan_dir: PathBuf,
+    files: Vec<FileTarget>,
+    /// Warnings (and skipped unsupported elements) found while building the plan.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads and builds the plan, refuses it when a diagnostic is fatal, and prepares the outputs.
+pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     let (plan, diagnostics) = load_plan(&config.plan, &config.props)?;
     let fatal: Vec<Diagnostic> = diagnostics
         .iter()
@@ -79,15 +104,23 @@ pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunE
         .cloned()
         .collect();
     if !fatal.is_empty() {
-        return Err(RunError::Plan { path: config.plan.display().to_string(), diagnostics: fatal });
+        return Err(RunError::Plan {
+            path: config.plan.display().to_string(),
+            diagnostics: fatal,
+        });
     }
-    let plan = Arc::new(plan);
-    let plan_dir = config.plan.parent().map(Path::to_path_buf).unwrap_or_default();
-
+    let plan_dir = config
+        .plan
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {
         if config.force_delete && jtl.exists() {
-            std::fs::remove_file(jtl).map_err(|source| RunError::Delete { path: jtl.display().to_string(), source })?;
+            std::fs::remove_file(jtl).map_err(|cause| RunError::Delete {
+                path: jtl.display().to_string(),
+                cause,
+            })?;
         }
         let save = plan::listener::SaveConfig::from_properties(&config.props);
         files.push(FileTarget {
@@ -107,6 +140,26 @@ pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunE
             successes_only: listener.successes_only,
         });
     }
+    Ok(Prepared {
+        plan: Arc::new(plan),
+        plan_dir,
+        files,
+        diagnostics,
+    })
+}
+
+/// Runs a prepared plan to the end and writes its results. `stop` lets the caller end the run early.
+pub async fn execute(
+    config: &RunConfig,
+    prepared: Prepared,
+    stop: Arc<Stop>,
+) -> Result<RunOutcome, RunError> {
+    let Prepared {
+        plan,
+        plan_dir,
+        files,
+        diagnostics,
+    } = prepared;
     let start_ms = clock::epoch_millis();
     let output_config = OutputConfig {
         files,
@@ -118,14 +171,27 @@ pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunE
     let threads = Arc::new(ThreadCounts::default());
     let (tx, rx) = tokio::sync::mpsc::channel(SAMPLE_CHANNEL);
     let writer = output::spawn(output_config, rx, threads.clone())?;
-    let settings = RunSettings { plan_dir, verify_tls: config.verify_tls };
+    let settings = RunSettings {
+        plan_dir,
+        verify_tls: config.verify_tls,
+    };
     let result = runtime::run(plan, config.props.clone(), &settings, tx, stop, threads).await;
     // Every sender is gone once `run` returns: the writer drains, flushes and reports.
     let output = match writer.join() {
         Ok(report) => report?,
         Err(_) => OutputReport::default(),
     };
-    Ok(RunOutcome { stats: result?, output, diagnostics })
+    Ok(RunOutcome {
+        stats: result?,
+        output,
+        diagnostics,
+    })
+}
+
+/// Prepares and runs a plan.
+pub async fn run(config: &RunConfig, stop: Arc<Stop>) -> Result<RunOutcome, RunError> {
+    let prepared = prepare(config)?;
+    execute(config, prepared, stop).await
 }
 
 fn is_unsupported(d: &Diagnostic) -> bool {
@@ -137,14 +203,19 @@ fn is_unsupported(d: &Diagnostic) -> bool {
     )
 }
 
-fn csv_format(save: plan::listener::SaveConfig, props: &properties::Properties) -> Result<output::jtl::CsvFormat, RunError> {
+fn csv_format(
+    save: plan::listener::SaveConfig,
+    props: &properties::Properties,
+) -> Result<output::jtl::CsvFormat, RunError> {
     let mut format = output::jtl::CsvFormat::new(save, props)?;
     format.hostname = runtime_hostname();
     Ok(format)
 }
 
 fn runtime_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// JMeter: a listener file name starting with `~/` is relative to the plan's folder; others to

@@ -13,13 +13,24 @@ use rmeter::runtime::Stop;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Check { plans, format, props }) => check(&plans, format, &props),
+        Some(Command::Check {
+            plans,
+            format,
+            props,
+        }) => check(&plans, format, &props),
         Some(Command::Elements) => {
             print!("{}", rmeter::plan::support::elements_markdown());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Demo { duration, users, jtl }) => demo(duration, users, jtl),
-        Some(Command::Run { plan, args }) => args.into_config(Some(plan)).map_err(Into::into).and_then(run),
+        Some(Command::Demo {
+            duration,
+            users,
+            jtl,
+        }) => demo(duration, users, jtl),
+        Some(Command::Run { file, args }) => args
+            .into_config(Some(file))
+            .map_err(Into::into)
+            .and_then(run),
         None => cli.run.into_config(None).map_err(Into::into).and_then(run),
     };
     match result {
@@ -32,17 +43,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(plans: &[std::path::PathBuf], format: CheckFormat, props: &[(String, String)]) -> anyhow::Result<ExitCode> {
+fn check(
+    plans: &[std::path::PathBuf],
+    format: CheckFormat,
+    props: &[(String, String)],
+) -> anyhow::Result<ExitCode> {
     let properties = rmeter::properties::Properties::with_jmeter_defaults();
     for (k, v) in props {
         properties.apply_option(k, v);
     }
-    let reports: Vec<_> = plans.iter().map(|p| rmeter::check::check_file(p, &properties)).collect();
+    let reports: Vec<_> = plans
+        .iter()
+        .map(|p| rmeter::check::check_file(p, &properties))
+        .collect();
     match format {
         CheckFormat::Text => print!("{}", rmeter::check::text(&reports)),
         CheckFormat::Json => println!("{}", rmeter::check::json(&reports)),
     }
-    Ok(if reports.iter().all(|r| r.runnable()) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if reports.iter().all(|r| r.runnable()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
@@ -51,13 +73,21 @@ fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
         .append(true)
         .open(&config.log)
         .with_context(|| format!("cannot open the log file {}", config.log.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RMETER_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_env_filter(filter).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("RMETER_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
     Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn run(config: RunConfig) -> anyhow::Result<ExitCode> {
@@ -66,24 +96,42 @@ fn run(config: RunConfig) -> anyhow::Result<ExitCode> {
     runtime.block_on(run_plan(config))
 }
 
+/// JMeter's `2026 Jun 17 13:32:35 UTC (1781703155000)` stamp.
 fn stamp() -> String {
     let now = chrono::Local::now();
-    format!("{} ({})", now.format("%Y %b %d %H:%M:%S %Z"), now.timestamp_millis())
+    let zone = if now.offset().local_minus_utc() == 0 {
+        "UTC".to_string()
+    } else {
+        now.format("%:z").to_string()
+    };
+    format!(
+        "{} {zone} ({})",
+        now.format("%Y %b %d %H:%M:%S"),
+        now.timestamp_millis()
+    )
 }
 
 async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(Stop::default());
     spawn_signal_handler(stop.clone());
-    if let Some(name) = config.props.get("summariser.name").filter(|n| !n.is_empty()) {
+    if let Some(name) = config
+        .props
+        .get("summariser.name")
+        .filter(|n| !n.is_empty())
+    {
         println!("Creating summariser <{name}>");
     }
-    println!("Created the tree successfully using {}", config.plan.display());
-    println!("Starting standalone test @ {}", stamp());
-    tracing::info!("Running the test!");
-    let outcome = rmeter::run(&config, stop).await?;
-    for d in &outcome.diagnostics {
+    let prepared = rmeter::prepare(&config)?;
+    for d in &prepared.diagnostics {
         eprintln!("{d}");
     }
+    println!(
+        "Created the tree successfully using {}",
+        config.plan.display()
+    );
+    println!("Starting standalone test @ {}", stamp());
+    tracing::info!("Running the test!");
+    let outcome = rmeter::execute(&config, prepared, stop).await?;
     println!("Tidying up ...    @ {}", stamp());
     println!("... end of run");
     if !outcome.output.label_table.is_empty() {
@@ -99,7 +147,10 @@ fn spawn_signal_handler(stop: Arc<Stop>) {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             loop {
@@ -130,10 +181,15 @@ fn spawn_signal_handler(stop: Arc<Stop>) {
 fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], 0).into()).await.context("cannot start the demo bank")?;
+        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], 0).into())
+            .await
+            .context("cannot start the demo bank")?;
         let dir = std::env::temp_dir().join(format!("rmeter-demo-{}", std::process::id()));
         let plan = rmeter::demo::write_demo_plan(&dir).context("cannot write the demo plan")?;
-        println!("Demo bank listening on http://{addr}; running {} for {duration} s with {users} users", plan.display());
+        println!(
+            "Demo bank listening on http://{addr}; running {} for {duration} s with {users} users",
+            plan.display()
+        );
         let args = rmeter::cli::RunArgs {
             jtl: Some(jtl.clone()),
             force_delete: true,

@@ -29,11 +29,10 @@ pub struct Properties {
 
 /// A properties file that could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read properties file {path}: {source}")]
+#[error("cannot read properties file {path}: {cause}")]
 pub struct PropertiesError {
     pub path: String,
-    #[source]
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 impl Properties {
@@ -59,7 +58,9 @@ impl Properties {
     pub fn set(&self, name: &str, value: &str) -> Option<String> {
         match self.map.write() {
             Ok(mut map) => map.insert(name.to_string(), value.to_string()),
-            Err(poisoned) => poisoned.into_inner().insert(name.to_string(), value.to_string()),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .insert(name.to_string(), value.to_string()),
         }
     }
 
@@ -81,19 +82,23 @@ impl Properties {
 
     /// A boolean property as JMeter reads it: `true` in any case is true.
     pub fn bool(&self, name: &str, default: bool) -> bool {
-        self.with(name, |v| v.map_or(default, |v| v.trim().eq_ignore_ascii_case("true")))
+        self.with(name, |v| {
+            v.map_or(default, |v| v.trim().eq_ignore_ascii_case("true"))
+        })
     }
 
     /// An integer property; a missing or malformed value gives the default, as in JMeter.
     pub fn int(&self, name: &str, default: i64) -> i64 {
-        self.with(name, |v| v.and_then(|v| v.trim().parse().ok()).unwrap_or(default))
+        self.with(name, |v| {
+            v.and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+        })
     }
 
     /// Loads a Java `.properties` file on top of the table.
     pub fn load_file(&self, path: &Path) -> Result<(), PropertiesError> {
-        let bytes = std::fs::read(path).map_err(|source| PropertiesError {
+        let bytes = std::fs::read(path).map_err(|cause| PropertiesError {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         // Java reads .properties as ISO-8859-1; UTF-8 files are common today, so accept both.
         let text = match String::from_utf8(bytes) {
@@ -108,7 +113,11 @@ impl Properties {
 
     /// A sorted copy, for `--debug` dumps and tests.
     pub fn snapshot(&self) -> Vec<(String, String)> {
-        let mut all: Vec<_> = self.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut all: Vec<_> = self
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         all.sort();
         all
     }
@@ -129,7 +138,9 @@ pub fn parse_properties(text: &str) -> Vec<(String, String)> {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        if logical.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!')) {
+        if logical.is_empty()
+            && (trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!'))
+        {
             continue;
         }
         logical.push_str(trimmed);

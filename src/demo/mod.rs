@@ -70,7 +70,9 @@ pub fn write_demo_plan(dir: &Path) -> std::io::Result<PathBuf> {
 }
 
 fn hex(n: usize) -> String {
-    (0..n).map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
@@ -78,7 +80,10 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 fn unauthorized() -> Response {
-    json_response(StatusCode::UNAUTHORIZED, json!({"error": "authentication required"}))
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "authentication required"}),
+    )
 }
 
 /// A request is authenticated by a bearer token and the session cookie.
@@ -93,7 +98,11 @@ fn authenticated(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .any(|c| c.trim().strip_prefix("SESSION=").is_some_and(|s| !s.is_empty()));
+        .any(|c| {
+            c.trim()
+                .strip_prefix("SESSION=")
+                .is_some_and(|s| !s.is_empty())
+        });
     token && session
 }
 
@@ -120,9 +129,15 @@ struct LoginForm {
 async fn login(Form(form): Form<LoginForm>) -> Response {
     tokio::time::sleep(Duration::from_millis(15)).await;
     if form.password != "secret" || !form.csrf.starts_with("CSRF-") || form.username.is_empty() {
-        return json_response(StatusCode::UNAUTHORIZED, json!({"error": "invalid credentials"}));
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "invalid credentials"}),
+        );
     }
-    json_response(StatusCode::OK, json!({"mfaRequired": true, "mfaToken": format!("MFA-{}", hex(12))}))
+    json_response(
+        StatusCode::OK,
+        json!({"mfaRequired": true, "mfaToken": format!("MFA-{}", hex(12))}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -143,12 +158,17 @@ async fn mfa(body: String) -> Response {
                 StatusCode::OK,
                 json!({"token": format!("TOK-{}", hex(24)), "customerId": format!("C{}", fastrand::u32(100_000..999_999))}),
             );
-            if let Ok(cookie) = HeaderValue::from_str(&format!("SESSION={}; Path=/; HttpOnly", hex(16))) {
+            if let Ok(cookie) =
+                HeaderValue::from_str(&format!("SESSION={}; Path=/; HttpOnly", hex(16)))
+            {
                 response.headers_mut().append("set-cookie", cookie);
             }
             response
         }
-        _ => json_response(StatusCode::UNAUTHORIZED, json!({"error": "invalid MFA code"})),
+        _ => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "invalid MFA code"}),
+        ),
     }
 }
 
@@ -196,14 +216,30 @@ async fn transfer(State(bank): State<Shared>, headers: HeaderMap, body: String) 
     tokio::time::sleep(Duration::from_millis(8)).await;
     let n = bank.transfers.fetch_add(1, Ordering::Relaxed) + 1;
     if n % 40 == 0 {
-        return (StatusCode::SERVICE_UNAVAILABLE, [("content-type", "text/plain")], "service unavailable").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/plain")],
+            "service unavailable",
+        )
+            .into_response();
     }
     let amount = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| v.get("amount").and_then(|a| a.as_f64().or_else(|| a.as_str().and_then(|s| s.parse().ok()))));
+        .and_then(|v| {
+            v.get("amount").and_then(|a| {
+                a.as_f64()
+                    .or_else(|| a.as_str().and_then(|s| s.parse().ok()))
+            })
+        });
     match amount {
-        Some(a) if a > 10_000.0 => json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "insufficient funds"})),
-        Some(_) => json_response(StatusCode::CREATED, json!({"transferId": format!("TR-{n}"), "status": "PENDING"})),
+        Some(a) if a > 10_000.0 => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "insufficient funds"}),
+        ),
+        Some(_) => json_response(
+            StatusCode::CREATED,
+            json!({"transferId": format!("TR-{n}"), "status": "PENDING"}),
+        ),
         None => json_response(StatusCode::BAD_REQUEST, json!({"error": "amount required"})),
     }
 }
@@ -212,7 +248,10 @@ async fn transfer_status(headers: HeaderMap, UrlPath(id): UrlPath<String>) -> Re
     if !authenticated(&headers) {
         return unauthorized();
     }
-    json_response(StatusCode::OK, json!({"transferId": id, "status": "COMPLETED"}))
+    json_response(
+        StatusCode::OK,
+        json!({"transferId": id, "status": "COMPLETED"}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -223,15 +262,25 @@ struct PaymentForm {
     amount: String,
 }
 
-async fn payment(State(bank): State<Shared>, headers: HeaderMap, Form(form): Form<PaymentForm>) -> Response {
+async fn payment(
+    State(bank): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<PaymentForm>,
+) -> Response {
     if !authenticated(&headers) {
         return unauthorized();
     }
     if form.payee.is_empty() || form.amount.is_empty() {
-        return json_response(StatusCode::BAD_REQUEST, json!({"error": "payee and amount required"}));
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "payee and amount required"}),
+        );
     }
     let n = bank.payments.fetch_add(1, Ordering::Relaxed) + 1;
-    json_response(StatusCode::OK, json!({"paymentId": format!("PAY-{n}"), "status": "ACCEPTED"}))
+    json_response(
+        StatusCode::OK,
+        json!({"paymentId": format!("PAY-{n}"), "status": "ACCEPTED"}),
+    )
 }
 
 async fn notifications(headers: HeaderMap) -> Response {
@@ -246,7 +295,10 @@ async fn logout(headers: HeaderMap) -> Response {
         return unauthorized();
     }
     let mut response = json_response(StatusCode::OK, json!({"loggedOut": true}));
-    response.headers_mut().append("set-cookie", HeaderValue::from_static("SESSION=; Max-Age=0; Path=/"));
+    response.headers_mut().append(
+        "set-cookie",
+        HeaderValue::from_static("SESSION=; Max-Age=0; Path=/"),
+    );
     response
 }
 
@@ -264,7 +316,12 @@ async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: String) -> Res
 
 async fn status(UrlPath(code): UrlPath<u16>) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, [("content-type", "text/plain")], format!("status {code}")).into_response()
+    (
+        status,
+        [("content-type", "text/plain")],
+        format!("status {code}"),
+    )
+        .into_response()
 }
 
 async fn delay(UrlPath(ms): UrlPath<u64>) -> Response {
@@ -276,5 +333,10 @@ async fn redirect(UrlPath(n): UrlPath<u32>) -> Response {
     if n == 0 {
         return ([("content-type", "text/plain")], "arrived").into_response();
     }
-    (StatusCode::FOUND, [("location", format!("/redirect/{}", n - 1))], "").into_response()
+    (
+        StatusCode::FOUND,
+        [("location", format!("/redirect/{}", n - 1))],
+        "",
+    )
+        .into_response()
 }

@@ -10,7 +10,10 @@
 //! without a `TestPlan` root (a saved selection), old files without a `jmeter` attribute, and plugin
 //! classes as fully qualified tag names. A DOCTYPE is skipped and entities other than the five
 //! predefined ones are kept as literal text: nothing external is ever read or expanded.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod xml;
 
@@ -59,7 +62,10 @@ pub enum PropValue {
     /// `mapProp`.
     Map(Vec<Prop>),
     /// `objProp`: an XStream object such as a listener's `saveConfig`, as (field, text) pairs.
-    Object { class: String, fields: Vec<(String, String)> },
+    Object {
+        class: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 /// Which scalar tag a property was written with.
@@ -108,11 +114,15 @@ pub fn parse(src: &[u8]) -> Result<Tree, JmxError> {
         other => {
             return Err(JmxError::Structure {
                 line: root.line,
-                message: format!("not a JMeter test plan: the root element is `{other}`, expected `jmeterTestPlan`"),
+                message: format!(
+                "not a JMeter test plan: the root element is `{other}`, expected `jmeterTestPlan`"
+            ),
             })
         }
     };
-    Ok(Tree { roots: fold_hash_tree(hash_tree)? })
+    Ok(Tree {
+        roots: fold_hash_tree(hash_tree)?,
+    })
 }
 
 /// Turns the pairs of a `<hashTree>` into elements with their children.
@@ -184,10 +194,19 @@ fn prop_from_node(node: &xml::Node) -> Result<Option<Prop>, JmxError> {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| node.attr("elementType").unwrap_or_default())
                 .to_string();
-            Prop { name, value: PropValue::Element(Box::new(element)) }
+            Prop {
+                name,
+                value: PropValue::Element(Box::new(element)),
+            }
         }
-        "collectionProp" => Prop { name, value: PropValue::Collection(props_of(node)?) },
-        "mapProp" => Prop { name, value: PropValue::Map(props_of(node)?) },
+        "collectionProp" => Prop {
+            name,
+            value: PropValue::Collection(props_of(node)?),
+        },
+        "mapProp" => Prop {
+            name,
+            value: PropValue::Map(props_of(node)?),
+        },
         "objProp" => object_prop(node),
         // `<doubleProp>` and friends may wrap their value in `<value>`/`<savedValue>` children.
         _ => return Ok(None),
@@ -216,11 +235,18 @@ fn object_prop(node: &xml::Node) -> Prop {
     let (class, fields) = match node.children.iter().find(|c| c.name == "value") {
         Some(value) => (
             value.attr("class").unwrap_or_default().to_string(),
-            value.children.iter().map(|f| (f.name.clone(), f.text.clone())).collect(),
+            value
+                .children
+                .iter()
+                .map(|f| (f.name.clone(), f.text.clone()))
+                .collect(),
         ),
         None => (String::new(), Vec::new()),
     };
-    Prop { name, value: PropValue::Object { class, fields } }
+    Prop {
+        name,
+        value: PropValue::Object { class, fields },
+    }
 }
 
 impl Element {
@@ -304,7 +330,13 @@ mod tests {
         assert!(plan.enabled);
         let group = &plan.children[0];
         assert!(!group.enabled);
-        assert_eq!(group.element("ThreadGroup.main_controller").unwrap().text("LoopController.loops"), Some("3"));
+        assert_eq!(
+            group
+                .element("ThreadGroup.main_controller")
+                .unwrap()
+                .text("LoopController.loops"),
+            Some("3")
+        );
         assert_eq!(group.children[0].name, "a & b\u{1}");
         assert_eq!(group.children[0].testclass, "HTTPSamplerProxy");
     }
@@ -341,14 +373,17 @@ mod tests {
 
     #[test]
     fn broken_xml_names_the_line() {
-        let err = parse(b"<jmeterTestPlan>\n<hashTree>\n<TestPlan></hashTree></jmeterTestPlan>").unwrap_err();
+        let err = parse(b"<jmeterTestPlan>\n<hashTree>\n<TestPlan></hashTree></jmeterTestPlan>")
+            .unwrap_err();
         let message = err.to_string();
         assert!(message.contains("line 3"), "{message}");
     }
 
     #[test]
     fn a_selection_without_test_plan_loads() {
-        let tree = parse_str(r#"<jmeterTestPlan><hashTree><ThreadGroup testname="g"/><hashTree/></hashTree></jmeterTestPlan>"#);
+        let tree = parse_str(
+            r#"<jmeterTestPlan><hashTree><ThreadGroup testname="g"/><hashTree/></hashTree></jmeterTestPlan>"#,
+        );
         assert_eq!(tree.roots[0].testclass, "ThreadGroup");
     }
 

@@ -28,7 +28,10 @@ pub(super) struct Node {
 
 impl Node {
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -39,7 +42,11 @@ pub(super) fn parse(src: &[u8], max_depth: usize) -> Result<Node, XmlError> {
     let lines = LineIndex::new(src);
     let error_at = |pos: u64, message: String| {
         let (line, column) = lines.position(pos as usize);
-        XmlError { line, column, message }
+        XmlError {
+            line,
+            column,
+            message,
+        }
     };
 
     let mut stack: Vec<Node> = Vec::new();
@@ -53,7 +60,10 @@ pub(super) fn parse(src: &[u8], max_depth: usize) -> Result<Node, XmlError> {
         match event {
             Event::Start(start) => {
                 if stack.len() >= max_depth {
-                    return Err(error_at(event_start, format!("elements nested deeper than {max_depth}")));
+                    return Err(error_at(
+                        event_start,
+                        format!("elements nested deeper than {max_depth}"),
+                    ));
                 }
                 if root.is_some() && stack.is_empty() {
                     return Err(error_at(event_start, "more than one root element".into()));
@@ -63,7 +73,10 @@ pub(super) fn parse(src: &[u8], max_depth: usize) -> Result<Node, XmlError> {
             }
             Event::End(_) => {
                 let Some(node) = stack.pop() else {
-                    return Err(error_at(event_start, "closing tag without an opening tag".into()));
+                    return Err(error_at(
+                        event_start,
+                        "closing tag without an opening tag".into(),
+                    ));
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
@@ -89,7 +102,10 @@ pub(super) fn parse(src: &[u8], max_depth: usize) -> Result<Node, XmlError> {
         buf.clear();
     }
     if let Some(open) = stack.last() {
-        return Err(error_at(src.len() as u64, format!("unexpected end of file: `{}` is not closed", open.name)));
+        return Err(error_at(
+            src.len() as u64,
+            format!("unexpected end of file: `{}` is not closed", open.name),
+        ));
     }
     root.ok_or_else(|| error_at(0, "the file holds no XML element".into()))
 }
@@ -103,7 +119,12 @@ fn start_node(start: &BytesStart<'_>, line: u32) -> Result<Node, String> {
         let value = unescape(&String::from_utf8_lossy(&attr.value));
         attrs.push((key, value));
     }
-    Ok(Node { name, attrs, line, ..Node::default() })
+    Ok(Node {
+        name,
+        attrs,
+        line,
+        ..Node::default()
+    })
 }
 
 /// Replaces the predefined entities and character references. Invalid or unknown references are
@@ -130,7 +151,10 @@ pub(crate) fn unescape(raw: &str) -> String {
             "quot" => Some('"'),
             "apos" => Some('\''),
             _ => {
-                let code = if let Some(hex) = entity.strip_prefix("#x").or_else(|| entity.strip_prefix("#X")) {
+                let code = if let Some(hex) = entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                {
                     u32::from_str_radix(hex, 16).ok()
                 } else if let Some(dec) = entity.strip_prefix('#') {
                     dec.parse::<u32>().ok()
@@ -163,7 +187,12 @@ struct LineIndex {
 impl LineIndex {
     fn new(src: &[u8]) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(src.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            src.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 

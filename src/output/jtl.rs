@@ -40,7 +40,10 @@ impl CsvFormat {
     /// The format of a file with this save configuration, taking the delimiter, timestamp format
     /// and sample variables from the properties, as JMeter always does.
     pub fn new(save: SaveConfig, props: &Properties) -> Result<CsvFormat, FormatError> {
-        let delimiter = match props.get("jmeter.save.saveservice.default_delimiter").as_deref() {
+        let delimiter = match props
+            .get("jmeter.save.saveservice.default_delimiter")
+            .as_deref()
+        {
             None => ',',
             Some("\\t") | Some("\t") => '\t',
             Some(text) => {
@@ -56,7 +59,9 @@ impl CsvFormat {
                 }
             }
         };
-        let format = props.get("jmeter.save.saveservice.timestamp_format").unwrap_or_else(|| "ms".into());
+        let format = props
+            .get("jmeter.save.saveservice.timestamp_format")
+            .unwrap_or_else(|| "ms".into());
         let timestamp = match format.trim() {
             "ms" | "none" | "" => TimestampFormat::Millis,
             pattern => TimestampFormat::Pattern(
@@ -69,7 +74,12 @@ impl CsvFormat {
         };
         let sample_variables = props
             .get("sample_variables")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(CsvFormat {
             save,
@@ -130,7 +140,11 @@ impl CsvFormat {
         };
         if s.timestamp {
             sep(out);
-            let ts = if self.timestamp_is_start { sample.start_ms } else { sample.end_ms };
+            let ts = if self.timestamp_is_start {
+                sample.start_ms
+            } else {
+                sample.end_ms
+            };
             match &self.timestamp {
                 TimestampFormat::Millis => {
                     let _ = write!(out, "{ts}");
@@ -203,7 +217,14 @@ impl CsvFormat {
         }
         if s.encoding {
             sep(out);
-            self.quoted(if sample.encoding.is_empty() { "UTF-8" } else { &sample.encoding }, out);
+            self.quoted(
+                if sample.encoding.is_empty() {
+                    "UTF-8"
+                } else {
+                    &sample.encoding
+                },
+                out,
+            );
         }
         if s.sample_count {
             sep(out);
@@ -232,7 +253,7 @@ impl CsvFormat {
 
     /// JMeter's `StringQuoter`: quote when the field holds the delimiter, `"`, CR or LF.
     fn quoted(&self, field: &str, out: &mut String) {
-        let needs = field.contains(|c: char| c == self.delimiter || c == '"' || c == '\r' || c == '\n');
+        let needs = field.contains([self.delimiter, '"', '\r', '\n']);
         if !needs {
             out.push_str(field);
             return;
@@ -284,10 +305,15 @@ mod tests {
 
     #[test]
     fn rows_quote_like_jmeter() {
-        let mut sample = Sample::new("TX, \"01\"".into(), Arc::from("Users 1-1"), 1_700_000_000_123);
+        let mut sample = Sample::new(
+            "TX, \"01\"".into(),
+            Arc::from("Users 1-1"),
+            1_700_000_000_123,
+        );
         sample.elapsed = 57;
         sample.response_code = "200".into();
-        sample.response_message = "Number of samples in transaction : 1, number of failing samples : 0".into();
+        sample.response_message =
+            "Number of samples in transaction : 1, number of failing samples : 0".into();
         sample.data_type = DataType::Empty;
         sample.failure_message = "line1\nline2".into();
         let mut out = String::new();

@@ -4,7 +4,10 @@
 //! the summariser and the per-label statistics. Samples reach it over the runtime's bounded
 //! channel, so rows never interleave and a slow disk slows the users instead of growing memory.
 //! Each row goes to a file in one `write_all`, so a reader tailing the file never sees half a row.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod jtl;
 pub mod summary;
@@ -55,11 +58,10 @@ pub struct OutputReport {
 
 /// An output file could not be opened or written.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}: {cause}")]
 pub struct OutputError {
     pub path: String,
-    #[source]
-    pub source: io::Error,
+    pub cause: io::Error,
 }
 
 struct OpenFile {
@@ -77,18 +79,28 @@ fn open_files(files: &[FileTarget]) -> Result<(Vec<OpenFile>, Vec<usize>), Outpu
             target_to_file.push(i);
             continue;
         }
-        let error = |source| OutputError { path: target.path.display().to_string(), source };
+        let error = |cause| OutputError {
+            path: target.path.display().to_string(),
+            cause,
+        };
         if let Some(parent) = canonical.parent() {
             std::fs::create_dir_all(parent).map_err(error)?;
         }
         let existing = std::fs::metadata(&canonical).map(|m| m.len()).unwrap_or(0);
-        let file = OpenOptions::new().create(true).append(true).open(&canonical).map_err(error)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&canonical)
+            .map_err(error)?;
         let mut writer = BufWriter::with_capacity(256 * 1024, file);
         if existing == 0 && target.format.save.field_names {
             writeln!(writer, "{}", target.format.header()).map_err(error)?;
         }
         target_to_file.push(open.len());
-        open.push(OpenFile { path: canonical, writer });
+        open.push(OpenFile {
+            path: canonical,
+            writer,
+        });
     }
     Ok((open, target_to_file))
 }
@@ -97,7 +109,9 @@ fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
     }
 }
 
@@ -111,8 +125,13 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("rmeter-writer".into())
         .spawn(move || {
-            let mut summariser = (!config.summariser_name.is_empty())
-                .then(|| Summariser::new(&config.summariser_name, config.summariser_interval_s, config.start_ms));
+            let mut summariser = (!config.summariser_name.is_empty()).then(|| {
+                Summariser::new(
+                    &config.summariser_name,
+                    config.summariser_interval_s,
+                    config.start_ms,
+                )
+            });
             let mut stats = LabelStats::default();
             let mut report = OutputReport::default();
             let mut row = String::with_capacity(512);
@@ -129,26 +148,36 @@ pub fn spawn(
                         None => true,
                         Some(i) => sample.listeners.contains(&i),
                     };
-                    if !wanted || (target.errors_only && sample.success) || (target.successes_only && !sample.success) {
+                    if !wanted
+                        || (target.errors_only && sample.success)
+                        || (target.successes_only && !sample.success)
+                    {
                         continue;
                     }
                     row.clear();
                     target.format.write_sample(&sample, &mut row);
                     let file = &mut open[file_index];
-                    if let Err(source) = file.writer.write_all(row.as_bytes()) {
-                        failed.get_or_insert(OutputError { path: file.path.display().to_string(), source });
+                    if let Err(cause) = file.writer.write_all(row.as_bytes()) {
+                        failed.get_or_insert(OutputError {
+                            path: file.path.display().to_string(),
+                            cause,
+                        });
                     }
                 }
                 stats.add(&sample);
                 if let Some(summariser) = summariser.as_mut() {
-                    let lines = summariser.add(&sample, crate::clock::epoch_millis(), snapshot(&threads));
+                    let lines =
+                        summariser.add(&sample, crate::clock::epoch_millis(), snapshot(&threads));
                     print_lines(&lines, config.summariser_out);
                     report.summary_lines.extend(lines);
                 }
             }
             for file in &mut open {
-                if let Err(source) = file.writer.flush() {
-                    failed.get_or_insert(OutputError { path: file.path.display().to_string(), source });
+                if let Err(cause) = file.writer.flush() {
+                    failed.get_or_insert(OutputError {
+                        path: file.path.display().to_string(),
+                        cause,
+                    });
                 }
             }
             if let Some(summariser) = summariser.as_mut() {
@@ -162,7 +191,10 @@ pub fn spawn(
                 None => Ok(report),
             }
         })
-        .map_err(|source| OutputError { path: "writer thread".into(), source })?;
+        .map_err(|cause| OutputError {
+            path: "writer thread".into(),
+            cause,
+        })?;
     Ok(handle)
 }
 

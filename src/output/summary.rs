@@ -24,7 +24,15 @@ struct Totals {
 
 impl Totals {
     fn new(start_ms: i64) -> Totals {
-        Totals { count: 0, errors: 0, sum_elapsed: 0, min: u64::MAX, max: 0, start_ms, end_ms: start_ms }
+        Totals {
+            count: 0,
+            errors: 0,
+            sum_elapsed: 0,
+            min: u64::MAX,
+            max: 0,
+            start_ms,
+            end_ms: start_ms,
+        }
     }
 
     fn add(&mut self, sample: &Sample) {
@@ -65,7 +73,8 @@ impl Summariser {
             interval_s: interval_s.max(1),
             delta: Totals::new(start_ms),
             total: Totals::new(start_ms),
-            last_report_s: 0,
+            // JMeter: no `+` line before the first interval boundary 5 s after the start.
+            last_report_s: start_ms / 1000,
             reported: false,
         }
     }
@@ -115,12 +124,15 @@ impl Summariser {
         } else {
             "******".to_string()
         };
-        let (avg, min, max) = if totals.count > 0 {
-            ((totals.sum_elapsed / totals.count) as i64, totals.min as i64, totals.max as i64)
-        } else {
-            (0, i64::MAX, i64::MIN)
+        let (avg, min, max) = match totals.sum_elapsed.checked_div(totals.count) {
+            Some(avg) => (avg as i64, totals.min as i64, totals.max as i64),
+            None => (0, i64::MAX, i64::MIN),
         };
-        let pct = if totals.count > 0 { totals.errors as f64 * 100.0 / totals.count as f64 } else { 0.0 };
+        let pct = if totals.count > 0 {
+            totals.errors as f64 * 100.0 / totals.count as f64
+        } else {
+            0.0
+        };
         let mut line = format!(
             "{} {} {:>6} in {:02}:{:02}:{:02} = {:>6}/s Avg: {:>5} Min: {:>5} Max: {:>5} Err: {:>5} ({:.2}%)",
             self.name,
@@ -137,7 +149,11 @@ impl Summariser {
             pct
         );
         if let Some(t) = threads {
-            let _ = write!(line, " Active: {} Started: {} Finished: {}", t.active, t.started, t.finished);
+            let _ = write!(
+                line,
+                " Active: {} Started: {} Finished: {}",
+                t.active, t.started, t.finished
+            );
         }
         line
     }
@@ -166,10 +182,18 @@ impl LabelStats {
         let i = match self.index.get(&sample.label) {
             Some(&i) => i,
             None => {
-                let histogram = Histogram::new_with_bounds(1, 3_600_000, 3).or_else(|_| Histogram::new(3));
+                let histogram =
+                    Histogram::new_with_max(3_600_000, 3).or_else(|_| Histogram::new(3));
                 let Ok(histogram) = histogram else { return };
-                self.labels.push(LabelEntry { label: sample.label.clone(), count: 0, errors: 0, sum: 0, histogram });
-                self.index.insert(sample.label.clone(), self.labels.len() - 1);
+                self.labels.push(LabelEntry {
+                    label: sample.label.clone(),
+                    count: 0,
+                    errors: 0,
+                    sum: 0,
+                    histogram,
+                });
+                self.index
+                    .insert(sample.label.clone(), self.labels.len() - 1);
                 self.labels.len() - 1
             }
         };
@@ -179,8 +203,11 @@ impl LabelStats {
             entry.errors += 1;
         }
         entry.sum += sample.elapsed;
-        entry.histogram.saturating_record(sample.elapsed.max(1));
-        self.first_start_ms = Some(self.first_start_ms.map_or(sample.start_ms, |s| s.min(sample.start_ms)));
+        entry.histogram.saturating_record(sample.elapsed);
+        self.first_start_ms = Some(
+            self.first_start_ms
+                .map_or(sample.start_ms, |s| s.min(sample.start_ms)),
+        );
         self.last_end_ms = self.last_end_ms.max(sample.end_ms);
     }
 
@@ -189,8 +216,16 @@ impl LabelStats {
         if self.labels.is_empty() {
             return String::new();
         }
-        let width = self.labels.iter().map(|e| e.label.chars().count()).max().unwrap_or(5).clamp(5, 48);
-        let duration_s = self.first_start_ms.map_or(0.0, |s| (self.last_end_ms - s) as f64 / 1000.0);
+        let width = self
+            .labels
+            .iter()
+            .map(|e| e.label.chars().count())
+            .max()
+            .unwrap_or(5)
+            .clamp(5, 48);
+        let duration_s = self
+            .first_start_ms
+            .map_or(0.0, |s| (self.last_end_ms - s) as f64 / 1000.0);
         let mut out = format!(
             "{:<width$} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9}\n",
             "label", "count", "err%", "avg", "p50", "p90", "p95", "p99", "max", "tput/s"
@@ -210,7 +245,11 @@ impl LabelStats {
                 q(0.95),
                 q(0.99),
                 e.histogram.max(),
-                if duration_s > 0.0 { e.count as f64 / duration_s } else { 0.0 }
+                if duration_s > 0.0 {
+                    e.count as f64 / duration_s
+                } else {
+                    0.0
+                }
             );
         }
         out.push_str("(times in ms; percentiles over the whole run, HdrHistogram with 3 significant digits)\n");

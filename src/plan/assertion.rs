@@ -17,8 +17,14 @@ pub struct Assertion {
 #[derive(Debug)]
 pub enum AssertionKind {
     Response(ResponseAssertion),
-    Duration { max_ms: Template },
-    Size { field: SizeField, operator: SizeOperator, size: Template },
+    Duration {
+        max_ms: Template,
+    },
+    Size {
+        field: SizeField,
+        operator: SizeOperator,
+        size: Template,
+    },
     JsonPath(JsonPathAssertion),
 }
 
@@ -85,11 +91,16 @@ pub struct JsonPathAssertion {
 pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
     let kind = match p.element.testclass.as_str() {
         "ResponseAssertion" => AssertionKind::Response(response_assertion(p)?),
-        "DurationAssertion" => AssertionKind::Duration { max_ms: p.template("DurationAssertion.duration") },
+        "DurationAssertion" => AssertionKind::Duration {
+            max_ms: p.template("DurationAssertion.duration"),
+        },
         "SizeAssertion" => size_assertion(p)?,
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
-    Some(Assertion { name: p.element.name.clone(), kind })
+    Some(Assertion {
+        name: p.element.name.clone(),
+        kind,
+    })
 }
 
 fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
@@ -103,12 +114,18 @@ fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
             "Assertion.request_headers" => Field::RequestHeaders,
             "Assertion.sample_label" => Field::Url,
             other => {
-                p.unsupported_option("Assertion.test_field", &format!("`{other}` is not supported yet"));
+                p.unsupported_option(
+                    "Assertion.test_field",
+                    &format!("`{other}` is not supported yet"),
+                );
                 return None;
             }
         },
         other => {
-            p.unsupported_option("Assertion.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            p.unsupported_option(
+                "Assertion.scope",
+                &format!("scope `{other}` (sub-samples) is not supported yet"),
+            );
             return None;
         }
     };
@@ -136,18 +153,34 @@ fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
         let template = p.builder.template(&p.path.clone(), &text);
         let regex = match (rule, template.as_literal()) {
             (MatchRule::Matches | MatchRule::Contains, Some(literal)) => {
-                let source = if rule == MatchRule::Matches { format!("^(?:{literal})$") } else { literal.to_string() };
+                let source = if rule == MatchRule::Matches {
+                    format!("^(?:{literal})$")
+                } else {
+                    literal.to_string()
+                };
                 match regex::RegexBuilder::new(&source).multi_line(false).build() {
                     Ok(regex) => Some(regex),
                     Err(e) => {
-                        p.error(DiagnosticKind::BadRegex { prop: "Asserion.test_strings".into(), message: e.to_string().lines().last().unwrap_or("").trim().to_string() });
+                        p.error(DiagnosticKind::BadRegex {
+                            prop: "Asserion.test_strings".into(),
+                            message: e
+                                .to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                                .trim()
+                                .to_string(),
+                        });
                         return None;
                     }
                 }
             }
             _ => None,
         };
-        patterns.push(Pattern { text: template, regex });
+        patterns.push(Pattern {
+            text: template,
+            regex,
+        });
     }
     Some(ResponseAssertion {
         field,
@@ -168,7 +201,10 @@ fn size_assertion(p: &mut Props<'_, '_>) -> Option<AssertionKind> {
         "SizeAssertion.response_code" => SizeField::Code,
         "SizeAssertion.response_message" => SizeField::Message,
         other => {
-            p.unsupported_option("Assertion.test_field", &format!("`{other}` is not supported"));
+            p.unsupported_option(
+                "Assertion.test_field",
+                &format!("`{other}` is not supported"),
+            );
             return None;
         }
     };
@@ -180,7 +216,11 @@ fn size_assertion(p: &mut Props<'_, '_>) -> Option<AssertionKind> {
         6 => SizeOperator::LessOrEqual,
         _ => SizeOperator::Equal,
     };
-    Some(AssertionKind::Size { field, operator, size: p.template("SizeAssertion.size") })
+    Some(AssertionKind::Size {
+        field,
+        operator,
+        size: p.template("SizeAssertion.size"),
+    })
 }
 
 fn json_path_assertion(p: &mut Props<'_, '_>) -> Option<JsonPathAssertion> {
@@ -188,7 +228,10 @@ fn json_path_assertion(p: &mut Props<'_, '_>) -> Option<JsonPathAssertion> {
     let path = match compile_json_path(&path_text) {
         Ok(path) => path,
         Err(message) => {
-            p.error(DiagnosticKind::BadJsonPath { prop: "JSON_PATH".into(), message });
+            p.error(DiagnosticKind::BadJsonPath {
+                prop: "JSON_PATH".into(),
+                message,
+            });
             return None;
         }
     };

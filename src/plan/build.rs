@@ -9,7 +9,7 @@ use super::data::{self, CsvDataSet};
 use super::diagnostic::{Diagnostic, DiagnosticKind, ElementPath};
 use super::extract::PostProcessor;
 use super::function::Env;
-use super::http::{self, CookiePolicy, HttpDefaults, HeaderSet};
+use super::http::{self, CookiePolicy, HeaderSet, HttpDefaults};
 use super::listener::{self, Listener};
 use super::reader::Builder;
 use super::support::{self, Role, Status};
@@ -61,9 +61,17 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
                     p.bool("TestPlan.serialize_threadgroups", false),
                     p.bool("TestPlan.tearDown_on_shutdown", true),
                 );
-                plan_children.extend(element.children.iter().filter(|c| c.enabled).map(|c| (c, path.clone())));
+                plan_children.extend(
+                    element
+                        .children
+                        .iter()
+                        .filter(|c| c.enabled)
+                        .map(|c| (c, path.clone())),
+                );
             }
-            (_, Status::Inert) if role == Role::Other => walk.report(element, &path, status, role, note),
+            (_, Status::Inert) if role == Role::Other => {
+                walk.report(element, &path, status, role, note)
+            }
             _ => plan_children.push((element, root_path.clone())),
         }
     }
@@ -85,7 +93,12 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
             }
             Role::Sampler | Role::Controller => {
                 walk.report(element, &path, status, role, note);
-                walk.b.warn(&path, DiagnosticKind::Other("a sampler or controller outside a thread group never runs".into()));
+                walk.b.warn(
+                    &path,
+                    DiagnosticKind::Other(
+                        "a sampler or controller outside a thread group never runs".into(),
+                    ),
+                );
             }
             _ => {} // Reported by collect_level_item.
         }
@@ -117,6 +130,7 @@ struct Scope {
     http_defaults: Vec<Arc<HttpDefaults>>,
     headers: Vec<Arc<HeaderSet>>,
     cookies: Option<Arc<CookiePolicy>>,
+    pre: Vec<Arc<PreProcessor>>,
     timers: Vec<Arc<Timer>>,
     post: Vec<Arc<PostProcessor>>,
     assertions: Vec<Arc<Assertion>>,
@@ -138,14 +152,30 @@ struct Walk<'p> {
 }
 
 impl Walk<'_> {
-    fn report(&mut self, element: &Element, path: &ElementPath, status: Status, role: Role, note: &'static str) {
-        self.elements.push(ElementReport { path: path.clone(), testclass: element.testclass.clone(), role, status, note });
+    fn report(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+        status: Status,
+        role: Role,
+        note: &'static str,
+    ) {
+        self.elements.push(ElementReport {
+            path: path.clone(),
+            testclass: element.testclass.clone(),
+            role,
+            status,
+            note,
+        });
     }
 
     fn unsupported(&mut self, element: &Element, path: &ElementPath, note: &str) {
         self.b.error(
             path,
-            DiagnosticKind::UnsupportedElement { testclass: element.testclass.clone(), note: note.to_string() },
+            DiagnosticKind::UnsupportedElement {
+                testclass: element.testclass.clone(),
+                note: note.to_string(),
+            },
         );
     }
 
@@ -201,21 +231,35 @@ impl Walk<'_> {
             Err(_) => {
                 self.b.error(
                     path,
-                    DiagnosticKind::BadValue { prop: prop.to_string(), expected: "an integer", value },
+                    DiagnosticKind::BadValue {
+                        prop: prop.to_string(),
+                        expected: "an integer",
+                        value,
+                    },
                 );
                 default
             }
         }
     }
 
-    fn thread_group(&mut self, element: &Element, path: &ElementPath, root_scope: &Scope, root_hooks: &[IterationHook]) {
+    fn thread_group(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+        root_scope: &Scope,
+        root_hooks: &[IterationHook],
+    ) {
         let kind = match element.testclass.as_str() {
             "SetupThreadGroup" => GroupKind::Setup,
             "PostThreadGroup" => GroupKind::Teardown,
             _ => GroupKind::Normal,
         };
-        let threads = self.number(element, path, "ThreadGroup.num_threads", 1).max(0) as u32;
-        let ramp_up = self.number(element, path, "ThreadGroup.ramp_time", 0).max(0) as u64;
+        let threads = self
+            .number(element, path, "ThreadGroup.num_threads", 1)
+            .max(0) as u32;
+        let ramp_up = self
+            .number(element, path, "ThreadGroup.ramp_time", 0)
+            .max(0) as u64;
         let (loops, continue_forever) = match element.element("ThreadGroup.main_controller") {
             Some(main) => {
                 let loops = self.number(main, path, "LoopController.loops", 1);
@@ -224,11 +268,21 @@ impl Walk<'_> {
             None => (1, None),
         };
         let _ = continue_forever;
-        let scheduler = self.b.props(element, path).bool("ThreadGroup.scheduler", false);
+        let scheduler = self
+            .b
+            .props(element, path)
+            .bool("ThreadGroup.scheduler", false);
         let duration = self.number(element, path, "ThreadGroup.duration", 0).max(0) as u64;
         let delay = self.number(element, path, "ThreadGroup.delay", 0).max(0) as u64;
-        let same_user = self.b.props(element, path).bool("ThreadGroup.same_user_on_next_iteration", true);
-        let on_error = match element.text("ThreadGroup.on_sample_error").unwrap_or("continue").trim() {
+        let same_user = self
+            .b
+            .props(element, path)
+            .bool("ThreadGroup.same_user_on_next_iteration", true);
+        let on_error = match element
+            .text("ThreadGroup.on_sample_error")
+            .unwrap_or("continue")
+            .trim()
+        {
             "" | "continue" => OnSampleError::Continue,
             "startnextloop" => OnSampleError::StartNextLoop,
             "stopthread" => OnSampleError::StopThread,
@@ -246,7 +300,11 @@ impl Walk<'_> {
                 OnSampleError::Continue
             }
         };
-        if self.b.props(element, path).bool("ThreadGroup.delayedStart", false) {
+        if self
+            .b
+            .props(element, path)
+            .bool("ThreadGroup.delayedStart", false)
+        {
             // Creating threads only when they start is what rmeter always does: nothing to change.
         }
         let mut scope = root_scope.clone();
@@ -255,9 +313,15 @@ impl Walk<'_> {
         for child in &children {
             self.collect_level_item(child, path, &mut scope, &mut hooks);
         }
-        let nodes = self.nodes(&children, path, &scope);
+        let nodes = self.nodes(&children, path, &scope, &mut hooks);
         let name: Arc<str> = element.name.as_str().into();
-        let body = Controller { name: name.clone(), kind: ControllerKind::Simple, children: nodes, on_iteration: hooks, slot: 0 };
+        let body = Controller {
+            name: name.clone(),
+            kind: ControllerKind::Simple,
+            children: nodes,
+            on_iteration: hooks,
+            slot: 0,
+        };
         let series = match kind {
             GroupKind::Setup => 0,
             GroupKind::Normal => 1,
@@ -270,8 +334,14 @@ impl Walk<'_> {
             threads,
             ramp_up: Duration::from_secs(ramp_up),
             loops: if loops < 0 { None } else { Some(loops as u64) },
-            duration: scheduler.then(|| Duration::from_secs(duration)).filter(|d| !d.is_zero()),
-            delay: if scheduler { Duration::from_secs(delay) } else { Duration::ZERO },
+            duration: scheduler
+                .then(|| Duration::from_secs(duration))
+                .filter(|d| !d.is_zero()),
+            delay: if scheduler {
+                Duration::from_secs(delay)
+            } else {
+                Duration::ZERO
+            },
             same_user_on_next_iteration: same_user,
             on_sample_error: on_error,
             body,
@@ -279,10 +349,19 @@ impl Walk<'_> {
     }
 
     /// Adds one non-controller, non-sampler element to the scope of its level.
-    fn collect_level_item(&mut self, element: &Element, parent: &ElementPath, scope: &mut Scope, hooks: &mut Vec<IterationHook>) {
+    fn collect_level_item(
+        &mut self,
+        element: &Element,
+        parent: &ElementPath,
+        scope: &mut Scope,
+        hooks: &mut Vec<IterationHook>,
+    ) {
         let path = parent.child(&element.name);
         let (status, role, note) = support::classify(element);
-        if matches!(role, Role::Sampler | Role::Controller | Role::ThreadGroup | Role::TestPlan) {
+        if matches!(
+            role,
+            Role::Sampler | Role::Controller | Role::ThreadGroup | Role::TestPlan
+        ) {
             return;
         }
         self.report(element, &path, status, role, note);
@@ -305,28 +384,58 @@ impl Walk<'_> {
             "Arguments" => {} // Collected in the pre-pass.
             "CSVDataSet" => {
                 let csv = data::csv_data_set(&mut self.b.props(element, &path));
-                let csv = CsvDataSet { filename: self.evaluate(&csv.0), ..csv.1 };
+                let csv = CsvDataSet {
+                    filename: self.evaluate(&csv.0),
+                    ..csv.1
+                };
                 hooks.push(IterationHook::Csv(self.csv_data_sets.len()));
                 self.csv_data_sets.push(csv);
             }
             "CounterConfig" => {
-                let counter = data::counter(&mut self.b.props(element, &path));
+                let bounds = data::CounterBounds {
+                    start: self.number(element, &path, "CounterConfig.start", 0),
+                    end: element
+                        .text("CounterConfig.end")
+                        .filter(|t| !t.trim().is_empty())
+                        .map(|_| self.number(element, &path, "CounterConfig.end", i64::MAX)),
+                    increment: self.number(element, &path, "CounterConfig.incr", 1),
+                };
+                let counter = data::counter(&mut self.b.props(element, &path), bounds);
                 hooks.push(IterationHook::Counter(Arc::new(counter)));
+            }
+            "UserParameters" => {
+                let parameters = Arc::new(data::user_parameters(&mut self.b.props(element, &path)));
+                if parameters.per_iteration {
+                    hooks.push(IterationHook::UserParameters(parameters));
+                } else {
+                    scope
+                        .pre
+                        .push(Arc::new(PreProcessor::UserParameters(parameters)));
+                }
             }
             "RandomVariableConfig" => {
                 let random = data::random_variable(&mut self.b.props(element, &path));
                 hooks.push(IterationHook::Random(Arc::new(random)));
             }
-            "ConstantTimer" | "UniformRandomTimer" | "GaussianRandomTimer" | "PoissonRandomTimer" => {
-                scope.timers.push(Arc::new(super::timer::timer(&mut self.b.props(element, &path))));
+            "ConstantTimer"
+            | "UniformRandomTimer"
+            | "GaussianRandomTimer"
+            | "PoissonRandomTimer" => {
+                scope.timers.push(Arc::new(super::timer::timer(
+                    &mut self.b.props(element, &path),
+                )));
             }
             "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" => {
-                if let Some(post) = super::extract::post_processor(&mut self.b.props(element, &path)) {
+                if let Some(post) =
+                    super::extract::post_processor(&mut self.b.props(element, &path))
+                {
                     scope.post.push(Arc::new(post));
                 }
             }
             "ResponseAssertion" | "DurationAssertion" | "SizeAssertion" | "JSONPathAssertion" => {
-                if let Some(assertion) = super::assertion::assertion(&mut self.b.props(element, &path)) {
+                if let Some(assertion) =
+                    super::assertion::assertion(&mut self.b.props(element, &path))
+                {
                     scope.assertions.push(Arc::new(assertion));
                 }
             }
@@ -334,21 +443,33 @@ impl Walk<'_> {
                 let collector = listener::result_collector(&mut self.b.props(element, &path));
                 let filename = self.evaluate(&collector.0);
                 let index = self.listeners.len() as u16;
-                self.listeners.push(Listener { filename, ..collector.1 });
+                self.listeners.push(Listener {
+                    filename,
+                    ..collector.1
+                });
                 scope.listeners.push(index);
             }
             other => {
                 // The support table says it runs but no arm builds it: a bug, reported as such.
                 self.b.error(
                     &path,
-                    DiagnosticKind::Other(format!("internal: `{other}` is marked as running but is not built")),
+                    DiagnosticKind::Other(format!(
+                        "internal: `{other}` is marked as running but is not built"
+                    )),
                 );
             }
         }
     }
 
-    /// Builds the samplers and controllers of one level.
-    fn nodes(&mut self, children: &[&Element], parent: &ElementPath, scope: &Scope) -> Vec<Node> {
+    /// Builds the samplers and controllers of one level. Iteration hooks found under a sampler act
+    /// on the enclosing controller, so they are added to `parent_hooks`.
+    fn nodes(
+        &mut self,
+        children: &[&Element],
+        parent: &ElementPath,
+        scope: &Scope,
+        parent_hooks: &mut Vec<IterationHook>,
+    ) -> Vec<Node> {
         let mut nodes = Vec::new();
         for element in children {
             let path = parent.child(&element.name);
@@ -366,31 +487,39 @@ impl Walk<'_> {
                 Status::Runs => {}
             }
             if role == Role::ThreadGroup {
-                self.b.warn(&path, DiagnosticKind::Other("a thread group inside a thread group never runs".into()));
+                self.b.warn(
+                    &path,
+                    DiagnosticKind::Other("a thread group inside a thread group never runs".into()),
+                );
                 continue;
             }
-            let grandchildren: Vec<&Element> = element.children.iter().filter(|c| c.enabled).collect();
+            let grandchildren: Vec<&Element> =
+                element.children.iter().filter(|c| c.enabled).collect();
             let mut inner = scope.clone();
             let mut hooks = Vec::new();
             for child in &grandchildren {
                 self.collect_level_item(child, &path, &mut inner, &mut hooks);
             }
             if role == Role::Sampler {
-                if !hooks.is_empty() {
+                // JMeter: iteration listeners under a sampler act on its controller's iterations.
+                parent_hooks.append(&mut hooks);
+                for child in grandchildren
+                    .iter()
+                    .filter(|c| matches!(support::classify(c).1, Role::Sampler | Role::Controller))
+                {
                     self.b.warn(
-                        &path,
-                        DiagnosticKind::Other("CSV Data Set, Counter or Random Variable under a sampler acts at each iteration of the enclosing controller".into()),
+                        &path.child(&child.name),
+                        DiagnosticKind::Other(
+                            "a sampler or controller under a sampler never runs".into(),
+                        ),
                     );
-                }
-                for child in grandchildren.iter().filter(|c| matches!(support::classify(c).1, Role::Sampler | Role::Controller)) {
-                    self.b.warn(&path.child(&child.name), DiagnosticKind::Other("a sampler or controller under a sampler never runs".into()));
                 }
                 if let Some(sampler) = self.sampler(element, &path, &inner) {
                     nodes.push(Node::Sampler(Arc::new(sampler)));
                 }
             } else {
                 let kind = self.controller_kind(element, &path, scope);
-                let children = self.nodes(&grandchildren, &path, &inner);
+                let children = self.nodes(&grandchildren, &path, &inner, &mut hooks);
                 let slot = self.n_controller_slots;
                 self.n_controller_slots += 1;
                 nodes.push(Node::Controller(Controller {
@@ -405,7 +534,12 @@ impl Walk<'_> {
         nodes
     }
 
-    fn controller_kind(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> ControllerKind {
+    fn controller_kind(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+        scope: &Scope,
+    ) -> ControllerKind {
         let idx_var = || format!("__jm__{}__idx", element.name);
         let mut p = self.b.props(element, path);
         match element.testclass.as_str() {
@@ -448,6 +582,7 @@ impl Walk<'_> {
             path: path.clone(),
             kind: SamplerKind::Http(request),
             timers: scope.timers.clone(),
+            pre: scope.pre.clone(),
             post: scope.post.clone(),
             assertions: scope.assertions.clone(),
             listeners: scope.listeners.clone().into(),

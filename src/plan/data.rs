@@ -63,7 +63,10 @@ pub fn csv_data_set(p: &mut Props<'_, '_>) -> (Template, CsvDataSet) {
             match (chars.next(), chars.next()) {
                 (Some(c), None) => c,
                 _ => {
-                    p.unsupported_option("delimiter", "only a single-character delimiter is supported");
+                    p.unsupported_option(
+                        "delimiter",
+                        "only a single-character delimiter is supported",
+                    );
                     ','
                 }
             }
@@ -108,22 +111,78 @@ pub struct Counter {
     pub slot: usize,
 }
 
-pub fn counter(p: &mut Props<'_, '_>) -> Counter {
+/// Numbers of a Counter, evaluated at test start (they may use properties and variables).
+pub struct CounterBounds {
+    pub start: i64,
+    pub end: Option<i64>,
+    pub increment: i64,
+}
+
+pub fn counter(p: &mut Props<'_, '_>, bounds: CounterBounds) -> Counter {
     let name = p.text("CounterConfig.name").trim().to_string();
     let var = p.builder.vars.intern(&name);
-    let end_text = p.text("CounterConfig.end").trim().to_string();
     let format = number_format(p, "CounterConfig.format");
     let slot = p.builder.next_slot;
     p.builder.next_slot += 1;
     Counter {
         var,
-        start: p.int("CounterConfig.start", 0),
-        end: if end_text.is_empty() { None } else { Some(p.int("CounterConfig.end", i64::MAX)) },
-        increment: p.int("CounterConfig.incr", 1),
+        start: bounds.start,
+        end: bounds.end,
+        increment: bounds.increment,
         format,
         per_user: p.bool("CounterConfig.per_user", false),
         reset_on_thread_group_iteration: p.bool("CounterConfig.reset_on_tg_iteration", false),
         slot,
+    }
+}
+
+/// User Parameters: per-thread values of variables, set before each sampler in scope, or once
+/// per iteration of the enclosing controller (`per_iteration`).
+#[derive(Debug)]
+pub struct UserParameters {
+    pub names: Vec<VarId>,
+    /// One column of values per thread: thread n uses column `(n - 1) % columns.len()`.
+    pub columns: Vec<Vec<Template>>,
+    pub per_iteration: bool,
+}
+
+pub fn user_parameters(p: &mut Props<'_, '_>) -> UserParameters {
+    let texts = |items: &[crate::jmx::Prop]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|item| match &item.value {
+                PropValue::Scalar(_, text) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let names: Vec<VarId> = texts(p.element.collection("UserParameters.names"))
+        .iter()
+        .map(|n| p.builder.vars.intern(n.trim()))
+        .collect();
+    let raw_columns: Vec<Vec<String>> = p
+        .element
+        .collection("UserParameters.thread_values")
+        .iter()
+        .filter_map(|column| match &column.value {
+            PropValue::Collection(values) => Some(texts(values)),
+            _ => None,
+        })
+        .collect();
+    let path = p.path.clone();
+    let columns = raw_columns
+        .iter()
+        .map(|column| {
+            column
+                .iter()
+                .map(|v| p.builder.template(&path, v))
+                .collect()
+        })
+        .collect();
+    UserParameters {
+        names,
+        columns,
+        per_iteration: p.bool("UserParameters.per_iteration", false),
     }
 }
 
@@ -149,7 +208,11 @@ pub fn random_variable(p: &mut Props<'_, '_>) -> RandomVariable {
         max: p.int("maximumValue", i64::MAX),
         format,
         per_thread: p.bool("perThread", false),
-        seed: if seed_text.is_empty() { None } else { Some(p.int("randomSeed", 0) as u64) },
+        seed: if seed_text.is_empty() {
+            None
+        } else {
+            Some(p.int("randomSeed", 0) as u64)
+        },
     }
 }
 
@@ -167,7 +230,9 @@ impl NumberFormat {
     pub fn parse(pattern: &str) -> Option<NumberFormat> {
         let unquoted = pattern.replace('\'', "");
         let start = unquoted.find(['0', '#']).unwrap_or(unquoted.len());
-        let digits_len = unquoted[start..].find(|c| c != '0' && c != '#').unwrap_or(unquoted.len() - start);
+        let digits_len = unquoted[start..]
+            .find(|c| c != '0' && c != '#')
+            .unwrap_or(unquoted.len() - start);
         let digits = &unquoted[start..start + digits_len];
         let (prefix, suffix) = (&unquoted[..start], &unquoted[start + digits_len..]);
         let special = |s: &str| s.contains(['0', '#', '.', ',', '%', ';', '\u{2030}', 'E']);
@@ -183,7 +248,11 @@ impl NumberFormat {
 
     pub fn format(&self, value: i64) -> String {
         let width = self.min_digits;
-        let digits = if value < 0 { format!("-{:0width$}", value.unsigned_abs()) } else { format!("{value:0width$}") };
+        let digits = if value < 0 {
+            format!("-{:0width$}", value.unsigned_abs())
+        } else {
+            format!("{value:0width$}")
+        };
         format!("{}{digits}{}", self.prefix, self.suffix)
     }
 }
@@ -191,7 +260,10 @@ impl NumberFormat {
 fn number_format(p: &mut Props<'_, '_>, prop: &str) -> NumberFormat {
     let text = p.text(prop).to_string();
     NumberFormat::parse(&text).unwrap_or_else(|| {
-        p.unsupported_option(prop, "only integer patterns (a prefix, 0 and #, a suffix) are supported");
+        p.unsupported_option(
+            prop,
+            "only integer patterns (a prefix, 0 and #, a suffix) are supported",
+        );
         NumberFormat::default()
     })
 }
@@ -202,7 +274,10 @@ mod tests {
 
     #[test]
     fn number_formats() {
-        assert_eq!(NumberFormat::parse("J-000000").unwrap().format(42), "J-000042");
+        assert_eq!(
+            NumberFormat::parse("J-000000").unwrap().format(42),
+            "J-000042"
+        );
         assert_eq!(NumberFormat::parse("").unwrap().format(7), "7");
         assert_eq!(NumberFormat::parse("#,##0.00"), None);
         assert_eq!(NumberFormat::parse("'id'00").unwrap().format(3), "id03");

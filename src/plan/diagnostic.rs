@@ -52,7 +52,11 @@ pub enum DiagnosticKind {
     #[error("unsupported function `{name}` (left as literal text, as JMeter does with unknown functions)")]
     UnsupportedFunction { name: String },
     #[error("`{prop}` must be {expected}, got {value:?}")]
-    BadValue { prop: String, expected: &'static str, value: String },
+    BadValue {
+        prop: String,
+        expected: &'static str,
+        value: String,
+    },
     #[error("invalid regular expression in `{prop}`: {message}")]
     BadRegex { prop: String, message: String },
     #[error("invalid JSON path in `{prop}`: {message}")]

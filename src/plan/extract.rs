@@ -91,7 +91,10 @@ fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
         "" | "parent" => {}
         "variable" => return Some(Field::Variable(p.text("Scope.variable").trim().to_string())),
         other => {
-            p.unsupported_option("Sample.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            p.unsupported_option(
+                "Sample.scope",
+                &format!("scope `{other}` (sub-samples) is not supported yet"),
+            );
             return None;
         }
     }
@@ -104,7 +107,10 @@ fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
         "code" => Field::Code,
         "message" => Field::Message,
         other => {
-            p.unsupported_option(use_headers_prop, &format!("field `{other}` is not supported yet"));
+            p.unsupported_option(
+                use_headers_prop,
+                &format!("field `{other}` is not supported yet"),
+            );
             return None;
         }
     };
@@ -114,19 +120,29 @@ fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
 fn regex_extractor(p: &mut Props<'_, '_>) -> Option<RegexExtractor> {
     let source = p.text("RegexExtractor.regex").to_string();
     if source.contains("${") {
-        p.unsupported_option("RegexExtractor.regex", "a regular expression built from variables is not supported yet");
+        p.unsupported_option(
+            "RegexExtractor.regex",
+            "a regular expression built from variables is not supported yet",
+        );
         return None;
     }
     let regex = match Regex::new(&source) {
         Ok(regex) => regex,
         Err(e) => {
-            p.error(DiagnosticKind::BadRegex { prop: "RegexExtractor.regex".into(), message: first_line(&e.to_string()) });
+            p.error(DiagnosticKind::BadRegex {
+                prop: "RegexExtractor.regex".into(),
+                message: first_line(&e.to_string()),
+            });
             return None;
         }
     };
     let mut template_text = p.text("RegexExtractor.template").to_string();
     if template_text.is_empty() {
-        template_text = if regex.captures_len() > 1 { "$1$".into() } else { "$0$".into() };
+        template_text = if regex.captures_len() > 1 {
+            "$1$".into()
+        } else {
+            "$0$".into()
+        };
     }
     let field = field(p, "RegexExtractor.useHeaders")?;
     Some(RegexExtractor {
@@ -160,7 +176,10 @@ fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
         let path = match compile_json_path(&path_text) {
             Ok(path) => path,
             Err(message) => {
-                p.error(DiagnosticKind::BadJsonPath { prop: "JSONPostProcessor.jsonPathExprs".into(), message });
+                p.error(DiagnosticKind::BadJsonPath {
+                    prop: "JSONPostProcessor.jsonPathExprs".into(),
+                    message,
+                });
                 return None;
             }
         };
@@ -191,11 +210,18 @@ fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
         "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
         "" | "parent" => Field::Body,
         other => {
-            p.unsupported_option("Sample.scope", &format!("scope `{other}` (sub-samples) is not supported yet"));
+            p.unsupported_option(
+                "Sample.scope",
+                &format!("scope `{other}` (sub-samples) is not supported yet"),
+            );
             return None;
         }
     };
-    Some(JsonExtractor { items, compute_concat, field })
+    Some(JsonExtractor {
+        items,
+        compute_concat,
+        field,
+    })
 }
 
 /// Compiles a JSON path as Jayway accepts it: a path without `$` is relative to the root.
@@ -231,7 +257,9 @@ pub fn parse_group_template(text: &str) -> Vec<TemplatePart> {
     while let Some(start) = rest.find('$') {
         let after = &rest[start + 1..];
         match after.find('$') {
-            Some(end) if !after[..end].is_empty() && after[..end].bytes().all(|b| b.is_ascii_digit()) => {
+            Some(end)
+                if !after[..end].is_empty() && after[..end].bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 lit.push_str(&rest[..start]);
                 if !lit.is_empty() {
                     parts.push(TemplatePart::Lit(std::mem::take(&mut lit)));
@@ -253,7 +281,11 @@ pub fn parse_group_template(text: &str) -> Vec<TemplatePart> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -272,7 +304,10 @@ mod tests {
                 TemplatePart::Lit("$".into()),
             ]
         );
-        assert_eq!(parse_group_template("$a$"), vec![TemplatePart::Lit("$a$".into())]);
+        assert_eq!(
+            parse_group_template("$a$"),
+            vec![TemplatePart::Lit("$a$".into())]
+        );
     }
 
     #[test]

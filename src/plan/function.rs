@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::java_time::{self, DateTimeParts, DatePattern};
+use super::java_time::{self, DatePattern, DateTimeParts};
 use super::template::{Context, FuncCall};
 use crate::properties::Properties;
 
@@ -86,6 +86,7 @@ functions! {
     Log => "__log",
     Logn => "__logn",
     Split => "__split",
+    JavaScript => "__javaScript",
 }
 
 /// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
@@ -96,17 +97,36 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
     let (value, store_in) = match call.function {
         Function::P => {
             let default = args.get(1).map(String::as_str).unwrap_or("1");
-            (ctx.env().props().get(arg(0).trim()).unwrap_or_else(|| default.to_string()), None)
+            (
+                ctx.env()
+                    .props()
+                    .get(arg(0).trim())
+                    .unwrap_or_else(|| default.to_string()),
+                None,
+            )
         }
         Function::Property => {
             let name = arg(0).trim();
             let default = args.get(2).map(String::as_str).unwrap_or(name);
-            (ctx.env().props().get(name).unwrap_or_else(|| default.to_string()), args.get(1))
+            (
+                ctx.env()
+                    .props()
+                    .get(name)
+                    .unwrap_or_else(|| default.to_string()),
+                args.get(1),
+            )
         }
         Function::SetProperty => {
             let old = ctx.env().props().set(arg(0), arg(1));
             let return_old = arg(2).trim().eq_ignore_ascii_case("true");
-            (if return_old { old.unwrap_or_default() } else { String::new() }, None)
+            (
+                if return_old {
+                    old.unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                None,
+            )
         }
         Function::IsPropDefined => (ctx.env().props().get(arg(0)).is_some().to_string(), None),
         Function::IsVarDefined => (ctx.var_by_name(arg(0)).is_some().to_string(), None),
@@ -142,8 +162,9 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
         Function::Time => {
             let env = ctx.env();
             let format = resolve_time_alias(env.props(), arg(0));
-            let value = java_time::time_function_value(&format, env.now_millis(), env.utc_offset_seconds())
-                .unwrap_or_default();
+            let value =
+                java_time::time_function_value(&format, env.now_millis(), env.utc_offset_seconds())
+                    .unwrap_or_default();
             (value, args.get(1))
         }
         Function::TimeShift => (time_shift(ctx.env(), arg(0), arg(1), arg(2)), args.get(4)),
@@ -155,13 +176,19 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
         Function::Counter => {
             let per_user = arg(0).trim().eq_ignore_ascii_case("true");
             let env = ctx.env();
-            let n = if per_user { env.user_counter(call.slot) } else { env.global_counter(call.slot) };
+            let n = if per_user {
+                env.user_counter(call.slot)
+            } else {
+                env.global_counter(call.slot)
+            };
             (n.to_string(), args.get(1))
         }
         Function::IntSum | Function::LongSum => {
             // JMeter: the last argument names a variable when it is not a number.
             let (numbers, var) = match args.split_last() {
-                Some((last, rest)) if args.len() > 2 && parse_long(last).is_none() => (rest, Some(last)),
+                Some((last, rest)) if args.len() > 2 && parse_long(last).is_none() => {
+                    (rest, Some(last))
+                }
                 _ => (&args[..], None),
             };
             let sum = numbers.iter().try_fold(0i64, |acc, a| {
@@ -177,22 +204,34 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
         Function::V => {
             let value = match ctx.var_by_name(arg(0)) {
                 Some(v) => v.to_string(),
-                None => args.get(1).cloned().unwrap_or_else(|| format!("${{{}}}", arg(0))),
+                None => args
+                    .get(1)
+                    .cloned()
+                    .unwrap_or_else(|| format!("${{{}}}", arg(0))),
             };
             (value, None)
         }
-        Function::UrlEncode => (url::form_urlencoded::byte_serialize(arg(0).as_bytes()).collect(), None),
+        Function::UrlEncode => (
+            url::form_urlencoded::byte_serialize(arg(0).as_bytes()).collect(),
+            None,
+        ),
         Function::UrlDecode => (url_decode(arg(0)), None),
         Function::EscapeHtml => (escape_markup(arg(0), false), None),
         Function::EscapeXml => (escape_markup(arg(0), true), None),
         Function::UnescapeHtml => (unescape_html(arg(0)), None),
-        Function::Char => (args.iter().filter_map(|a| parse_char_code(a)).collect(), None),
+        Function::Char => (
+            args.iter().filter_map(|a| parse_char_code(a)).collect(),
+            None,
+        ),
         Function::ChangeCase => {
             let value = match arg(1).trim().to_ascii_uppercase().as_str() {
                 "LOWER" => arg(0).to_lowercase(),
                 "CAPITALIZE" => {
                     let mut chars = arg(0).chars();
-                    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+                    chars
+                        .next()
+                        .map(|c| c.to_uppercase().chain(chars).collect())
+                        .unwrap_or_default()
                 }
                 _ => arg(0).to_uppercase(),
             };
@@ -209,11 +248,30 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
                 "DEBUG" => tracing::debug!(target: "jmeter.functions", "{message}"),
                 _ => tracing::info!(target: "jmeter.functions", "{message}"),
             }
-            let value = if call.function == Function::Log { message.to_string() } else { String::new() };
+            let value = if call.function == Function::Log {
+                message.to_string()
+            } else {
+                String::new()
+            };
             (value, None)
         }
+        Function::JavaScript => {
+            // JMeter runs Rhino/Nashorn; rmeter evaluates the JavaScript subset of `javascript.rs`.
+            let value = match super::javascript::eval(arg(0)) {
+                Ok(v) => super::javascript::to_string(&v),
+                Err(e) => {
+                    tracing::error!(target: "jmeter.functions", "__javaScript({}): {e}", arg(0));
+                    String::new()
+                }
+            };
+            (value, args.get(1))
+        }
         Function::Split => {
-            let delimiter = if args.len() > 2 && !arg(2).is_empty() { arg(2) } else { "," };
+            let delimiter = if args.len() > 2 && !arg(2).is_empty() {
+                arg(2)
+            } else {
+                ","
+            };
             let name = arg(1).to_string();
             let pieces: Vec<String> = arg(0).split(delimiter).map(str::to_string).collect();
             let n = pieces.len();
@@ -263,7 +321,11 @@ fn resolve_time_alias(props: &Properties, format: &str) -> String {
 
 fn time_shift(env: &mut dyn Env, format: &str, date: &str, shift: &str) -> String {
     let offset = env.utc_offset_seconds();
-    let pattern = if format.is_empty() { None } else { DatePattern::compile(format).ok() };
+    let pattern = if format.is_empty() {
+        None
+    } else {
+        DatePattern::compile(format).ok()
+    };
     let base = match (&pattern, date.trim()) {
         (_, "") => env.now_millis(),
         (Some(p), text) => match p.parse(text, offset) {
@@ -346,7 +408,10 @@ fn unescape_html(s: &str) -> String {
                 "reg" => Some('\u{ae}'),
                 "eacute" => Some('\u{e9}'),
                 _ => {
-                    let code = if let Some(hex) = entity.strip_prefix("#x").or_else(|| entity.strip_prefix("#X")) {
+                    let code = if let Some(hex) = entity
+                        .strip_prefix("#x")
+                        .or_else(|| entity.strip_prefix("#X"))
+                    {
                         u32::from_str_radix(hex, 16).ok()
                     } else {
                         entity.strip_prefix('#').and_then(|d| d.parse().ok())
@@ -458,7 +523,11 @@ pub(crate) mod tests {
     fn eval(src: &str) -> (String, TestCtx) {
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = crate::plan::template::Compiler { vars: &mut table, next_slot: &mut slot, unknown: Vec::new() };
+        let mut compiler = crate::plan::template::Compiler {
+            vars: &mut table,
+            next_slot: &mut slot,
+            unknown: Vec::new(),
+        };
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
         ctx.props.set("users", "25");
@@ -487,11 +556,24 @@ pub(crate) mod tests {
         assert_eq!(eval("${__RandomString(8,ab)}").0.len(), 8);
         assert_eq!(eval("${__char(65,0x42,0103)}").0, "ABC");
         assert_eq!(eval("${__urldecode(a+b%2Cc)}").0, "a b,c");
-        assert_eq!(eval("${__escapeHtml(<a href=\"x\">&</a>)}").0, "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            eval("${__escapeHtml(<a href=\"x\">&</a>)}").0,
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
         assert_eq!(eval("${__unescapeHtml(&lt;&amp;&#65;)}").0, "<&A");
         assert_eq!(eval("${__changeCase(abc)}").0, "ABC");
         assert_eq!(eval("${__threadNum}").0, "${__threadNum}");
         assert_eq!(eval("${__threadNum()}").0, "3");
+    }
+
+    #[test]
+    fn javascript_subset() {
+        assert_eq!(eval("${__javaScript(1 + 2)}").0, "3");
+        assert_eq!(
+            eval("${__javaScript(\"a\" == \"a\",v)}").1.vars["v"],
+            "true"
+        );
+        assert_eq!(eval("${__javaScript(nosuch)}").0, "");
     }
 
     #[test]
@@ -514,7 +596,10 @@ pub(crate) mod tests {
         assert_eq!(eval("${__time()}").0, "1700000000123");
         assert_eq!(eval("${__time(/1000)}").0, "1700000000");
         assert_eq!(eval("${__time(yyyy-MM-dd)}").0, "2023-11-14");
-        assert_eq!(eval("${__timeShift(yyyy-MM-dd,2024-02-28,P1D)}").0, "2024-02-29");
+        assert_eq!(
+            eval("${__timeShift(yyyy-MM-dd,2024-02-28,P1D)}").0,
+            "2024-02-29"
+        );
     }
 
     #[test]

@@ -75,11 +75,16 @@ pub fn defaults(element: &Element) -> HttpDefaults {
         .props
         .iter()
         .filter_map(|p| match &p.value {
-            PropValue::Scalar(_, text) if p.name.starts_with("HTTPSampler.") => Some((p.name.clone(), text.clone())),
+            PropValue::Scalar(_, text) if p.name.starts_with("HTTPSampler.") => {
+                Some((p.name.clone(), text.clone()))
+            }
             _ => None,
         })
         .collect();
-    HttpDefaults { fields, args: raw_args(element) }
+    HttpDefaults {
+        fields,
+        args: raw_args(element),
+    }
 }
 
 pub fn header_set(element: &Element) -> HeaderSet {
@@ -100,9 +105,14 @@ pub fn header_set(element: &Element) -> HeaderSet {
 
 pub fn cookie_policy(p: &mut Props<'_, '_>) -> CookiePolicy {
     if !p.element.collection("CookieManager.cookies").is_empty() {
-        p.unsupported_option("CookieManager.cookies", "predefined cookies are not supported yet");
+        p.unsupported_option(
+            "CookieManager.cookies",
+            "predefined cookies are not supported yet",
+        );
     }
-    CookiePolicy { clear_each_iteration: p.bool("CookieManager.clearEachIteration", false) }
+    CookiePolicy {
+        clear_each_iteration: p.bool("CookieManager.clearEachIteration", false),
+    }
 }
 
 fn raw_args(element: &Element) -> Vec<RawArg> {
@@ -116,8 +126,12 @@ fn raw_args(element: &Element) -> Vec<RawArg> {
             PropValue::Element(arg) => Some(RawArg {
                 name: arg.text("Argument.name").unwrap_or("").to_string(),
                 value: arg.text("Argument.value").unwrap_or("").to_string(),
-                always_encode: arg.text("HTTPArgument.always_encode").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
-                use_equals: arg.text("HTTPArgument.use_equals").is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
+                always_encode: arg
+                    .text("HTTPArgument.always_encode")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                use_equals: arg
+                    .text("HTTPArgument.use_equals")
+                    .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
             }),
             _ => None,
         })
@@ -138,15 +152,29 @@ pub fn request(
         defaults
             .iter()
             .rev()
-            .find_map(|d| d.fields.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone()))
+            .find_map(|d| {
+                d.fields
+                    .iter()
+                    .find(|(k, v)| k == name && !v.is_empty())
+                    .map(|(_, v)| v.clone())
+            })
             .unwrap_or_default()
     };
     let field = |p: &Props<'_, '_>, name: &str| merged(name, p.text(name));
 
     for (prop, why) in [
-        ("HTTPSampler.DO_MULTIPART_POST", "multipart/form-data is not supported yet"),
-        ("HTTPSampler.image_parser", "retrieving embedded resources is not supported yet"),
-        ("HTTPSampler.md5", "saving the response as an MD5 hash is not supported yet"),
+        (
+            "HTTPSampler.DO_MULTIPART_POST",
+            "multipart/form-data is not supported yet",
+        ),
+        (
+            "HTTPSampler.image_parser",
+            "retrieving embedded resources is not supported yet",
+        ),
+        (
+            "HTTPSampler.md5",
+            "saving the response as an MD5 hash is not supported yet",
+        ),
     ] {
         if field(p, prop).trim().eq_ignore_ascii_case("true") {
             p.unsupported_option(prop, why);
@@ -154,17 +182,22 @@ pub fn request(
     }
     for (prop, why) in [
         ("HTTPSampler.proxyHost", "a proxy is not supported yet"),
-        ("HTTPSampler.ipSource", "a source address is not supported yet"),
+        (
+            "HTTPSampler.ipSource",
+            "a source address is not supported yet",
+        ),
     ] {
         if !field(p, prop).trim().is_empty() {
             p.unsupported_option(prop, why);
         }
     }
     let has_files = p.element.element("HTTPsampler.Files").is_some_and(|f| {
-        f.collection("HTTPFileArgs.files").iter().any(|item| match &item.value {
-            PropValue::Element(file) => !file.text("File.path").unwrap_or("").is_empty(),
-            _ => false,
-        })
+        f.collection("HTTPFileArgs.files")
+            .iter()
+            .any(|item| match &item.value {
+                PropValue::Element(file) => !file.text("File.path").unwrap_or("").is_empty(),
+                _ => false,
+            })
     });
     if has_files {
         p.unsupported_option("HTTPsampler.Files", "file uploads are not supported yet");
@@ -181,7 +214,11 @@ pub fn request(
         m => m.to_ascii_uppercase(),
     };
     if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
-        p.error(DiagnosticKind::BadValue { prop: "HTTPSampler.method".into(), expected: "an HTTP method", value: method.clone() });
+        p.error(DiagnosticKind::BadValue {
+            prop: "HTTPSampler.method".into(),
+            expected: "an HTTP method",
+            value: method.clone(),
+        });
         return None;
     }
     let timeout = |p: &mut Props<'_, '_>, name: &str| -> Option<Duration> {
@@ -194,7 +231,11 @@ pub fn request(
             Ok(0) => None,
             Ok(ms) => Some(Duration::from_millis(ms)),
             Err(_) => {
-                p.error(DiagnosticKind::BadValue { prop: name.to_string(), expected: "milliseconds", value: text.to_string() });
+                p.error(DiagnosticKind::BadValue {
+                    prop: name.to_string(),
+                    expected: "milliseconds",
+                    value: text.to_string(),
+                });
                 None
             }
         }
@@ -219,12 +260,18 @@ pub fn request(
     let mut merged_headers: Vec<(String, String)> = Vec::new();
     for set in headers.iter().rev() {
         for (name, value) in &set.headers {
-            if !merged_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if !merged_headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 merged_headers.push((name.clone(), value.clone()));
             }
         }
     }
-    let headers = merged_headers.iter().map(|(n, v)| (compile(p, n), compile(p, v))).collect();
+    let headers = merged_headers
+        .iter()
+        .map(|(n, v)| (compile(p, n), compile(p, v)))
+        .collect();
 
     Some(HttpRequest {
         protocol: compile(p, &protocol),

@@ -38,12 +38,16 @@ pub struct SaveConfig {
 impl SaveConfig {
     /// The `-l` file's configuration: `jmeter.save.saveservice.*` with JMeter's code defaults.
     pub fn from_properties(props: &Properties) -> SaveConfig {
-        let flag = |name: &str, default: bool| props.bool(&format!("jmeter.save.saveservice.{name}"), default);
+        let flag = |name: &str, default: bool| {
+            props.bool(&format!("jmeter.save.saveservice.{name}"), default)
+        };
         let timestamp_format = props
             .get("jmeter.save.saveservice.timestamp_format")
             .unwrap_or_else(|| "ms".into());
         SaveConfig {
-            xml: props.get("jmeter.save.saveservice.output_format").is_some_and(|f| f.trim().eq_ignore_ascii_case("xml")),
+            xml: props
+                .get("jmeter.save.saveservice.output_format")
+                .is_some_and(|f| f.trim().eq_ignore_ascii_case("xml")),
             field_names: flag("print_field_names", true),
             timestamp: !timestamp_format.trim().eq_ignore_ascii_case("none"),
             time: flag("time", true),
@@ -71,7 +75,11 @@ impl SaveConfig {
 
     /// A listener's `<objProp><name>saveConfig</name>…`; a missing tag means false.
     pub fn from_object(fields: &[(String, String)]) -> SaveConfig {
-        let flag = |name: &str| fields.iter().any(|(k, v)| k == name && v.trim().eq_ignore_ascii_case("true"));
+        let flag = |name: &str| {
+            fields
+                .iter()
+                .any(|(k, v)| k == name && v.trim().eq_ignore_ascii_case("true"))
+        };
         SaveConfig {
             xml: flag("xml"),
             field_names: flag("fieldNames"),
@@ -121,7 +129,10 @@ pub fn result_collector(p: &mut Props<'_, '_>) -> (Template, Listener) {
         _ => SaveConfig::from_object(&[]),
     };
     if save.xml {
-        p.unsupported_option("saveConfig.xml", "XML result files from plan listeners are not supported yet");
+        p.unsupported_option(
+            "saveConfig.xml",
+            "XML result files from plan listeners are not supported yet",
+        );
     }
     let listener = Listener {
         path_in_plan: p.path.clone(),

@@ -8,7 +8,10 @@
 //! the problems of a file; the caller decides which are fatal.
 //!
 //! **Architecture Invariant:** `plan` does no I/O; after `plan`, no code reads an XML property name.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod assertion;
 pub mod diagnostic;
@@ -16,6 +19,7 @@ pub mod extract;
 pub mod function;
 pub mod http;
 pub mod java_time;
+pub mod javascript;
 pub mod listener;
 mod reader;
 pub mod support;
@@ -30,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use build::build;
-pub use data::{Counter, CsvDataSet, RandomVariable, ShareMode};
+pub use data::{Counter, CsvDataSet, RandomVariable, ShareMode, UserParameters};
 pub use diagnostic::{Diagnostic, DiagnosticKind, ElementPath, Severity};
 pub use template::Template;
 pub use vars::{VarId, VarTable};
@@ -136,9 +140,19 @@ pub struct Controller {
 #[derive(Debug)]
 pub enum ControllerKind {
     Simple,
-    Loop { loops: Template, idx_var: VarId },
-    While { condition: Template, idx_var: VarId },
-    If { condition: Template, use_expression: bool, evaluate_all: bool },
+    Loop {
+        loops: Template,
+        idx_var: VarId,
+    },
+    While {
+        condition: Template,
+        idx_var: VarId,
+    },
+    If {
+        condition: Template,
+        use_expression: bool,
+        evaluate_all: bool,
+    },
     OnceOnly,
     Transaction(Arc<Transaction>),
 }
@@ -160,6 +174,13 @@ pub enum IterationHook {
     Csv(usize),
     Counter(Arc<Counter>),
     Random(Arc<RandomVariable>),
+    UserParameters(Arc<UserParameters>),
+}
+
+/// A pre-processor, run before the sampler's timers.
+#[derive(Debug)]
+pub enum PreProcessor {
+    UserParameters(Arc<UserParameters>),
 }
 
 /// A sampler with everything in its scope resolved.
@@ -168,6 +189,8 @@ pub struct Sampler {
     pub label: Template,
     pub path: ElementPath,
     pub kind: SamplerKind,
+    /// Pre-processors, outermost level first, tree order within a level.
+    pub pre: Vec<Arc<PreProcessor>>,
     /// Timers in scope; their delays are summed before the sample.
     pub timers: Vec<Arc<Timer>>,
     /// Post-processors, outermost level first, tree order within a level.
@@ -186,11 +209,16 @@ pub enum SamplerKind {
 impl Plan {
     /// All thread groups, in run order.
     pub fn all_groups(&self) -> impl Iterator<Item = &ThreadGroup> {
-        self.setup_groups.iter().chain(&self.groups).chain(&self.teardown_groups)
+        self.setup_groups
+            .iter()
+            .chain(&self.groups)
+            .chain(&self.teardown_groups)
     }
 
     /// True when some enabled element is unsupported or some diagnostic is an error.
     pub fn unsupported(&self) -> impl Iterator<Item = &ElementReport> {
-        self.elements.iter().filter(|e| e.status == Status::Unsupported)
+        self.elements
+            .iter()
+            .filter(|e| e.status == Status::Unsupported)
     }
 }

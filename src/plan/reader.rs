@@ -19,26 +19,45 @@ pub struct Builder {
 
 impl Builder {
     pub fn error(&mut self, path: &ElementPath, kind: DiagnosticKind) {
-        self.diagnostics.push(Diagnostic { severity: Severity::Error, path: path.clone(), kind });
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            path: path.clone(),
+            kind,
+        });
     }
 
     pub fn warn(&mut self, path: &ElementPath, kind: DiagnosticKind) {
-        self.diagnostics.push(Diagnostic { severity: Severity::Warning, path: path.clone(), kind });
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            path: path.clone(),
+            kind,
+        });
     }
 
     /// Compiles a `${...}` string, reporting functions the engine does not implement.
     pub fn template(&mut self, path: &ElementPath, src: &str) -> Template {
-        let mut compiler = Compiler { vars: &mut self.vars, next_slot: &mut self.next_slot, unknown: Vec::new() };
+        let mut compiler = Compiler {
+            vars: &mut self.vars,
+            next_slot: &mut self.next_slot,
+            unknown: Vec::new(),
+        };
         let template = compiler.compile(src);
         for unknown in compiler.unknown {
-            self.error(path, DiagnosticKind::UnsupportedFunction { name: unknown.0 });
+            self.error(
+                path,
+                DiagnosticKind::UnsupportedFunction { name: unknown.0 },
+            );
         }
         template
     }
 
     /// A reader for one element.
     pub fn props<'e>(&mut self, element: &'e Element, path: &ElementPath) -> Props<'e, '_> {
-        Props { element, path: path.clone(), builder: self }
+        Props {
+            element,
+            path: path.clone(),
+            builder: self,
+        }
     }
 }
 
@@ -96,7 +115,11 @@ impl Props<'_, '_> {
                 _ => {
                     self.builder.error(
                         &self.path,
-                        DiagnosticKind::BadValue { prop: name.to_string(), expected: "an integer", value: text },
+                        DiagnosticKind::BadValue {
+                            prop: name.to_string(),
+                            expected: "an integer",
+                            value: text,
+                        },
                     );
                     default
                 }
@@ -110,6 +133,9 @@ impl Props<'_, '_> {
     }
 
     pub fn unsupported_option(&mut self, prop: &str, why: &str) {
-        self.error(DiagnosticKind::UnsupportedOption { prop: prop.to_string(), why: why.to_string() });
+        self.error(DiagnosticKind::UnsupportedOption {
+            prop: prop.to_string(),
+            why: why.to_string(),
+        });
     }
 }

@@ -43,7 +43,12 @@ pub struct Kind {
 }
 
 const fn kind(testclass: &'static str, role: Role, status: Status, note: &'static str) -> Kind {
-    Kind { testclass, role, status, note }
+    Kind {
+        testclass,
+        role,
+        status,
+        note,
+    }
 }
 
 use Role::*;
@@ -119,7 +124,7 @@ pub const KINDS: &[Kind] = &[
     kind("AuthManager", Config, Unsupported, ""),
     kind("DNSCacheManager", Config, Unsupported, ""),
     kind("KeystoreConfig", Config, Unsupported, ""),
-    kind("UserParameters", PreProcessor, Unsupported, ""),
+    kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
     kind("RegExUserParameters", PreProcessor, Unsupported, ""),
     kind("URLRewritingModifier", PreProcessor, Unsupported, ""),
     kind("AnchorModifier", PreProcessor, Unsupported, ""),
@@ -149,13 +154,29 @@ pub fn lookup(testclass: &str) -> Option<&'static Kind> {
 /// The status of one element, looking at the properties where they decide it.
 pub fn classify(element: &Element) -> (Status, Role, &'static str) {
     let Some(kind) = lookup(&element.testclass) else {
-        return (Unsupported, guess_role(&element.testclass), "not implemented");
+        return (
+            Unsupported,
+            guess_role(&element.testclass),
+            "not implemented",
+        );
     };
-    if kind.testclass == "ResultCollector" && element.text("filename").unwrap_or("").trim().is_empty() {
-        return (Inert, Listener, "a visualizer with no file name has no effect in a non-GUI run");
+    if kind.testclass == "ResultCollector"
+        && element.text("filename").unwrap_or("").trim().is_empty()
+    {
+        return (
+            Inert,
+            Listener,
+            "a visualizer with no file name has no effect in a non-GUI run",
+        );
     }
-    if kind.testclass == "ConfigTestElement" && !matches!(element.guiclass.as_str(), "HttpDefaultsGui" | "") {
-        return (Unsupported, Config, "only HTTP Request Defaults (HttpDefaultsGui) is implemented");
+    if kind.testclass == "ConfigTestElement"
+        && !matches!(element.guiclass.as_str(), "HttpDefaultsGui" | "")
+    {
+        return (
+            Unsupported,
+            Config,
+            "only HTTP Request Defaults (HttpDefaultsGui) is implemented",
+        );
     }
     (kind.status, kind.role, kind.note)
 }
@@ -177,7 +198,10 @@ fn guess_role(testclass: &str) -> Role {
         PostProcessor
     } else if short.ends_with("PreProcessor") {
         PreProcessor
-    } else if short.ends_with("Collector") || short.ends_with("Listener") || short.ends_with("Visualizer") {
+    } else if short.ends_with("Collector")
+        || short.ends_with("Listener")
+        || short.ends_with("Visualizer")
+    {
         Listener
     } else {
         Other

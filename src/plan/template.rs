@@ -61,7 +61,11 @@ pub struct Compiler<'a> {
 impl Template {
     /// A template that is only this text.
     pub fn literal(text: &str) -> Template {
-        let parts: Box<[Part]> = if text.is_empty() { Box::new([]) } else { Box::new([Part::Lit(text.into())]) };
+        let parts: Box<[Part]> = if text.is_empty() {
+            Box::new([])
+        } else {
+            Box::new([Part::Lit(text.into())])
+        };
         Template { parts }
     }
 
@@ -135,7 +139,9 @@ impl Compiler<'_> {
         let chars: Vec<char> = src.chars().collect();
         let mut pos = 0;
         let parts = self.parse_seq(&chars, &mut pos, Stop::End, 0);
-        Template { parts: parts.into_boxed_slice() }
+        Template {
+            parts: parts.into_boxed_slice(),
+        }
     }
 
     fn parse_seq(&mut self, s: &[char], pos: &mut usize, stop: Stop, depth: usize) -> Vec<Part> {
@@ -228,7 +234,9 @@ impl Compiler<'_> {
                 let mut args = Vec::new();
                 loop {
                     let parts = self.parse_seq(s, pos, Stop::Arg, depth + 1);
-                    args.push(Template { parts: parts.into_boxed_slice() });
+                    args.push(Template {
+                        parts: parts.into_boxed_slice(),
+                    });
                     match s.get(*pos) {
                         Some(',') => *pos += 1,
                         Some(')') => {
@@ -248,7 +256,11 @@ impl Compiler<'_> {
                 }
                 let slot = *self.next_slot;
                 *self.next_slot += 1;
-                Some(Part::Func(Box::new(FuncCall { function, args, slot })))
+                Some(Part::Func(Box::new(FuncCall {
+                    function,
+                    args,
+                    slot,
+                })))
             }
             _ => None,
         }
@@ -269,7 +281,11 @@ mod tests {
     fn render(src: &str, vars: &[(&str, &str)]) -> String {
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = Compiler { vars: &mut table, next_slot: &mut slot, unknown: Vec::new() };
+        let mut compiler = Compiler {
+            vars: &mut table,
+            next_slot: &mut slot,
+            unknown: Vec::new(),
+        };
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
         for (k, v) in vars {
@@ -300,7 +316,11 @@ mod tests {
         assert_eq!(render("${__nosuch(1,2)}", &[]), "${__nosuch(1,2)}");
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = Compiler { vars: &mut table, next_slot: &mut slot, unknown: Vec::new() };
+        let mut compiler = Compiler {
+            vars: &mut table,
+            next_slot: &mut slot,
+            unknown: Vec::new(),
+        };
         compiler.compile("x ${__groovy(1+1)} y");
         assert_eq!(compiler.unknown, vec![UnknownFunction("__groovy".into())]);
     }

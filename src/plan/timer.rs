@@ -8,33 +8,69 @@ use super::template::Template;
 /// A timer with its `${}` settings compiled; numbers are parsed when the delay is drawn.
 #[derive(Debug)]
 pub enum Timer {
-    Constant { delay: Template },
+    Constant {
+        delay: Template,
+    },
     /// `delay + uniform(0, range)`.
-    UniformRandom { delay: Template, range: Template },
+    UniformRandom {
+        delay: Template,
+        range: Template,
+    },
     /// `|gaussian * deviation + delay|`.
-    GaussianRandom { delay: Template, deviation: Template },
+    GaussianRandom {
+        delay: Template,
+        deviation: Template,
+    },
     /// `delay + poisson(lambda)`.
-    PoissonRandom { delay: Template, lambda: Template },
+    PoissonRandom {
+        delay: Template,
+        lambda: Template,
+    },
 }
 
 pub fn timer(p: &mut Props<'_, '_>) -> Timer {
     let delay = p.template("ConstantTimer.delay");
     match p.element.testclass.as_str() {
-        "UniformRandomTimer" => Timer::UniformRandom { delay, range: p.template("RandomTimer.range") },
-        "GaussianRandomTimer" => Timer::GaussianRandom { delay, deviation: p.template("RandomTimer.range") },
-        "PoissonRandomTimer" => Timer::PoissonRandom { delay, lambda: p.template("RandomTimer.range") },
+        "UniformRandomTimer" => Timer::UniformRandom {
+            delay,
+            range: p.template("RandomTimer.range"),
+        },
+        "GaussianRandomTimer" => Timer::GaussianRandom {
+            delay,
+            deviation: p.template("RandomTimer.range"),
+        },
+        "PoissonRandomTimer" => Timer::PoissonRandom {
+            delay,
+            lambda: p.template("RandomTimer.range"),
+        },
         _ => Timer::Constant { delay },
     }
 }
 
 /// Draws a delay from rendered settings. Unparseable numbers count as 0, as in JMeter's logs-and-go.
-pub fn draw(timer: &Timer, render: &mut dyn FnMut(&Template) -> String, rng: &mut fastrand::Rng) -> Duration {
-    let num = |s: String| s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).unwrap_or(0.0);
+pub fn draw(
+    timer: &Timer,
+    render: &mut dyn FnMut(&Template) -> String,
+    rng: &mut fastrand::Rng,
+) -> Duration {
+    let num = |s: String| {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .unwrap_or(0.0)
+    };
     let ms = match timer {
         Timer::Constant { delay } => num(render(delay)),
-        Timer::UniformRandom { delay, range } => (rng.f64() * num(render(range))).abs() + num(render(delay)),
-        Timer::GaussianRandom { delay, deviation } => (gaussian(rng) * num(render(deviation)) + num(render(delay))).abs(),
-        Timer::PoissonRandom { delay, lambda } => num(render(delay)) + poisson(rng, num(render(lambda))),
+        Timer::UniformRandom { delay, range } => {
+            (rng.f64() * num(render(range))).abs() + num(render(delay))
+        }
+        Timer::GaussianRandom { delay, deviation } => {
+            (gaussian(rng) * num(render(deviation)) + num(render(delay))).abs()
+        }
+        Timer::PoissonRandom { delay, lambda } => {
+            num(render(delay)) + poisson(rng, num(render(lambda)))
+        }
     };
     Duration::from_millis(ms.max(0.0) as u64)
 }
@@ -71,14 +107,23 @@ mod tests {
     #[test]
     fn draws_stay_in_range() {
         let mut rng = fastrand::Rng::with_seed(1);
-        let uniform = Timer::UniformRandom { delay: Template::literal("100"), range: Template::literal("50") };
+        let uniform = Timer::UniformRandom {
+            delay: Template::literal("100"),
+            range: Template::literal("50"),
+        };
         let mut render = |t: &Template| t.as_literal().unwrap_or("").to_string();
         for _ in 0..1000 {
             let d = draw(&uniform, &mut render, &mut rng).as_millis();
             assert!((100..150).contains(&d), "{d}");
         }
-        let poisson_timer = Timer::PoissonRandom { delay: Template::literal("0"), lambda: Template::literal("20") };
-        let mean: f64 = (0..2000).map(|_| draw(&poisson_timer, &mut render, &mut rng).as_millis() as f64).sum::<f64>() / 2000.0;
+        let poisson_timer = Timer::PoissonRandom {
+            delay: Template::literal("0"),
+            lambda: Template::literal("20"),
+        };
+        let mean: f64 = (0..2000)
+            .map(|_| draw(&poisson_timer, &mut render, &mut rng).as_millis() as f64)
+            .sum::<f64>()
+            / 2000.0;
         assert!((18.0..22.0).contains(&mean), "{mean}");
     }
 }

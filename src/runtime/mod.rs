@@ -7,7 +7,6 @@
 //! the per-sample path takes a lock. Samples go to the single writer over a bounded channel; when
 //! the writer falls behind, users wait on the channel.
 
-pub mod condition;
 pub mod cookies;
 pub mod csv_data;
 pub mod http;
@@ -62,7 +61,10 @@ const STOP_NOW: u8 = 2;
 
 impl Default for Stop {
     fn default() -> Stop {
-        Stop { state: AtomicU8::new(RUNNING), changed: watch::channel(RUNNING).0 }
+        Stop {
+            state: AtomicU8::new(RUNNING),
+            changed: watch::channel(RUNNING).0,
+        }
     }
 }
 
@@ -106,7 +108,10 @@ pub struct Epoch {
 
 impl Epoch {
     pub fn now() -> Epoch {
-        Epoch { base_ms: crate::clock::epoch_millis(), base: Instant::now() }
+        Epoch {
+            base_ms: crate::clock::epoch_millis(),
+            base: Instant::now(),
+        }
     }
 
     pub fn millis_at(&self, at: Instant) -> i64 {
@@ -158,10 +163,20 @@ pub async fn run(
     threads: Arc<ThreadCounts>,
 ) -> Result<RunStats, RuntimeError> {
     let n_groups = plan.all_groups().count();
-    let csv = csv_data::load_all(&plan.csv_data_sets, &plan.vars, &settings.plan_dir, n_groups)?;
-    let global_counters: Vec<AtomicI64> = (0..plan.n_call_slots).map(|_| AtomicI64::new(1)).collect();
+    let csv = csv_data::load_all(
+        &plan.csv_data_sets,
+        &plan.vars,
+        &settings.plan_dir,
+        n_groups,
+    )?;
+    let global_counters: Vec<AtomicI64> =
+        (0..plan.n_call_slots).map(|_| AtomicI64::new(1)).collect();
     for group in plan.all_groups() {
-        init_counters(&group.body.on_iteration, &group.body.children, &global_counters);
+        init_counters(
+            &group.body.on_iteration,
+            &group.body.children,
+            &global_counters,
+        );
     }
     let machine_name = machine_name();
     let epoch = Epoch::now();
@@ -170,7 +185,12 @@ pub async fn run(
     let shared = Arc::new(Shared {
         sample_variables: props
             .get("sample_variables")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
         max_redirects: props.int("httpsampler.max_redirects", 20).clamp(0, 1000) as u32,
         plan: plan.clone(),
@@ -195,7 +215,8 @@ pub async fn run(
     stats.threads_started += run_series(&shared, 0, n_setup, false).await;
     group_index += n_setup;
     if !stop.is_stopping() {
-        stats.threads_started += run_series(&shared, group_index, n_normal, plan.serialize_thread_groups).await;
+        stats.threads_started +=
+            run_series(&shared, group_index, n_normal, plan.serialize_thread_groups).await;
     }
     group_index += n_normal;
     let teardown = !stop.is_stop_now() && (!stop.is_stopping() || plan.teardown_on_shutdown);
@@ -203,7 +224,13 @@ pub async fn run(
         // JMeter runs tearDown groups after a graceful shutdown when the plan asks for it.
         let teardown_stop = Arc::new(Stop::default());
         let shared_teardown = Arc::new(Shared::with_stop(&shared, teardown_stop));
-        stats.threads_started += run_series(&shared_teardown, group_index, plan.teardown_groups.len(), false).await;
+        stats.threads_started += run_series(
+            &shared_teardown,
+            group_index,
+            plan.teardown_groups.len(),
+            false,
+        )
+        .await;
     }
     stats.stopped_early = stop.is_stopping();
     Ok(stats)
@@ -232,7 +259,10 @@ impl Shared {
 
     fn group(&self, index: usize) -> &ThreadGroup {
         // The index comes from enumerating the same groups.
-        self.plan.all_groups().nth(index).unwrap_or(&self.plan.groups[0])
+        self.plan
+            .all_groups()
+            .nth(index)
+            .unwrap_or(&self.plan.groups[0])
     }
 }
 
@@ -264,7 +294,11 @@ async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -
     let start = tokio::time::Instant::now() + group.delay;
     let end = group.duration.map(|d| start + d);
     // JMeter: thread i starts i * round(ramp * 1000 / n) ms after the group start.
-    let step = if n > 0 { Duration::from_millis((group.ramp_up.as_millis() as f64 / n as f64).round() as u64) } else { Duration::ZERO };
+    let step = if n > 0 {
+        Duration::from_millis((group.ramp_up.as_millis() as f64 / n as f64).round() as u64)
+    } else {
+        Duration::ZERO
+    };
     let mut handles = Vec::with_capacity(n as usize);
     let mut stop_rx = shared.stop.subscribe();
     for i in 0..n {
@@ -280,7 +314,13 @@ async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -
             break;
         }
         let name: Arc<str> = format!("{} {}-{}", group.name, number_in_series, i + 1).into();
-        let user = vu::VirtualUser::new(shared.clone(), index, i + 1, name, end.map(|e| e.into_std()));
+        let user = vu::VirtualUser::new(
+            shared.clone(),
+            index,
+            i + 1,
+            name,
+            end.map(|e| e.into_std()),
+        );
         handles.push(tokio::spawn(user.run()));
     }
     let started = handles.len() as u64;
@@ -319,7 +359,10 @@ fn machine_name() -> String {
 /// The address the machine's name resolves to (JMeter: `InetAddress.getLocalHost()`).
 fn machine_ip(name: &str) -> String {
     use std::net::ToSocketAddrs;
-    let addresses: Vec<std::net::IpAddr> = (name, 0).to_socket_addrs().map(|a| a.map(|s| s.ip()).collect()).unwrap_or_default();
+    let addresses: Vec<std::net::IpAddr> = (name, 0)
+        .to_socket_addrs()
+        .map(|a| a.map(|s| s.ip()).collect())
+        .unwrap_or_default();
     addresses
         .iter()
         .find(|ip| ip.is_ipv4())

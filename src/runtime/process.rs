@@ -3,8 +3,13 @@
 //! Each function reads the response through [`Response`] and writes variables through the user's
 //! [`Context`]; assertion messages are worded as JMeter's (reference §1.6).
 
-use crate::plan::assertion::{Assertion, AssertionKind, JsonPathAssertion, MatchRule, ResponseAssertion, SizeField, SizeOperator};
-use crate::plan::extract::{BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, TemplatePart};
+use crate::plan::assertion::{
+    Assertion, AssertionKind, JsonPathAssertion, MatchRule, ResponseAssertion, SizeField,
+    SizeOperator,
+};
+use crate::plan::extract::{
+    BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, TemplatePart,
+};
 use crate::plan::template::Context;
 use crate::sample::Sample;
 
@@ -55,8 +60,17 @@ pub fn post_process(post: &PostProcessor, response: &Response<'_>, ctx: &mut dyn
 
 /// Sets `name`, `name_gN`, `name_matchNr`, `name_N` as JMeter's extractors do, from the matches
 /// (each a list of groups, group 0 first).
-fn store_matches(ctx: &mut dyn Context, refname: &str, number: i64, matches: &[Vec<String>], render: &dyn Fn(&[String]) -> String) {
-    let previous: usize = ctx.var_by_name(&format!("{refname}_matchNr")).and_then(|v| v.parse().ok()).unwrap_or(0);
+fn store_matches(
+    ctx: &mut dyn Context,
+    refname: &str,
+    number: i64,
+    matches: &[Vec<String>],
+    render: &dyn Fn(&[String]) -> String,
+) {
+    let previous: usize = ctx
+        .var_by_name(&format!("{refname}_matchNr"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut count = 0;
     if number >= 0 {
         let chosen = if number == 0 {
@@ -112,12 +126,20 @@ fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut 
     }
     let number = match_number(extractor.match_number.render(ctx));
     let input = response.field(&extractor.field, ctx);
-    let limit = if number > 0 { number as usize } else { usize::MAX };
+    let limit = if number > 0 {
+        number as usize
+    } else {
+        usize::MAX
+    };
     let matches: Vec<Vec<String>> = extractor
         .regex
         .captures_iter(&input)
         .take(limit)
-        .map(|caps| caps.iter().map(|g| g.map_or(String::new(), |m| m.as_str().to_string())).collect())
+        .map(|caps| {
+            caps.iter()
+                .map(|g| g.map_or(String::new(), |m| m.as_str().to_string()))
+                .collect()
+        })
         .collect();
     let render = |groups: &[String]| -> String {
         extractor
@@ -147,16 +169,26 @@ fn boundary_extract(extractor: &BoundaryExtractor, response: &Response<'_>, ctx:
     let mut matches = Vec::new();
     let mut pos = 0;
     while pos <= input.len() {
-        let Some(l) = input[pos..].find(&left) else { break };
+        let Some(l) = input[pos..].find(&left) else {
+            break;
+        };
         let from = pos + l + left.len();
-        let Some(r) = input[from..].find(&right) else { break };
+        let Some(r) = input[from..].find(&right) else {
+            break;
+        };
         matches.push(vec![input[from..from + r].to_string()]);
         pos = from + r + right.len();
         if left.is_empty() && right.is_empty() {
             break;
         }
     }
-    store_matches(ctx, &extractor.refname, number, &matches, &|groups: &[String]| groups[0].clone());
+    store_matches(
+        ctx,
+        &extractor.refname,
+        number,
+        &matches,
+        &|groups: &[String]| groups[0].clone(),
+    );
 }
 
 fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
@@ -182,7 +214,10 @@ fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dy
                 for (i, v) in values.iter().enumerate() {
                     ctx.set_var(&format!("{}_{}", item.refname, i + 1), v.clone());
                 }
-                ctx.set_var(&format!("{}_matchNr", item.refname), values.len().to_string());
+                ctx.set_var(
+                    &format!("{}_matchNr", item.refname),
+                    values.len().to_string(),
+                );
                 if extractor.compute_concat {
                     ctx.set_var(&format!("{}_ALL", item.refname), values.join(","));
                 }
@@ -209,8 +244,18 @@ fn json_to_string(value: &serde_json::Value) -> String {
 
 /// Runs one assertion and updates the sample's success. The caller keeps the first message that
 /// is not `None` as the failure message, as JMeter's `getFirstAssertionFailureMessage` does.
-pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_>, ctx: &mut dyn Context) -> AssertionOutcome {
-    let mut outcome = AssertionOutcome { name: assertion.name.clone(), failure: false, error: false, message: None };
+pub fn assert(
+    assertion: &Assertion,
+    sample: &mut Sample,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> AssertionOutcome {
+    let mut outcome = AssertionOutcome {
+        name: assertion.name.clone(),
+        failure: false,
+        error: false,
+        message: None,
+    };
     // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
     if matches!(assertion.kind, AssertionKind::JsonPath(_)) {
         outcome.message = Some(String::new());
@@ -231,7 +276,11 @@ pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_
                 )
             })
         }
-        AssertionKind::Size { field, operator, size } => {
+        AssertionKind::Size {
+            field,
+            operator,
+            size,
+        } => {
             let allowed: i64 = size.render(ctx).trim().parse().unwrap_or(0);
             let actual = match field {
                 SizeField::Full => (response.header_bytes + response.body_bytes) as i64,
@@ -260,11 +309,19 @@ pub fn assert(assertion: &Assertion, sample: &mut Sample, response: &Response<'_
     outcome
 }
 
-fn response_check(assertion: &ResponseAssertion, response: &Response<'_>, ctx: &mut dyn Context) -> Option<String> {
+fn response_check(
+    assertion: &ResponseAssertion,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> Option<String> {
     let to_check = response.field(&assertion.field, ctx);
     if to_check.is_empty() {
         // JMeter: NOT always succeeds against an empty field.
-        return if assertion.not { None } else { Some("Response was null".into()) };
+        return if assertion.not {
+            None
+        } else {
+            Some("Response was null".into())
+        };
     }
     let custom = assertion.custom_message.render(ctx);
     let mut or_messages = Vec::new();
@@ -277,7 +334,11 @@ fn response_check(assertion: &ResponseAssertion, response: &Response<'_>, ctx: &
                 let regex = match &pattern.regex {
                     Some(regex) => Some(regex.clone()),
                     None => {
-                        let source = if assertion.rule == MatchRule::Matches { format!("^(?:{text})$") } else { text.clone() };
+                        let source = if assertion.rule == MatchRule::Matches {
+                            format!("^(?:{text})$")
+                        } else {
+                            text.clone()
+                        };
                         regex::Regex::new(&source).ok()
                     }
                 };
@@ -294,11 +355,19 @@ fn response_check(assertion: &ResponseAssertion, response: &Response<'_>, ctx: &
             }
             or_messages.push(fail_text(assertion, &text, &to_check));
         } else if !pass {
-            return Some(if custom.is_empty() { fail_text(assertion, &text, &to_check) } else { custom });
+            return Some(if custom.is_empty() {
+                fail_text(assertion, &text, &to_check)
+            } else {
+                custom
+            });
         }
     }
     if assertion.or && !assertion.patterns.is_empty() {
-        return Some(if custom.is_empty() { or_messages.join("\t") } else { custom });
+        return Some(if custom.is_empty() {
+            or_messages.join("\t")
+        } else {
+            custom
+        });
     }
     None
 }
@@ -322,7 +391,11 @@ fn fail_text(assertion: &ResponseAssertion, pattern: &str, to_check: &str) -> St
         (MatchRule::Equals, false) => "expected to equal",
         (MatchRule::Equals, true) => "expected not to equal",
     };
-    let shown = if assertion.rule == MatchRule::Equals { equals_comparison(to_check, pattern) } else { pattern.to_string() };
+    let shown = if assertion.rule == MatchRule::Equals {
+        equals_comparison(to_check, pattern)
+    } else {
+        pattern.to_string()
+    };
     format!("Test failed: {field} {verb} /{shown}/")
 }
 
@@ -332,19 +405,35 @@ fn equals_comparison(received: &str, comparison: &str) -> String {
     let comp: Vec<char> = comparison.chars().collect();
     let min = rec.len().min(comp.len());
     let first_diff = (0..min).find(|&i| rec[i] != comp[i]).unwrap_or(min);
-    let starting = if first_diff == 0 { String::new() } else { trunc(false, &rec[..first_diff]) };
+    let starting = if first_diff == 0 {
+        String::new()
+    } else {
+        trunc(false, &rec[..first_diff])
+    };
     let (mut last_rec, mut last_comp) = (rec.len() as isize - 1, comp.len() as isize - 1);
-    while last_rec > first_diff as isize && last_comp > first_diff as isize && rec[last_rec as usize] == comp[last_comp as usize] {
+    while last_rec > first_diff as isize
+        && last_comp > first_diff as isize
+        && rec[last_rec as usize] == comp[last_comp as usize]
+    {
         last_rec -= 1;
         last_comp -= 1;
     }
     let ending = trunc(true, &rec[(last_rec + 1) as usize..]);
     let (mut rec_delta, mut comp_delta) = if ending.is_empty() {
-        (trunc(true, &rec[first_diff..]), trunc(true, &comp[first_diff..]))
+        (
+            trunc(true, &rec[first_diff..]),
+            trunc(true, &comp[first_diff..]),
+        )
     } else {
         (
-            trunc(true, &rec[first_diff..((last_rec + 1) as usize).max(first_diff)]),
-            trunc(true, &comp[first_diff..((last_comp + 1) as usize).max(first_diff)]),
+            trunc(
+                true,
+                &rec[first_diff..((last_rec + 1) as usize).max(first_diff)],
+            ),
+            trunc(
+                true,
+                &comp[first_diff..((last_comp + 1) as usize).max(first_diff)],
+            ),
         )
     };
     let (rl, cl) = (rec_delta.chars().count(), comp_delta.chars().count());
@@ -367,11 +456,18 @@ fn trunc(right: bool, chars: &[char]) -> String {
     if right {
         format!("{}...", chars[..LEN].iter().collect::<String>())
     } else {
-        format!("...{}", chars[chars.len() - LEN..].iter().collect::<String>())
+        format!(
+            "...{}",
+            chars[chars.len() - LEN..].iter().collect::<String>()
+        )
     }
 }
 
-fn json_path_check(assertion: &JsonPathAssertion, response: &Response<'_>, ctx: &mut dyn Context) -> Option<String> {
+fn json_path_check(
+    assertion: &JsonPathAssertion,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> Option<String> {
     let expected = assertion.expected.render(ctx);
     let result = json_path_evaluate(assertion, response.body, &expected);
     match (result, assertion.invert) {
@@ -379,21 +475,32 @@ fn json_path_check(assertion: &JsonPathAssertion, response: &Response<'_>, ctx: 
         (Ok(()), true) => Some(if !assertion.validate {
             format!("Failed that JSONPath not exists: {}", assertion.path_text)
         } else if assertion.expect_null {
-            format!("Failed that JSONPath {} does not match null", assertion.path_text)
+            format!(
+                "Failed that JSONPath {} does not match null",
+                assertion.path_text
+            )
         } else {
-            format!("Failed that JSONPath {} does not match {expected}", assertion.path_text)
+            format!(
+                "Failed that JSONPath {} does not match {expected}",
+                assertion.path_text
+            )
         }),
         (Err(message), false) => Some(message),
         (Err(_), true) => None,
     }
 }
 
-fn json_path_evaluate(assertion: &JsonPathAssertion, body: &str, expected: &str) -> Result<(), String> {
+fn json_path_evaluate(
+    assertion: &JsonPathAssertion,
+    body: &str,
+    expected: &str,
+) -> Result<(), String> {
     let document: serde_json::Value =
         serde_json::from_str(body).map_err(|e| format!("Response is not valid JSON: {e}"))?;
-    let found: Vec<&serde_json::Value> = jsonpath_rust::query::js_path_process(&assertion.path, &document)
-        .map(|r| r.into_iter().map(|q| q.val()).collect())
-        .unwrap_or_default();
+    let found: Vec<&serde_json::Value> =
+        jsonpath_rust::query::js_path_process(&assertion.path, &document)
+            .map(|r| r.into_iter().map(|q| q.val()).collect())
+            .unwrap_or_default();
     if found.is_empty() {
         return Err(format!("No results for path: {}", assertion.path_text));
     }
@@ -412,9 +519,15 @@ fn json_path_evaluate(assertion: &JsonPathAssertion, body: &str, expected: &str)
         }
     };
     // A definite path gives one value; an indefinite one passes when any element matches.
-    let value = if found.len() == 1 { found[0].clone() } else { serde_json::Value::Array(found.iter().map(|v| (*v).clone()).collect()) };
+    let value = if found.len() == 1 {
+        found[0].clone()
+    } else {
+        serde_json::Value::Array(found.iter().map(|v| (*v).clone()).collect())
+    };
     let ok = match &value {
-        serde_json::Value::Array(items) if found.len() > 1 || !matches(&value) => items.iter().any(matches),
+        serde_json::Value::Array(items) if found.len() > 1 || !matches(&value) => {
+            items.iter().any(matches)
+        }
         other => matches(other),
     };
     if ok {
@@ -422,16 +535,24 @@ fn json_path_evaluate(assertion: &JsonPathAssertion, body: &str, expected: &str)
     }
     let (path, found) = (&assertion.path_text, json_to_string(&value));
     if assertion.expect_null {
-        Err(format!("Value in json path '{path}' expected to be null, but found '{found}'"))
+        Err(format!(
+            "Value in json path '{path}' expected to be null, but found '{found}'"
+        ))
     } else if assertion.is_regex {
         Err(format!("Value in json path '{path}' expected to match regexp '{expected}', but it did not match: '{found}'"))
     } else {
-        Err(format!("Value in json path '{path}' expected to be '{expected}', but found '{found}'"))
+        Err(format!(
+            "Value in json path '{path}' expected to be '{expected}', but found '{found}'"
+        ))
     }
 }
 
 fn unescape_entities(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

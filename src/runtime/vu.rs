@@ -22,8 +22,8 @@ use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
 use crate::plan::template::Context;
 use crate::plan::{
-    Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, Sampler, SamplerKind,
-    Transaction, VarId,
+    Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, PreProcessor, Sampler,
+    SamplerKind, Transaction, UserParameters, VarId,
 };
 use crate::properties::Properties;
 use crate::sample::{DataType, Sample};
@@ -89,19 +89,34 @@ pub(super) struct VirtualUser {
 }
 
 /// Evaluates the user-defined variables once, in order, each seeing the earlier ones.
-pub(super) fn evaluate_user_variables(plan: &Plan, props: &Arc<Properties>) -> Vec<(VarId, String)> {
-    let mut ctx = StartContext { plan, props, values: HashMap::new(), rng: fastrand::Rng::new() };
+pub(super) fn evaluate_user_variables(
+    plan: &Plan,
+    props: &Arc<Properties>,
+) -> Vec<(VarId, String)> {
+    let mut ctx = StartContext {
+        plan,
+        props,
+        values: HashMap::new(),
+        rng: fastrand::Rng::new(),
+    };
     let mut out = Vec::new();
     for (id, template) in &plan.user_variables {
         let value = template.render(&mut ctx);
-        ctx.values.insert(plan.vars.name(*id).to_string(), value.clone());
+        ctx.values
+            .insert(plan.vars.name(*id).to_string(), value.clone());
         out.push((*id, value));
     }
     out
 }
 
 impl VirtualUser {
-    pub(super) fn new(shared: Arc<Shared>, group_index: usize, thread_num: u32, thread_name: Arc<str>, end_at: Option<Instant>) -> VirtualUser {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        group_index: usize,
+        thread_num: u32,
+        thread_name: Arc<str>,
+        end_at: Option<Instant>,
+    ) -> VirtualUser {
         let plan = shared.plan.clone();
         let mut slots = vec![None; plan.vars.len()];
         for (id, value) in &shared.user_variables {
@@ -115,7 +130,10 @@ impl VirtualUser {
             thread_num,
             thread_name,
             end_at,
-            vars: Vars { slots, extra: HashMap::new() },
+            vars: Vars {
+                slots,
+                extra: HashMap::new(),
+            },
             rng: fastrand::Rng::new(),
             http: UserHttp::new(shared.verify_tls),
             cookies: CookieJar::default(),
@@ -152,6 +170,12 @@ impl VirtualUser {
         let shared = self.shared.clone();
         let group = shared.group(self.group_index);
         let clear_cookies = uses_clear_each_iteration(&group.body.children);
+        let mut reset_counters = Vec::new();
+        counters_to_reset(
+            &group.body.on_iteration,
+            &group.body.children,
+            &mut reset_counters,
+        );
         let mut iteration: u64 = 0;
         loop {
             if self.should_stop() || group.loops.is_some_and(|n| iteration >= n) {
@@ -164,6 +188,9 @@ impl VirtualUser {
                 self.cookies.clear();
             }
             iteration += 1;
+            for &slot in &reset_counters {
+                self.user_slots[slot] = None;
+            }
             let flow = match self.fire_hooks(&group.body) {
                 Some(flow) => flow,
                 None => self.run_nodes(&group.body.children).await,
@@ -177,7 +204,9 @@ impl VirtualUser {
     }
 
     fn should_stop(&self) -> bool {
-        self.shared.stop.is_stopping() || self.stop_thread || self.end_at.is_some_and(|end| Instant::now() >= end)
+        self.shared.stop.is_stopping()
+            || self.stop_thread
+            || self.end_at.is_some_and(|end| Instant::now() >= end)
     }
 
     fn run_nodes<'a>(&'a mut self, nodes: &'a [Node]) -> BoxFuture<'a, Flow> {
@@ -247,7 +276,12 @@ impl VirtualUser {
                             if counter.end.is_some_and(|end| next > end) {
                                 next = counter.start;
                             }
-                            match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                            match cell.compare_exchange_weak(
+                                current,
+                                next,
+                                Ordering::Relaxed,
+                                Ordering::Relaxed,
+                            ) {
                                 Ok(_) => break current,
                                 Err(actual) => current = actual,
                             }
@@ -255,6 +289,7 @@ impl VirtualUser {
                     };
                     self.vars.slots[counter.var.0 as usize] = Some(counter.format.format(value));
                 }
+                IterationHook::UserParameters(parameters) => self.set_user_parameters(parameters),
                 IterationHook::Random(random) => {
                     let (lo, hi) = (random.min.min(random.max), random.max.max(random.min));
                     let value = self.rng.i64(lo..=hi);
@@ -281,7 +316,11 @@ impl VirtualUser {
                         None => self.run_nodes(&controller.children).await,
                     }
                 }
-                ControllerKind::If { condition, use_expression, evaluate_all } => {
+                ControllerKind::If {
+                    condition,
+                    use_expression,
+                    evaluate_all,
+                } => {
                     if !self.if_condition(condition, *use_expression, &controller.name) {
                         return Flow::Next;
                     }
@@ -292,7 +331,8 @@ impl VirtualUser {
                         return self.run_nodes(&controller.children).await;
                     }
                     for (i, child) in controller.children.iter().enumerate() {
-                        if i > 0 && !self.if_condition(condition, *use_expression, &controller.name) {
+                        if i > 0 && !self.if_condition(condition, *use_expression, &controller.name)
+                        {
                             break;
                         }
                         let flow = self.run_nodes(std::slice::from_ref(child)).await;
@@ -331,7 +371,9 @@ impl VirtualUser {
                     loop {
                         let enter = match mode {
                             Some("") => true,
-                            Some(text) if text.eq_ignore_ascii_case("LAST") => i > 0 || self.last_ok(),
+                            Some(text) if text.eq_ignore_ascii_case("LAST") => {
+                                i > 0 || self.last_ok()
+                            }
                             _ => !condition.render(self).trim().eq_ignore_ascii_case("false"),
                         };
                         if !enter {
@@ -347,7 +389,9 @@ impl VirtualUser {
                         }
                         i += 1;
                         // Empty condition and LAST: leave when the last sample failed.
-                        if matches!(mode, Some(m) if m.is_empty() || m.eq_ignore_ascii_case("LAST")) && !self.last_ok() {
+                        if matches!(mode, Some(m) if m.is_empty() || m.eq_ignore_ascii_case("LAST"))
+                            && !self.last_ok()
+                        {
                             break;
                         }
                         if self.should_stop() {
@@ -360,7 +404,9 @@ impl VirtualUser {
                 ControllerKind::Transaction(tx) => {
                     // JMeter: a controller without children is done after its first pass and
                     // its parent drops it, so an empty transaction reports once per thread.
-                    if controller.children.is_empty() && std::mem::replace(&mut self.once_done[controller.slot], true) {
+                    if controller.children.is_empty()
+                        && std::mem::replace(&mut self.once_done[controller.slot], true)
+                    {
                         return Flow::Next;
                     }
                     self.tx_stack.push(TxFrame {
@@ -396,15 +442,20 @@ impl VirtualUser {
         self.var_by_name("JMeterThread.last_sample_ok") != Some("false")
     }
 
-    fn if_condition(&mut self, condition: &crate::plan::Template, use_expression: bool, name: &str) -> bool {
+    fn if_condition(
+        &mut self,
+        condition: &crate::plan::Template,
+        use_expression: bool,
+        name: &str,
+    ) -> bool {
         let text = condition.render(self);
         if use_expression {
             return text.trim().eq_ignore_ascii_case("true");
         }
         // JMeter evaluates the condition as JavaScript and accepts only "true" or "false".
-        match super::condition::eval(&text) {
-            Ok(super::condition::JsValue::Bool(b)) => b,
-            Ok(super::condition::JsValue::Str(s)) if s == "true" => true,
+        match crate::plan::javascript::eval(&text) {
+            Ok(crate::plan::javascript::JsValue::Bool(b)) => b,
+            Ok(crate::plan::javascript::JsValue::Str(s)) if s == "true" => true,
             Ok(_) => false,
             Err(e) => {
                 tracing::error!(controller = name, condition = %text, "if controller: {e}");
@@ -414,7 +465,11 @@ impl VirtualUser {
     }
 
     fn thread_counts(&self) -> (u32, u32) {
-        let group = self.shared.group_active.get(self.group_index).map_or(0, |a| a.load(Ordering::Relaxed));
+        let group = self
+            .shared
+            .group_active
+            .get(self.group_index)
+            .map_or(0, |a| a.load(Ordering::Relaxed));
         (group, self.shared.threads.active.load(Ordering::Relaxed))
     }
 
@@ -422,10 +477,18 @@ impl VirtualUser {
         let end = Instant::now();
         let wall = end.duration_since(frame.start).as_millis() as u64;
         // No child filled in the thread fields of an empty transaction: JMeter leaves them blank.
-        let thread_name = if frame.count == 0 { Arc::from("") } else { self.thread_name.clone() };
+        let thread_name = if frame.count == 0 {
+            Arc::from("")
+        } else {
+            self.thread_name.clone()
+        };
         let mut sample = Sample::new(frame.tx.name.to_string(), thread_name, frame.start_ms);
         sample.end_ms = frame.start_ms + wall as i64;
-        sample.idle = if frame.tx.include_timers { 0 } else { wall.saturating_sub(frame.busy_ms) };
+        sample.idle = if frame.tx.include_timers {
+            0
+        } else {
+            wall.saturating_sub(frame.busy_ms)
+        };
         sample.elapsed = wall - sample.idle;
         sample.success = frame.failures == 0;
         sample.response_code = match (sample.success, frame.tx.parent) {
@@ -433,8 +496,10 @@ impl VirtualUser {
             (false, true) => frame.code.unwrap_or_default(),
             (false, false) => String::new(),
         };
-        sample.response_message =
-            format!("Number of samples in transaction : {}, number of failing samples : {}", frame.count, frame.failures);
+        sample.response_message = format!(
+            "Number of samples in transaction : {}, number of failing samples : {}",
+            frame.count, frame.failures
+        );
         sample.data_type = DataType::Empty;
         sample.bytes = frame.bytes;
         sample.sent_bytes = frame.sent_bytes;
@@ -472,15 +537,36 @@ impl VirtualUser {
             }
         }
         if !self.shared.sample_variables.is_empty() {
-            sample.variables =
-                self.shared.sample_variables.iter().map(|n| self.var_by_name(n).unwrap_or("").to_string()).collect();
+            sample.variables = self
+                .shared
+                .sample_variables
+                .iter()
+                .map(|n| self.var_by_name(n).unwrap_or("").to_string())
+                .collect();
         }
         // A closed channel means the writer is gone; the run is ending and nothing can be saved.
         let _ = self.shared.tx.send(sample).await;
     }
 
+    /// Sets the variables of a User Parameters element from this thread's column.
+    fn set_user_parameters(&mut self, parameters: &UserParameters) {
+        if parameters.columns.is_empty() {
+            return;
+        }
+        let column = &parameters.columns[(self.thread_num as usize - 1) % parameters.columns.len()];
+        for (id, value) in parameters.names.iter().zip(column) {
+            let value = value.render(self);
+            self.vars.slots[id.0 as usize] = Some(value);
+        }
+    }
+
     async fn run_sampler(&mut self, sampler: &Sampler) -> Flow {
         self.sampler_name = sampler.label.render(self);
+        for pre in &sampler.pre {
+            match pre.as_ref() {
+                PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
+            }
+        }
         if !sampler.timers.is_empty() {
             let mut total = Duration::ZERO;
             for timer in &sampler.timers {
@@ -499,7 +585,11 @@ impl VirtualUser {
         sample.listeners = sampler.listeners.clone();
         (sample.grp_threads, sample.all_threads) = self.thread_counts();
         let body = String::from_utf8_lossy(&exchange.body);
-        let status_line = if exchange.status > 0 { format!("HTTP/1.1 {} {}\n", exchange.code, exchange.message) } else { String::new() };
+        let status_line = if exchange.status > 0 {
+            format!("HTTP/1.1 {} {}\n", exchange.code, exchange.message)
+        } else {
+            String::new()
+        };
         let response_headers = format!("{status_line}{}", exchange.response_headers);
         let response = Response {
             body: &body,
@@ -578,7 +668,10 @@ impl VirtualUser {
                 return (sample, exchange);
             }
         };
-        let key = ClientKey { connect_timeout: request.connect_timeout, response_timeout: request.response_timeout };
+        let key = ClientKey {
+            connect_timeout: request.connect_timeout,
+            response_timeout: request.response_timeout,
+        };
         let follow = request.follow_redirects || request.auto_redirects;
         let mut hops: Vec<Exchange> = Vec::new();
         let mut next = Some(outgoing);
@@ -596,7 +689,9 @@ impl VirtualUser {
             if !redirect {
                 break;
             }
-            let Some(target) = location.and_then(|l| url.join(&l).ok()) else { break };
+            let Some(target) = location.and_then(|l| url.join(&l).ok()) else {
+                break;
+            };
             if hops.len() > self.shared.max_redirects as usize {
                 if let Some(last) = hops.last_mut() {
                     last.code = "Non HTTP response code: java.io.IOException".into();
@@ -609,16 +704,27 @@ impl VirtualUser {
                 break;
             }
             let status = hops.last().map_or(0, |h| h.status);
-            let keep_method = matches!(status, 307 | 308) || method == reqwest::Method::GET || method == reqwest::Method::HEAD;
+            let keep_method = matches!(status, 307 | 308)
+                || method == reqwest::Method::GET
+                || method == reqwest::Method::HEAD;
             next = Some(Outgoing {
-                method: if keep_method { method } else { reqwest::Method::GET },
+                method: if keep_method {
+                    method
+                } else {
+                    reqwest::Method::GET
+                },
                 url: target,
-                headers: headers.into_iter().filter(|(n, _)| keep_method || !n.eq_ignore_ascii_case("content-type")).collect(),
+                headers: headers
+                    .into_iter()
+                    .filter(|(n, _)| keep_method || !n.eq_ignore_ascii_case("content-type"))
+                    .collect(),
                 body: if keep_method { body } else { None },
                 keep_alive,
             });
         }
-        let mut last = hops.pop().unwrap_or_else(|| empty_exchange(Vec::new(), start_ms));
+        let mut last = hops
+            .pop()
+            .unwrap_or_else(|| empty_exchange(Vec::new(), start_ms));
         let first_start = hops.first().map_or(last.start_ms, |h| h.start_ms);
         let mut sample = sample_from_exchange(&last, label.clone(), self.thread_name.clone());
         if !hops.is_empty() {
@@ -633,7 +739,11 @@ impl VirtualUser {
                 .chain(std::iter::once(&last))
                 .enumerate()
                 .map(|(i, h)| {
-                    let name = if self.plan.functional_mode { label.clone() } else { format!("{label}-{i}") };
+                    let name = if self.plan.functional_mode {
+                        label.clone()
+                    } else {
+                        format!("{label}-{i}")
+                    };
                     sample_from_exchange(h, name, self.thread_name.clone())
                 })
                 .collect();
@@ -648,32 +758,58 @@ impl VirtualUser {
     }
 
     /// Renders the request's templates into a URL, headers and body.
-    fn render_request(&mut self, request: &HttpRequest) -> Result<Outgoing, (&'static str, String)> {
+    fn render_request(
+        &mut self,
+        request: &HttpRequest,
+    ) -> Result<Outgoing, (&'static str, String)> {
         let path = request.path.render(self);
         let mut url = if path.starts_with("http://") || path.starts_with("https://") {
-            url::Url::parse(&path).map_err(|e| ("java.net.MalformedURLException", format!("{e}: {path}")))?
+            url::Url::parse(&path)
+                .map_err(|e| ("java.net.MalformedURLException", format!("{e}: {path}")))?
         } else {
             let protocol = request.protocol.render(self).trim().to_ascii_lowercase();
-            let protocol = if protocol.is_empty() { "http".to_string() } else { protocol };
+            let protocol = if protocol.is_empty() {
+                "http".to_string()
+            } else {
+                protocol
+            };
             let domain = request.domain.render(self).trim().to_string();
             if domain.is_empty() {
-                return Err(("java.lang.IllegalArgumentException", "Host may not be blank".into()));
+                return Err((
+                    "java.lang.IllegalArgumentException",
+                    "Host may not be blank".into(),
+                ));
             }
             let port = request.port.render(self).trim().to_string();
-            let host = if domain.contains(':') && !domain.starts_with('[') { format!("[{domain}]") } else { domain };
-            let authority = if port.is_empty() { host } else { format!("{host}:{port}") };
-            let path = if path.starts_with('/') { path } else { format!("/{path}") };
+            let host = if domain.contains(':') && !domain.starts_with('[') {
+                format!("[{domain}]")
+            } else {
+                domain
+            };
+            let authority = if port.is_empty() {
+                host
+            } else {
+                format!("{host}:{port}")
+            };
+            let path = if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            };
             let text = format!("{protocol}://{authority}{path}");
-            url::Url::parse(&text).map_err(|e| ("java.net.MalformedURLException", format!("{e}: {text}")))?
+            url::Url::parse(&text)
+                .map_err(|e| ("java.net.MalformedURLException", format!("{e}: {text}")))?
         };
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut headers: Vec<(String, String)> = request
             .headers
             .iter()
             .map(|(n, v)| (n.render(self), v.render(self)))
             .filter(|(n, _)| !n.trim().is_empty())
             .collect();
-        let args_in_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH") || (request.raw_body && method == reqwest::Method::DELETE);
+        let args_in_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
+            || (request.raw_body && method == reqwest::Method::DELETE);
         let mut body = None;
         if request.raw_body {
             let mut text = String::new();
@@ -706,8 +842,14 @@ impl VirtualUser {
                 }
             }
             if args_in_body {
-                if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
-                    headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+                if !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                {
+                    headers.push((
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ));
                 }
                 body = Some(encoded.into_bytes());
             } else if !encoded.is_empty() {
@@ -721,7 +863,13 @@ impl VirtualUser {
         if body.is_none() && args_in_body && method != reqwest::Method::DELETE {
             body = Some(Vec::new());
         }
-        Ok(Outgoing { method, url, headers, body, keep_alive: request.keep_alive })
+        Ok(Outgoing {
+            method,
+            url,
+            headers,
+            body,
+            keep_alive: request.keep_alive,
+        })
     }
 }
 
@@ -764,6 +912,22 @@ fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str
     sample
 }
 
+/// Per-user counters that restart at each thread group iteration (`reset_on_tg_iteration`).
+fn counters_to_reset(hooks: &[IterationHook], nodes: &[Node], out: &mut Vec<usize>) {
+    for hook in hooks {
+        if let IterationHook::Counter(c) = hook {
+            if c.per_user && c.reset_on_thread_group_iteration {
+                out.push(c.slot);
+            }
+        }
+    }
+    for node in nodes {
+        if let Node::Controller(c) = node {
+            counters_to_reset(&c.on_iteration, &c.children, out);
+        }
+    }
+}
+
 /// True when a Cookie Manager in the group asks to clear cookies at each iteration.
 fn uses_clear_each_iteration(nodes: &[Node]) -> bool {
     nodes.iter().any(|node| match node {
@@ -776,7 +940,10 @@ fn uses_clear_each_iteration(nodes: &[Node]) -> bool {
 
 impl Context for VirtualUser {
     fn var(&self, id: VarId) -> Option<&str> {
-        self.vars.slots.get(id.0 as usize).and_then(|v| v.as_deref())
+        self.vars
+            .slots
+            .get(id.0 as usize)
+            .and_then(|v| v.as_deref())
     }
 
     fn var_by_name(&self, name: &str) -> Option<&str> {
@@ -828,7 +995,11 @@ impl Env for VirtualUser {
         value.max(0) as u64
     }
     fn global_counter(&self, slot: usize) -> u64 {
-        self.shared.global_counters.get(slot).map_or(1, |c| c.fetch_add(1, Ordering::Relaxed)).max(0) as u64
+        self.shared
+            .global_counters
+            .get(slot)
+            .map_or(1, |c| c.fetch_add(1, Ordering::Relaxed))
+            .max(0) as u64
     }
     fn machine_name(&self) -> &str {
         &self.shared.machine_name

@@ -27,7 +27,10 @@ pub async fn serve_target(routes: Value) -> SocketAddr {
     addr
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, routes: Arc<Vec<Value>>) -> std::io::Result<()> {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    routes: Arc<Vec<Value>>,
+) -> std::io::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     let mut reader = BufReader::new(stream);
     loop {
@@ -63,7 +66,12 @@ async fn serve_connection(stream: tokio::net::TcpStream, routes: Arc<Vec<Value>>
         let route = routes.iter().find(|r| {
             let m = r["method"].as_str().unwrap_or("*");
             let p = r["path"].as_str().unwrap_or("");
-            (m == "*" || m == method) && if p.contains('?') { p == target } else { p == path }
+            (m == "*" || m == method)
+                && if p.contains('?') {
+                    p == target
+                } else {
+                    p == path
+                }
         });
         let response = match route {
             None => "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nno route".to_string(),
@@ -104,7 +112,9 @@ async fn serve_connection(stream: tokio::net::TcpStream, routes: Arc<Vec<Value>>
             }
         };
         reader.get_mut().write_all(response.as_bytes()).await?;
-        let close = headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        let close = headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
         if close {
             return Ok(());
         }
@@ -118,10 +128,17 @@ pub fn closed_port() -> u16 {
 }
 
 /// Runs a plan the way `rmeter -n -t PLAN -l JTL -Jk=v...` does.
-pub async fn run_plan(plan: &Path, jtl: &Path, props: &[(&str, String)]) -> Result<rmeter::RunOutcome, rmeter::RunError> {
+pub async fn run_plan(
+    plan: &Path,
+    jtl: &Path,
+    props: &[(&str, String)],
+) -> Result<rmeter::RunOutcome, rmeter::RunError> {
     let args = rmeter::cli::RunArgs {
         jtl: Some(jtl.to_path_buf()),
-        props: props.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        props: props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
         ..Default::default()
     };
     let config = args.into_config(Some(plan.to_path_buf())).unwrap();
@@ -130,14 +147,27 @@ pub async fn run_plan(plan: &Path, jtl: &Path, props: &[(&str, String)]) -> Resu
 
 /// Parses a CSV JTL (with header) into records.
 pub fn read_jtl(text: &str) -> Vec<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
-    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
 }
 
 /// Replaces the fields of the named columns with `*` (header row kept).
 pub fn mask(records: &mut [Vec<String>], columns: &[&str]) {
-    let Some((header, rows)) = records.split_first_mut() else { return };
-    let indexes: Vec<usize> = header.iter().enumerate().filter(|(_, h)| columns.contains(&h.as_str())).map(|(i, _)| i).collect();
+    let Some((header, rows)) = records.split_first_mut() else {
+        return;
+    };
+    let indexes: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| columns.contains(&h.as_str()))
+        .map(|(i, _)| i)
+        .collect();
     for row in rows {
         for &i in &indexes {
             if let Some(field) = row.get_mut(i) {

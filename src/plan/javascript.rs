@@ -630,7 +630,7 @@ fn split_sign(text: &str) -> (f64, &str) {
 }
 
 /// Implements `ToString`.
-fn to_string(value: &JsValue) -> String {
+pub fn to_string(value: &JsValue) -> String {
     match value {
         JsValue::Str(s) => s.clone(),
         JsValue::Num(n) => number_to_string(*n),

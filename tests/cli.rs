@@ -1,0 +1,138 @@
+//! The real binary: exit codes and messages for plans with mistakes, and a dead target.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("jmx-fixtures/errors")
+        .join(name)
+}
+
+/// Runs `rmeter -n -t PLAN -l out.jtl` in a temporary folder.
+fn rmeter(plan: &Path) -> (i32, String, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .current_dir(dir.path())
+        .args(["-n", "-t"])
+        .arg(plan)
+        .args(["-l", "out.jtl"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    (output.status.code().unwrap_or(-1), stdout, stderr, dir)
+}
+
+#[track_caller]
+fn fails_with(plan: &str, expected: &[&str]) {
+    let (code, _, stderr, dir) = rmeter(&fixture(plan));
+    assert_eq!(code, 1, "{plan}: expected exit 1, stderr:\n{stderr}");
+    for text in expected {
+        assert!(
+            stderr.contains(text),
+            "{plan}: stderr lacks {text:?}:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("jmeter.log")).unwrap_or_default();
+    assert!(
+        log.contains("ERROR"),
+        "{plan}: jmeter.log has no ERROR line:\n{log}"
+    );
+}
+
+#[test]
+fn broken_xml_names_the_line() {
+    fails_with("broken-xml.jmx", &["broken-xml.jmx", "line 20"]);
+}
+
+#[test]
+fn invalid_regex_names_the_element() {
+    fails_with(
+        "bad-regex.jmx",
+        &[
+            "Test Plan › Bank Users › TX01 Login › Extract token",
+            "invalid regular expression",
+        ],
+    );
+}
+
+#[test]
+fn missing_csv_file_names_the_element() {
+    fails_with(
+        "missing-csv.jmx",
+        &[
+            "Test Plan › Bank Users › TX01 Login › Customers",
+            "no-such-customers.csv",
+        ],
+    );
+}
+
+#[test]
+fn misspelled_property_value_names_the_element() {
+    fails_with(
+        "bad-property.jmx",
+        &[
+            "Test Plan › Bank Users",
+            "ThreadGroup.on_sample_error",
+            "stopthred",
+        ],
+    );
+}
+
+#[test]
+fn missing_plan_file() {
+    let (code, _, stderr, _dir) = rmeter(Path::new("/nonexistent/plan.jmx"));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("doesn't exist or can't be opened"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_dead_target_gives_failed_samples_and_exit_0() {
+    let (code, stdout, stderr, dir) = rmeter(&fixture("refused.jmx"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("summary =      1 in"), "{stdout}");
+    let jtl = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
+    let row = jtl.lines().nth(1).unwrap();
+    assert!(
+        row.contains(",TX01 Login,Non HTTP response code: org.apache.http.conn.HttpHostConnectException,Non HTTP response message: Connect to 127.0.0.1:1 [/127.0.0.1] failed: Connection refused,Bank Users 1-1,text,false,"),
+        "{row}"
+    );
+}
+
+#[test]
+fn check_reports_statuses_and_exit_code() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("jmx-fixtures/demo/banking-journey.jmx");
+    let output = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .arg("check")
+        .arg(&demo)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("runs         Banking Journey › Bank Users › TX01 Login › POST /api/login"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("inert        Banking Journey › View Results Tree"),
+        "{stdout}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .args(["check", "--format", "json"])
+        .arg(fixture("bad-regex.jmx"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["files"][0]["runnable"], false);
+    assert!(json["files"][0]["diagnostics"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid regular expression"));
+}

@@ -56,6 +56,12 @@ pub enum Command {
         /// The JTL file to write.
         #[arg(short = 'l', long = "logfile", default_value = "demo-results.jtl")]
         jtl: PathBuf,
+        /// Only serve the demo bank (for running other tools against it) until interrupted.
+        #[arg(long)]
+        serve: bool,
+        /// The port to serve on (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// Print the element support table (the source of compat/ELEMENTS.md).
     Elements,

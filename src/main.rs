@@ -26,7 +26,15 @@ fn main() -> ExitCode {
             duration,
             users,
             jtl,
-        }) => demo(duration, users, jtl),
+            serve,
+            port,
+        }) => {
+            if serve {
+                serve_demo(port)
+            } else {
+                demo(duration, users, jtl)
+            }
+        }
         Some(Command::Run { file, args }) => args
             .into_config(Some(file))
             .map_err(Into::into)
@@ -176,6 +184,19 @@ fn spawn_signal_handler(stop: Arc<Stop>) {
             }
         }
     });
+}
+
+fn serve_demo(port: u16) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], port).into())
+            .await
+            .context("cannot start the demo bank")?;
+        println!("Demo bank listening on http://{addr} (Ctrl-C to stop)");
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<ExitCode> {

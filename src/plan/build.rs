@@ -59,7 +59,7 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
                 flags = (
                     p.bool("TestPlan.functional_mode", false),
                     p.bool("TestPlan.serialize_threadgroups", false),
-                    p.bool("TestPlan.tearDown_on_shutdown", true),
+                    p.bool("TestPlan.tearDown_on_shutdown", false),
                 );
                 plan_children.extend(
                     element

@@ -194,7 +194,10 @@ pub struct RandomVariable {
     pub max: i64,
     pub format: NumberFormat,
     pub per_thread: bool,
+    /// A seed makes the sequence repeatable: per thread, or one sequence shared by all threads.
     pub seed: Option<u64>,
+    /// The call slot that holds the seeded generator.
+    pub slot: usize,
 }
 
 pub fn random_variable(p: &mut Props<'_, '_>) -> RandomVariable {
@@ -202,7 +205,10 @@ pub fn random_variable(p: &mut Props<'_, '_>) -> RandomVariable {
     let var = p.builder.vars.intern(&name);
     let seed_text = p.text("randomSeed").trim().to_string();
     let format = number_format(p, "outputFormat");
+    let slot = p.builder.next_slot;
+    p.builder.next_slot += 1;
     RandomVariable {
+        slot,
         var,
         min: p.int("minimumValue", 1),
         max: p.int("maximumValue", i64::MAX),

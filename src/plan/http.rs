@@ -39,7 +39,6 @@ pub struct HttpRequest {
     pub port: Template,
     pub path: Template,
     pub method: String,
-    pub content_encoding: Template,
     pub follow_redirects: bool,
     pub auto_redirects: bool,
     pub keep_alive: bool,
@@ -209,6 +208,15 @@ pub fn request(
     let port = field(p, "HTTPSampler.port");
     let path = field(p, "HTTPSampler.path");
     let encoding = field(p, "HTTPSampler.contentEncoding");
+    if !matches!(
+        encoding.trim().to_ascii_lowercase().as_str(),
+        "" | "utf-8" | "utf8"
+    ) {
+        p.unsupported_option(
+            "HTTPSampler.contentEncoding",
+            "only UTF-8 is supported for encoding arguments and bodies",
+        );
+    }
     let method = match p.text("HTTPSampler.method").trim() {
         "" => "GET".to_string(),
         m => m.to_ascii_uppercase(),
@@ -279,7 +287,6 @@ pub fn request(
         port: compile(p, &port),
         path: compile(p, &path),
         method,
-        content_encoding: compile(p, &encoding),
         follow_redirects: p.bool("HTTPSampler.follow_redirects", false),
         auto_redirects: p.bool("HTTPSampler.auto_redirects", false),
         keep_alive: p.bool("HTTPSampler.use_keepalive", true),

@@ -151,6 +151,9 @@ struct Shared {
     max_redirects: u32,
     /// Values of the user-defined variables, evaluated once at test start.
     user_variables: Vec<(crate::plan::VarId, String)>,
+    /// Seeded generators of Random Variable elements shared by all threads, by call slot.
+    /// Locked once per iteration of such an element only.
+    seeded: Arc<std::sync::Mutex<std::collections::HashMap<usize, fastrand::Rng>>>,
 }
 
 /// Runs the plan to the end, or until `stop`. Every sample is sent to `tx` before this returns.
@@ -206,6 +209,7 @@ pub async fn run(
         machine_name,
         verify_tls: settings.verify_tls,
         user_variables,
+        seeded: Arc::default(),
     });
 
     let mut stats = RunStats::default();
@@ -254,6 +258,7 @@ impl Shared {
             sample_variables: other.sample_variables.clone(),
             max_redirects: other.max_redirects,
             user_variables: other.user_variables.clone(),
+            seeded: other.seeded.clone(),
         }
     }
 

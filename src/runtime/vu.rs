@@ -84,6 +84,8 @@ pub(super) struct VirtualUser {
     tx_stack: Vec<TxFrame>,
     sampler_name: String,
     stop_rx: watch::Receiver<u8>,
+    /// Per-thread seeded generators of Random Variable elements, by call slot.
+    seeded: HashMap<usize, fastrand::Rng>,
     /// Set when a CSV Data Set with "stop thread on EOF" ran dry.
     stop_thread: bool,
 }
@@ -145,6 +147,7 @@ impl VirtualUser {
             sampler_name: String::new(),
             stop_rx,
             stop_thread: false,
+            seeded: HashMap::new(),
             plan,
             shared,
         }
@@ -292,7 +295,26 @@ impl VirtualUser {
                 IterationHook::UserParameters(parameters) => self.set_user_parameters(parameters),
                 IterationHook::Random(random) => {
                     let (lo, hi) = (random.min.min(random.max), random.max.max(random.min));
-                    let value = self.rng.i64(lo..=hi);
+                    let value = match (random.seed, random.per_thread) {
+                        (None, _) => self.rng.i64(lo..=hi),
+                        (Some(seed), true) => {
+                            let rng = self
+                                .seeded
+                                .entry(random.slot)
+                                .or_insert_with(|| fastrand::Rng::with_seed(seed));
+                            rng.i64(lo..=hi)
+                        }
+                        (Some(seed), false) => {
+                            let mut shared = match self.shared.seeded.lock() {
+                                Ok(guard) => guard,
+                                Err(poisoned) => poisoned.into_inner(),
+                            };
+                            shared
+                                .entry(random.slot)
+                                .or_insert_with(|| fastrand::Rng::with_seed(seed))
+                                .i64(lo..=hi)
+                        }
+                    };
                     self.vars.slots[random.var.0 as usize] = Some(random.format.format(value));
                 }
             }

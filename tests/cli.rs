@@ -136,3 +136,38 @@ fn check_reports_statuses_and_exit_code() {
         .unwrap()
         .contains("invalid regular expression"));
 }
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_gracefully_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .current_dir(dir.path())
+        .args(["-n", "-t"])
+        .arg(fixture("forever.jmx"))
+        .args(["-l", "out.jtl"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("... end of run"), "{stdout}");
+    let jtl = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
+    let rows: Vec<&str> = jtl.lines().skip(1).collect();
+    assert!(rows.len() >= 8, "only {} rows", rows.len());
+    for row in &rows {
+        assert_eq!(row.split(',').count(), 17, "a torn row: {row}");
+    }
+    // The summariser's total counts exactly the rows written.
+    assert!(
+        stdout.contains(&format!("summary = {:>6} in", rows.len())),
+        "{stdout}"
+    );
+}

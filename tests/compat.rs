@@ -30,11 +30,14 @@ fn cases() -> Vec<PathBuf> {
 async fn run_case(case: &Path) -> Result<(), String> {
     // A case targets either a scripted server (`target.json`) or the demo bank (`target.demo`).
     let (addr, _demo) = if case.join("target.demo").exists() {
-        let (addr, server) = rmeter::demo::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let (addr, server) = rmeter::demo::start(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
         (addr, Some(server))
     } else {
         let target: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(case.join("target.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(case.join("target.json")).unwrap())
+                .unwrap();
         (support::serve_target(target).await, None)
     };
     let dead = support::closed_port();

@@ -104,6 +104,8 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
         }
     }
 
+    // Reports are made where the walk meets each element; list them in the file's (tree) order.
+    walk.elements.sort_by_key(|e| e.line);
     let [setup_groups, groups, teardown_groups] = walk.groups;
     let plan = Plan {
         name: plan_name,
@@ -161,6 +163,7 @@ impl Walk<'_> {
         note: &'static str,
     ) {
         self.elements.push(ElementReport {
+            line: element.line,
             path: path.clone(),
             testclass: element.testclass.clone(),
             role,

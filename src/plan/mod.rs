@@ -73,6 +73,8 @@ pub struct Plan {
 /// One enabled element and what rmeter does with it.
 #[derive(Debug, Clone)]
 pub struct ElementReport {
+    /// Line of the element's start tag in the file.
+    pub line: u32,
     pub path: ElementPath,
     pub testclass: String,
     pub role: Role,

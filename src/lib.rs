@@ -123,6 +123,12 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
             })?;
         }
         let save = plan::listener::SaveConfig::from_properties(&config.props);
+        if save.xml {
+            return Err(RunError::Format(output::jtl::FormatError {
+                prop: "jmeter.save.saveservice.output_format",
+                message: "XML result files are not supported yet; use csv".into(),
+            }));
+        }
         files.push(FileTarget {
             path: jtl.clone(),
             format: csv_format(save, &config.props)?,

@@ -654,3 +654,44 @@ impl Env for StartupContext<'_> {
         crate::clock::utc_offset_seconds()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::support::KINDS;
+
+    /// Every class the support table says runs is built by the walk, never by the fallback arm
+    /// that reports "marked as running but is not built".
+    #[test]
+    fn every_running_class_is_built() {
+        for kind in KINDS.iter().filter(|k| k.status == Status::Runs) {
+            let element = match kind.role {
+                Role::TestPlan | Role::ThreadGroup => continue,
+                _ => format!(
+                    "<{c} guiclass=\"HttpDefaultsGui\" testclass=\"{c}\" testname=\"x\"><stringProp name=\"filename\">f.csv</stringProp></{c}><hashTree/>",
+                    c = kind.testclass
+                ),
+            };
+            let xml = format!(
+                "<jmeterTestPlan><hashTree><TestPlan testname=\"P\"/><hashTree>\
+                 <ThreadGroup testname=\"G\"/><hashTree>\
+                 <HTTPSamplerProxy testname=\"s\"/><hashTree>{element}</hashTree>{element}\
+                 </hashTree></hashTree></hashTree></jmeterTestPlan>"
+            );
+            let tree = crate::jmx::parse(xml.as_bytes()).unwrap();
+            let (plan, diagnostics) = build(&tree, &Properties::with_jmeter_defaults());
+            assert!(
+                diagnostics
+                    .iter()
+                    .all(|d| !d.to_string().contains("is not built")),
+                "{}: {diagnostics:?}",
+                kind.testclass
+            );
+            assert!(
+                plan.elements.iter().any(|e| e.testclass == kind.testclass),
+                "{} not reported",
+                kind.testclass
+            );
+        }
+    }
+}

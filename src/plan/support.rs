@@ -2,7 +2,7 @@
 //!
 //! This table is the single source of truth for `rmeter check`, for the plan builder (which refuses
 //! what is not `Runs`) and for `compat/ELEMENTS.md` (generated from it; a test keeps it fresh).
-//! A test in `plan` builds one element of every `Runs` class to prove the builder handles it.
+//! A test in `plan::build` builds one element of every `Runs` class to prove the walk handles it.
 
 use crate::jmx::Element;
 

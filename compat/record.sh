@@ -6,6 +6,8 @@
 #
 # For compat/cases/<case>/ it
 #   1. starts compat/target.py with the case's target.json on a free port of 127.0.0.1,
+#      or, when the case has a target.demo file, a fresh demo bank: `rmeter demo --serve --port 0`
+#      (the binary is $RMETER_BIN, default <repo>/target/debug/rmeter; it is not built here),
 #   2. finds a second free port and leaves it closed (passed as -Jdeadport, for connection-refused requests),
 #   3. runs, with the case folder as working directory,
 #        ORACLE_PROFILE=jmeter5 $ORACLE/run_oracle.sh plan.jmx <tmp>/oracle.csv -Jport=<port> -Jdeadport=<deadport>
@@ -17,7 +19,8 @@
 #   5. rewrites the block between "<!-- BEGIN recorded -->" and "<!-- END recorded -->" in SOURCE.md
 #      with the command, the date and the JMeter version (the rest of SOURCE.md is written by hand).
 # Env: ORACLE (default /work/shared/tools/jmeter-oracle, or ../shared/tools/jmeter-oracle beside the repo),
-#      KEEP_TMP=1 keeps the temporary folder (JMeter log, target log).
+#      KEEP_TMP=1 keeps the temporary folder (JMeter log, target log),
+#      RMETER_BIN is the rmeter binary serving the demo bank for target.demo cases.
 set -euo pipefail
 COMPAT=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 if [ -z "${ORACLE:-}" ]; then
@@ -27,7 +30,7 @@ if [ -z "${ORACLE:-}" ]; then
 fi
 [ -n "${ORACLE:-}" ] && [ -x "$ORACLE/run_oracle.sh" ] || { echo "record: no oracle; set ORACLE" >&2; exit 2; }
 
-if [ $# -ne 1 ]; then sed -n '2,24p' "$0"; exit 2; fi
+if [ $# -ne 1 ]; then sed -n '2,23p' "$0"; exit 2; fi
 if [ "$1" = "--all" ]; then
   rc=0
   for d in "$COMPAT"/cases/*/; do "$0" "$(basename "$d")" || rc=1; done
@@ -36,9 +39,14 @@ fi
 
 CASE=$1
 DIR=$COMPAT/cases/$CASE
-for f in plan.jmx target.json; do
-  [ -f "$DIR/$f" ] || { echo "record: $DIR/$f is missing" >&2; exit 2; }
-done
+[ -f "$DIR/plan.jmx" ] || { echo "record: $DIR/plan.jmx is missing" >&2; exit 2; }
+# The target: a scripted server (target.json, served by target.py) or the demo bank (target.demo).
+if [ -f "$DIR/target.demo" ]; then
+  RMETER_BIN=${RMETER_BIN:-$COMPAT/../target/debug/rmeter}
+  [ -x "$RMETER_BIN" ] || { echo "record: $RMETER_BIN is missing (build rmeter or set RMETER_BIN)" >&2; exit 2; }
+elif [ ! -f "$DIR/target.json" ]; then
+  echo "record: $DIR has neither target.json nor target.demo" >&2; exit 2
+fi
 # Cases whose plan JMeter 2.13 cannot load say so in SOURCE.md; their expectation is derived by hand.
 if grep -q '<!-- no-oracle -->' "$DIR/SOURCE.md" 2>/dev/null; then
   echo "record: $CASE: skipped, SOURCE.md marks it <!-- no-oracle --> (expected-5.6.csv is derived by hand)" >&2
@@ -53,10 +61,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$COMPAT/target.py" "$DIR/target.json" 0 --port-file "$TMP/port" --verbose 2>"$TMP/target.log" &
-TARGET_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-[ -s "$TMP/port" ] || { echo "record: target.py did not start" >&2; cat "$TMP/target.log" >&2; exit 1; }
+if [ -f "$DIR/target.demo" ]; then
+  # A fresh demo bank for every recording: its transfer ids (TR-<n>) and its every-40th-transfer
+  # fault count from 1 in each process.
+  "$RMETER_BIN" demo --serve --port 0 >"$TMP/target.log" 2>&1 &
+  TARGET_PID=$!
+  TARGET_NAME="the demo bank"
+  for _ in $(seq 1 100); do
+    sed -n 's|^Demo bank listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$TMP/target.log" >"$TMP/port"
+    [ -s "$TMP/port" ] && break; sleep 0.05
+  done
+else
+  python3 "$COMPAT/target.py" "$DIR/target.json" 0 --port-file "$TMP/port" --verbose 2>"$TMP/target.log" &
+  TARGET_PID=$!
+  TARGET_NAME="target.py"
+  for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+fi
+[ -s "$TMP/port" ] || { echo "record: $TARGET_NAME did not start" >&2; cat "$TMP/target.log" >&2; exit 1; }
 PORT=$(cat "$TMP/port")
 # A free port that nothing listens on (bound, then released).
 DEADPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
@@ -112,9 +133,15 @@ PY
 
 VERSION=$("$ORACLE/bin/jmeter" -v -j /dev/null 2>&1 | grep -o 'Version [0-9.a-z]*' | head -1 || true)
 JAVA=$(java -version 2>&1 | head -1 || true)
-python3 - "$DIR/SOURCE.md" "$CASE" "$(date -u +%Y-%m-%dT%H:%MZ)" "${VERSION:-unknown}" "$PORT" "$DEADPORT" "$JAVA" <<'PY'
+TARGET_NOTE=
+if [ -f "$DIR/target.demo" ]; then
+  TARGET_NOTE="The target was a fresh demo bank, \`rmeter demo --serve --port 0\` (rmeter $(git -C "$COMPAT/.." rev-parse --short HEAD 2>/dev/null || echo '?'), binary of $(date -u -r "$RMETER_BIN" +%Y-%m-%dT%H:%MZ))."
+fi
+python3 - "$DIR/SOURCE.md" "$CASE" "$(date -u +%Y-%m-%dT%H:%MZ)" "${VERSION:-unknown}" "$PORT" "$DEADPORT" "$JAVA" "$TARGET_NOTE" <<'PY'
 import os, sys
-path, case, date, version, port, deadport, java = sys.argv[1:8]
+path, case, date, version, port, deadport, java, target_note = sys.argv[1:9]
+if target_note:
+    target_note = "\n" + target_note
 block = f"""<!-- BEGIN recorded -->
 Recorded {date} with Apache JMeter {version.replace('Version ', '')} (Debian bookworm package through `jmeter-oracle`; {java}), by
 
@@ -124,7 +151,7 @@ which ran, with `compat/cases/{case}/` as working directory:
 
     ORACLE_PROFILE=jmeter5 /work/shared/tools/jmeter-oracle/run_oracle.sh plan.jmx <tmp>/oracle.csv -Jport=<port> -Jdeadport=<deadport>
 
-This time `-Jport={port} -Jdeadport={deadport}`; expected.csv writes them as `{{port}}` / `{{deadport}}`.
+This time `-Jport={port} -Jdeadport={deadport}`; expected.csv writes them as `{{port}}` / `{{deadport}}`.{target_note}
 JMeter's own file is kept unchanged as `oracle-raw.jtl`.
 <!-- END recorded -->"""
 text = open(path, encoding="utf-8").read() if os.path.exists(path) else f"# {case}\n\n"

@@ -42,7 +42,7 @@ DIR=$COMPAT/cases/$CASE
 [ -f "$DIR/plan.jmx" ] || { echo "record: $DIR/plan.jmx is missing" >&2; exit 2; }
 # The target: a scripted server (target.json, served by target.py) or the demo bank (target.demo).
 if [ -f "$DIR/target.demo" ]; then
-  RMETER_BIN=${RMETER_BIN:-$COMPAT/../target/debug/rmeter}
+  RMETER_BIN=$(readlink -f "${RMETER_BIN:-$COMPAT/../target/debug/rmeter}")
   [ -x "$RMETER_BIN" ] || { echo "record: $RMETER_BIN is missing (build rmeter or set RMETER_BIN)" >&2; exit 2; }
 elif [ ! -f "$DIR/target.json" ]; then
   echo "record: $DIR has neither target.json nor target.demo" >&2; exit 2
@@ -135,7 +135,7 @@ VERSION=$("$ORACLE/bin/jmeter" -v -j /dev/null 2>&1 | grep -o 'Version [0-9.a-z]
 JAVA=$(java -version 2>&1 | head -1 || true)
 TARGET_NOTE=
 if [ -f "$DIR/target.demo" ]; then
-  TARGET_NOTE="The target was a fresh demo bank, \`rmeter demo --serve --port 0\` (rmeter $(git -C "$COMPAT/.." rev-parse --short HEAD 2>/dev/null || echo '?'), binary of $(date -u -r "$RMETER_BIN" +%Y-%m-%dT%H:%MZ))."
+  TARGET_NOTE="The target was a fresh demo bank, \`rmeter demo --serve --port 0\` (\`$RMETER_BIN\` built $(date -u -r "$RMETER_BIN" +%Y-%m-%dT%H:%MZ); repository HEAD then $(git -C "$COMPAT/.." rev-parse --short HEAD 2>/dev/null || echo unknown))."
 fi
 python3 - "$DIR/SOURCE.md" "$CASE" "$(date -u +%Y-%m-%dT%H:%MZ)" "${VERSION:-unknown}" "$PORT" "$DEADPORT" "$JAVA" "$TARGET_NOTE" <<'PY'
 import os, sys

@@ -112,7 +112,10 @@ pub struct Exchange {
     pub data_type: DataType,
     pub encoding: String,
     pub header_bytes: u64,
+    /// The body after `Content-Encoding` decoding.
     pub body: Vec<u8>,
+    /// The body's size on the wire, before decoding.
+    pub wire_body_bytes: u64,
     pub response_headers: String,
     pub request_headers: String,
     pub sent_bytes: u64,
@@ -143,6 +146,7 @@ impl UserHttp {
             .danger_accept_invalid_certs(!self.verify_tls)
             .pool_max_idle_per_host(usize::MAX)
             .tcp_nodelay(true)
+            .http1_only()
             .http1_title_case_headers()
             .connector_layer(ConnectTiming(self.probe.clone()));
         if let Some(timeout) = key.connect_timeout {
@@ -182,6 +186,7 @@ impl UserHttp {
             encoding: String::new(),
             header_bytes: 0,
             body: Vec::new(),
+            wire_body_bytes: 0,
             response_headers: String::new(),
             request_headers: String::new(),
             sent_bytes: 0,
@@ -201,16 +206,13 @@ impl UserHttp {
         };
         let mut request = client.request(out.method.clone(), out.url.clone());
         let mut request_headers = String::new();
-        let mut has_user_agent = false;
         for (name, value) in &out.headers {
-            has_user_agent |= name.eq_ignore_ascii_case("user-agent");
             request = request.header(name.as_str(), value.as_str());
             request_headers.push_str(name);
             request_headers.push_str(": ");
             request_headers.push_str(value);
             request_headers.push('\n');
         }
-        let _ = has_user_agent;
         if !out.keep_alive {
             request = request.header("Connection", "close");
             request_headers.push_str("Connection: close\n");
@@ -286,8 +288,20 @@ impl UserHttp {
             data_type(&content_type)
         };
         exchange.encoding = charset(&content_type).unwrap_or_default();
+        let content_encoding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match response.bytes().await {
-            Ok(body) => exchange.body = body.to_vec(),
+            Ok(body) => {
+                // JMeter counts the bytes as they came over the wire but lets extractors and
+                // assertions see the decoded body.
+                exchange.wire_body_bytes = body.len() as u64;
+                exchange.body = decode_body(&content_encoding, body.to_vec());
+            }
             Err(e) => {
                 exchange.elapsed = start.elapsed();
                 let (class, message) = classify_error(&e, &out.url);
@@ -307,6 +321,7 @@ fn fail(exchange: &mut Exchange, class: &str, message: &str) {
     exchange.success = false;
     exchange.data_type = DataType::Text;
     exchange.body = format!("{class}: {message}\n").into_bytes();
+    exchange.wire_body_bytes = exchange.body.len() as u64;
     exchange.header_bytes = 0;
     exchange.latency = Duration::ZERO;
 }
@@ -408,6 +423,28 @@ fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: 
     (size + body_len) as u64
 }
 
+/// Decodes a gzip, deflate or brotli body; an unknown coding or a corrupt body is kept as it came.
+fn decode_body(content_encoding: &str, body: Vec<u8>) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let decoded = match content_encoding {
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&body[..]).read_to_end(&mut out),
+        "deflate" => match flate2::read::ZlibDecoder::new(&body[..]).read_to_end(&mut out) {
+            Ok(n) => Ok(n),
+            Err(_) => {
+                out.clear();
+                flate2::read::DeflateDecoder::new(&body[..]).read_to_end(&mut out)
+            }
+        },
+        "br" => brotli_decompressor::Decompressor::new(&body[..], 4096).read_to_end(&mut out),
+        _ => return body,
+    };
+    match decoded {
+        Ok(_) => out,
+        Err(_) => body,
+    }
+}
+
 /// Writes a header name as servers usually spell it: HTTP/1 header names reach us in lower case
 /// (hyper normalises them), while JMeter shows them as received, which is Title-Case for almost
 /// every server.
@@ -441,13 +478,13 @@ fn data_type(content_type: &str) -> DataType {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let binary = mime.starts_with("image/")
-        || mime.starts_with("audio/")
-        || mime.starts_with("video/")
-        || matches!(
-            mime.as_str(),
-            "application/octet-stream" | "application/zip" | "application/pdf" | "application/gzip"
-        );
+    // JMeter's `SampleResult.isBinaryType`: images, audio and video, except SVG and playlists.
+    let binary =
+        (mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/"))
+            && !matches!(
+                mime.as_str(),
+                "image/svg+xml" | "audio/mpegurl" | "audio/x-mpegurl" | "video/mpegurl"
+            );
     if binary {
         DataType::Bin
     } else {
@@ -474,6 +511,22 @@ mod tests {
         push_header_name(&mut out, "x-request-id");
         push_header_name(&mut out, "etag");
         assert_eq!(out, "X-Request-IdETag");
+    }
+
+    #[test]
+    fn bodies_are_decoded() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello gzip").unwrap();
+        assert_eq!(decode_body("gzip", gz.finish().unwrap()), b"hello gzip");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"hello deflate").unwrap();
+        assert_eq!(
+            decode_body("deflate", z.finish().unwrap()),
+            b"hello deflate"
+        );
+        assert_eq!(decode_body("gzip", b"not gzip".to_vec()), b"not gzip");
+        assert_eq!(decode_body("", b"plain".to_vec()), b"plain");
     }
 
     #[test]

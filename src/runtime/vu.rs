@@ -201,6 +201,10 @@ impl VirtualUser {
             if flow == Flow::StopThread || self.stop_thread {
                 break;
             }
+            if flow == Flow::StartNextLoop {
+                // JMeter resets the flag when it starts the next loop after an error.
+                self.set_var("JMeterThread.last_sample_ok", "true".into());
+            }
             // An iteration that sampled nothing must still let other users run.
             tokio::task::yield_now().await;
         }
@@ -450,7 +454,13 @@ impl VirtualUser {
                         Some(flow) => flow,
                         None => self.run_nodes(&controller.children).await,
                     };
-                    if let Some(frame) = self.tx_stack.pop() {
+                    // JMeter: a thread that stops inside a non-parent transaction sends no
+                    // transaction sample; a parent-mode one is ended and sent.
+                    if let Some(frame) = self
+                        .tx_stack
+                        .pop()
+                        .filter(|f| f.tx.parent || flow != Flow::StopThread)
+                    {
                         let sample = self.transaction_sample(frame);
                         self.emit(sample).await;
                     }
@@ -472,7 +482,8 @@ impl VirtualUser {
     ) -> bool {
         let text = condition.render(self);
         if use_expression {
-            return text.trim().eq_ignore_ascii_case("true");
+            // JMeter: `equalsIgnoreCase("true")`, without trimming.
+            return text.eq_ignore_ascii_case("true");
         }
         // JMeter evaluates the condition as JavaScript and accepts only "true" or "false".
         match crate::plan::javascript::eval(&text) {
@@ -499,7 +510,7 @@ impl VirtualUser {
         let end = Instant::now();
         let wall = end.duration_since(frame.start).as_millis() as u64;
         // No child filled in the thread fields of an empty transaction: JMeter leaves them blank.
-        let thread_name = if frame.count == 0 {
+        let thread_name = if frame.count == 0 && !frame.tx.parent {
             Arc::from("")
         } else {
             self.thread_name.clone()
@@ -525,7 +536,8 @@ impl VirtualUser {
         sample.data_type = DataType::Empty;
         sample.bytes = frame.bytes;
         sample.sent_bytes = frame.sent_bytes;
-        sample.latency = frame.latency;
+        // A parent-mode transaction (JMeter's TransactionSampler) does not sum latencies.
+        sample.latency = if frame.tx.parent { 0 } else { frame.latency };
         sample.connect = frame.connect;
         (sample.grp_threads, sample.all_threads) = frame.last_counts;
         sample.is_transaction = true;
@@ -539,6 +551,10 @@ impl VirtualUser {
     /// hides it from the listeners outside.
     async fn emit(&mut self, mut sample: Sample) {
         for frame in self.tx_stack.iter_mut().rev() {
+            // JMeter: a non-parent transaction ignores the samples of transactions inside it.
+            if sample.is_transaction && !frame.tx.parent {
+                continue;
+            }
             // Parent mode: the code follows the children up to the first failure.
             if frame.failures == 0 {
                 frame.code = Some(sample.response_code.clone());
@@ -583,12 +599,13 @@ impl VirtualUser {
     }
 
     async fn run_sampler(&mut self, sampler: &Sampler) -> Flow {
-        self.sampler_name = sampler.label.render(self);
         for pre in &sampler.pre {
             match pre.as_ref() {
                 PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
             }
         }
+        // JMeter evaluates the label after the pre-processors ran.
+        self.sampler_name = sampler.label.render(self);
         if !sampler.timers.is_empty() {
             let mut total = Duration::ZERO;
             for timer in &sampler.timers {
@@ -606,6 +623,10 @@ impl VirtualUser {
         };
         sample.listeners = sampler.listeners.clone();
         (sample.grp_threads, sample.all_threads) = self.thread_counts();
+        // JMeter fills the thread fields of direct sub-results too.
+        for sub in &mut sample.subresults {
+            (sub.grp_threads, sub.all_threads) = (sample.grp_threads, sample.all_threads);
+        }
         let body = String::from_utf8_lossy(&exchange.body);
         let status_line = if exchange.status > 0 {
             format!("HTTP/1.1 {} {}\n", exchange.code, exchange.message)
@@ -718,17 +739,15 @@ impl VirtualUser {
                 if let Some(last) = hops.last_mut() {
                     last.code = "Non HTTP response code: java.io.IOException".into();
                     last.message = format!(
-                        "Non HTTP response message: Maximum number of redirects ({}) exceeded",
+                        "Non HTTP response message: Exceeded maximum number of redirects: {}",
                         self.shared.max_redirects
                     );
                     last.success = false;
                 }
                 break;
             }
-            let status = hops.last().map_or(0, |h| h.status);
-            let keep_method = matches!(status, 307 | 308)
-                || method == reqwest::Method::GET
-                || method == reqwest::Method::HEAD;
+            // JMeter (`computeMethodForRedirect`): every redirect is followed with GET, except HEAD.
+            let keep_method = method == reqwest::Method::GET || method == reqwest::Method::HEAD;
             next = Some(Outgoing {
                 method: if keep_method {
                     method
@@ -908,6 +927,7 @@ fn empty_exchange(body: Vec<u8>, start_ms: i64) -> Exchange {
         data_type: DataType::Text,
         encoding: String::new(),
         header_bytes: 0,
+        wire_body_bytes: body.len() as u64,
         body,
         response_headers: String::new(),
         request_headers: String::new(),
@@ -928,7 +948,7 @@ fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str
     sample.success = exchange.success;
     sample.data_type = exchange.data_type;
     sample.encoding = exchange.encoding.clone();
-    sample.bytes = exchange.header_bytes + exchange.body.len() as u64;
+    sample.bytes = exchange.header_bytes + exchange.wire_body_bytes;
     sample.sent_bytes = exchange.sent_bytes;
     sample.url = Some(exchange.url.clone());
     sample

@@ -611,6 +611,9 @@ impl Context for StartupContext<'_> {
     fn set_var(&mut self, name: &str, value: String) {
         self.values.insert(name.to_string(), value);
     }
+    fn remove_var(&mut self, name: &str) {
+        self.values.remove(name);
+    }
     fn env(&mut self) -> &mut dyn Env {
         self
     }

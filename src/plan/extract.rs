@@ -136,14 +136,8 @@ fn regex_extractor(p: &mut Props<'_, '_>) -> Option<RegexExtractor> {
             return None;
         }
     };
-    let mut template_text = p.text("RegexExtractor.template").to_string();
-    if template_text.is_empty() {
-        template_text = if regex.captures_len() > 1 {
-            "$1$".into()
-        } else {
-            "$0$".into()
-        };
-    }
+    // JMeter: an empty template gives an empty value.
+    let template_text = p.text("RegexExtractor.template").to_string();
     let field = field(p, "RegexExtractor.useHeaders")?;
     Some(RegexExtractor {
         refname: p.text("RegexExtractor.refname").trim().to_string(),

@@ -474,6 +474,9 @@ pub(crate) mod tests {
         fn set_var(&mut self, name: &str, value: String) {
             self.vars.insert(name.to_string(), value);
         }
+        fn remove_var(&mut self, name: &str) {
+            self.vars.remove(name);
+        }
         fn env(&mut self) -> &mut dyn Env {
             self
         }

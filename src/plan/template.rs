@@ -47,6 +47,8 @@ pub trait Context {
     fn var(&self, id: VarId) -> Option<&str>;
     fn var_by_name(&self, name: &str) -> Option<&str>;
     fn set_var(&mut self, name: &str, value: String);
+    /// Makes a variable undefined again (so `${name}` renders as literal text).
+    fn remove_var(&mut self, name: &str);
     /// Everything else a function may touch: properties, thread identity, random numbers, counters.
     fn env(&mut self) -> &mut dyn function::Env;
 }

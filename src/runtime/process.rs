@@ -66,6 +66,7 @@ fn store_matches(
     number: i64,
     matches: &[Vec<String>],
     render: &dyn Fn(&[String]) -> String,
+    with_groups: bool,
 ) {
     let previous: usize = ctx
         .var_by_name(&format!("{refname}_matchNr"))
@@ -83,37 +84,61 @@ fn store_matches(
         } else {
             matches.get(number as usize - 1)
         };
-        if let Some(groups) = chosen {
-            ctx.set_var(refname, render(groups));
-            save_groups(ctx, refname, groups);
+        match chosen {
+            Some(groups) => {
+                ctx.set_var(refname, render(groups));
+                if with_groups {
+                    save_groups(ctx, refname, groups);
+                }
+            }
+            // The name keeps its default; stale groups go.
+            None => remove_groups(ctx, refname),
         }
     } else {
+        remove_groups(ctx, refname);
         count = matches.len();
         ctx.set_var(&format!("{refname}_matchNr"), count.to_string());
         for (i, groups) in matches.iter().enumerate() {
             let name = format!("{refname}_{}", i + 1);
             ctx.set_var(&name, render(groups));
-            save_groups(ctx, &name, groups);
+            if with_groups {
+                save_groups(ctx, &name, groups);
+            }
         }
     }
-    // Values left over from an earlier, longer match list are cleared.
+    // JMeter removes the variables left over from an earlier, longer match list.
     for i in count + 1..=previous {
-        ctx.set_var(&format!("{refname}_{i}"), String::new());
+        let name = format!("{refname}_{i}");
+        ctx.remove_var(&name);
+        remove_groups(ctx, &name);
     }
 }
 
+/// JMeter's `saveGroups`: `name_g` is the group count, `name_g0` the whole match, then each group.
 fn save_groups(ctx: &mut dyn Context, name: &str, groups: &[String]) {
-    if groups.len() <= 1 {
-        return;
-    }
-    ctx.set_var(&format!("{name}_g"), (groups.len() - 1).to_string());
+    ctx.set_var(
+        &format!("{name}_g"),
+        (groups.len().saturating_sub(1)).to_string(),
+    );
     for (i, group) in groups.iter().enumerate() {
         ctx.set_var(&format!("{name}_g{i}"), group.clone());
     }
 }
 
+fn remove_groups(ctx: &mut dyn Context, name: &str) {
+    let count: usize = ctx
+        .var_by_name(&format!("{name}_g"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    ctx.remove_var(&format!("{name}_g"));
+    for i in 0..=count {
+        ctx.remove_var(&format!("{name}_g{i}"));
+    }
+}
+
+/// A blank or unparseable match number is 0 (random), as JMeter's integer getter returns 0.
 fn match_number(text: String) -> i64 {
-    text.trim().parse().unwrap_or(1)
+    text.trim().parse().unwrap_or(0)
 }
 
 fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
@@ -151,7 +176,7 @@ fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut 
             })
             .collect()
     };
-    store_matches(ctx, &extractor.refname, number, &matches, &render);
+    store_matches(ctx, &extractor.refname, number, &matches, &render, true);
 }
 
 fn boundary_extract(extractor: &BoundaryExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
@@ -159,36 +184,58 @@ fn boundary_extract(extractor: &BoundaryExtractor, response: &Response<'_>, ctx:
         return;
     }
     let default = extractor.default.render(ctx);
-    if !default.is_empty() || extractor.default_empty {
+    // JMeter's Boundary Extractor applies only a non-blank default.
+    if !default.trim().is_empty() || extractor.default_empty {
         ctx.set_var(&extractor.refname, default);
     }
     let number = match_number(extractor.match_number.render(ctx));
     let left = extractor.left.render(ctx);
     let right = extractor.right.render(ctx);
     let input = response.field(&extractor.field, ctx);
-    let mut matches = Vec::new();
-    let mut pos = 0;
-    while pos <= input.len() {
-        let Some(l) = input[pos..].find(&left) else {
-            break;
-        };
-        let from = pos + l + left.len();
-        let Some(r) = input[from..].find(&right) else {
-            break;
-        };
-        matches.push(vec![input[from..from + r].to_string()]);
-        pos = from + r + right.len();
-        if left.is_empty() && right.is_empty() {
-            break;
-        }
-    }
+    let matches = boundary_matches(&input, &left, &right);
     store_matches(
         ctx,
         &extractor.refname,
         number,
         &matches,
         &|groups: &[String]| groups[0].clone(),
+        false,
     );
+}
+
+/// JMeter's boundary search: after a match it looks for the next left boundary right after the
+/// previous one, so matches may overlap; an empty boundary gives at most one match.
+fn boundary_matches(input: &str, left: &str, right: &str) -> Vec<Vec<String>> {
+    if input.trim().is_empty() {
+        return Vec::new();
+    }
+    if left.is_empty() || right.is_empty() {
+        let from = if left.is_empty() {
+            Some(0)
+        } else {
+            input.find(left).map(|l| l + left.len())
+        };
+        let Some(from) = from else { return Vec::new() };
+        let to = if right.is_empty() {
+            Some(input.len())
+        } else {
+            input[from..].find(right).map(|r| from + r)
+        };
+        return to
+            .map(|to| vec![vec![input[from..to].to_string()]])
+            .unwrap_or_default();
+    }
+    let mut matches = Vec::new();
+    let mut pos = 0;
+    while let Some(l) = input.get(pos..).and_then(|rest| rest.find(left)) {
+        let from = pos + l + left.len();
+        let Some(r) = input[from..].find(right) else {
+            break;
+        };
+        matches.push(vec![input[from..from + r].to_string()]);
+        pos = from;
+    }
+    matches
 }
 
 fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
@@ -196,12 +243,33 @@ fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dy
     let document: Option<serde_json::Value> = serde_json::from_str(&input).ok();
     for item in &extractor.items {
         let default = item.default.render(ctx);
+        // JMeter: a JSON null extracts as the default value.
         let values: Vec<String> = match &document {
             Some(doc) => jsonpath_rust::query::js_path_process(&item.path, doc)
-                .map(|found| found.into_iter().map(|r| json_to_string(r.val())).collect())
+                .map(|found| {
+                    found
+                        .into_iter()
+                        .map(|r| {
+                            let value = r.val();
+                            if value.is_null() {
+                                default.clone()
+                            } else {
+                                json_to_string(value)
+                            }
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
             None => Vec::new(),
         };
+        let previous: usize = ctx
+            .var_by_name(&format!("{}_matchNr", item.refname))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        // JMeter's `clearOldRefVars`: stale numbered values go before new ones are set.
+        for i in 1..=previous {
+            ctx.remove_var(&format!("{}_{i}", item.refname));
+        }
         if values.is_empty() {
             ctx.set_var(&item.refname, default);
             if item.match_number < 0 {
@@ -227,7 +295,12 @@ fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dy
                 ctx.set_var(&item.refname, values[i].clone());
             }
             n => {
-                let value = values.get(n as usize - 1).cloned().unwrap_or(default);
+                // A single result serves any match number, as in JMeter.
+                let value = if values.len() == 1 {
+                    values[0].clone()
+                } else {
+                    values.get(n as usize - 1).cloned().unwrap_or(default)
+                };
                 ctx.set_var(&item.refname, value);
             }
         }
@@ -272,7 +345,8 @@ pub fn assert(
             (max > 0 && sample.elapsed > max).then(|| {
                 format!(
                     "The operation lasted too long: It took {} milliseconds, but should not have lasted longer than {} milliseconds.",
-                    sample.elapsed, max
+                    grouped(sample.elapsed as i64),
+                    grouped(max as i64)
                 )
             })
         }
@@ -290,14 +364,21 @@ pub fn assert(
                 SizeField::Message => response.message.len() as i64,
             };
             let (ok, words) = match operator {
-                SizeOperator::Equal => (actual == allowed, "equal to"),
-                SizeOperator::NotEqual => (actual != allowed, "not equal to"),
-                SizeOperator::Greater => (actual > allowed, "greater than"),
-                SizeOperator::Less => (actual < allowed, "less than"),
-                SizeOperator::GreaterOrEqual => (actual >= allowed, "greater than or equal to"),
-                SizeOperator::LessOrEqual => (actual <= allowed, "less than or equal to"),
+                // JMeter's messages.properties `size_assertion_comparator_error_*`.
+                SizeOperator::Equal => (actual == allowed, "been equal to"),
+                SizeOperator::NotEqual => (actual != allowed, "not been equal to"),
+                SizeOperator::Greater => (actual > allowed, "been greater than"),
+                SizeOperator::Less => (actual < allowed, "been less than"),
+                SizeOperator::GreaterOrEqual => (actual >= allowed, "been greater or equal to"),
+                SizeOperator::LessOrEqual => (actual <= allowed, "been less than or equal to"),
             };
-            (!ok).then(|| format!("The result was the wrong size: It was {actual} bytes, but should have been {words} {allowed} bytes."))
+            (!ok).then(|| {
+                format!(
+                    "The result was the wrong size: It was {} bytes, but should have {words} {} bytes.",
+                    grouped(actual),
+                    grouped(allowed)
+                )
+            })
         }
         AssertionKind::JsonPath(json) => json_path_check(json, response, ctx),
     };
@@ -362,9 +443,10 @@ fn response_check(
             });
         }
     }
-    if assertion.or && !assertion.patterns.is_empty() {
+    if assertion.or {
+        // JMeter joins the messages with a tab before each and a trailing one.
         return Some(if custom.is_empty() {
-            or_messages.join("\t")
+            or_messages.iter().map(|m| format!("{m}\t")).collect()
         } else {
             custom
         });
@@ -383,7 +465,9 @@ fn fail_text(assertion: &ResponseAssertion, pattern: &str, to_check: &str) -> St
         Field::ResponseHeaders => "headers".into(),
         Field::Url => "URL".into(),
     };
+    // JMeter switches on the whole test type, so OR types fall through to its default wording.
     let verb = match (assertion.rule, assertion.not) {
+        _ if assertion.or => "expected something using",
         (MatchRule::Contains | MatchRule::Substring, false) => "expected to contain",
         (MatchRule::Contains | MatchRule::Substring, true) => "expected not to contain",
         (MatchRule::Matches, false) => "expected to match",
@@ -468,6 +552,10 @@ fn json_path_check(
     response: &Response<'_>,
     ctx: &mut dyn Context,
 ) -> Option<String> {
+    if response.body.is_empty() {
+        // JMeter: `setResultForNull`, whatever the invert flag says.
+        return Some("Response was null".into());
+    }
     let expected = assertion.expected.render(ctx);
     let result = json_path_evaluate(assertion, response.body, &expected);
     match (result, assertion.invert) {
@@ -476,12 +564,12 @@ fn json_path_check(
             format!("Failed that JSONPath not exists: {}", assertion.path_text)
         } else if assertion.expect_null {
             format!(
-                "Failed that JSONPath {} does not match null",
+                "Failed that JSONPath {} not matches null",
                 assertion.path_text
             )
         } else {
             format!(
-                "Failed that JSONPath {} does not match {expected}",
+                "Failed that JSONPath {} not matches {expected}",
                 assertion.path_text
             )
         }),
@@ -547,6 +635,23 @@ fn json_path_evaluate(
     }
 }
 
+/// A number as `java.text.MessageFormat` prints it: with thousands separators.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 fn unescape_entities(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -558,6 +663,28 @@ fn unescape_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boundaries_overlap_like_jmeter() {
+        let found = |i, l, r| {
+            boundary_matches(i, l, r)
+                .into_iter()
+                .map(|m| m[0].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("\"a\",\"b\"", "\"", "\""), vec!["a", ",", "b"]);
+        assert_eq!(found("id=1;id=2;", "id=", ";"), vec!["1", "2"]);
+        assert_eq!(found("abc", "", "c"), vec!["ab"]);
+        assert_eq!(found("   ", "", ""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1234), "1,234");
+        assert_eq!(grouped(-1234567), "-1,234,567");
+    }
 
     #[test]
     fn equals_text_marks_the_difference() {

@@ -1004,6 +1004,15 @@ impl Context for VirtualUser {
         }
     }
 
+    fn remove_var(&mut self, name: &str) {
+        match self.plan.vars.get(name) {
+            Some(id) => self.vars.slots[id.0 as usize] = None,
+            None => {
+                self.vars.extra.remove(name);
+            }
+        }
+    }
+
     fn env(&mut self) -> &mut dyn Env {
         self
     }
@@ -1074,6 +1083,9 @@ impl Context for StartContext<'_> {
     }
     fn set_var(&mut self, name: &str, value: String) {
         self.values.insert(name.to_string(), value);
+    }
+    fn remove_var(&mut self, name: &str) {
+        self.values.remove(name);
     }
     fn env(&mut self) -> &mut dyn Env {
         self

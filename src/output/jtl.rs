@@ -130,6 +130,12 @@ impl CsvFormat {
 
     /// Appends one row and its line end to `out`.
     pub fn write_row(&self, sample: &Sample, out: &mut String) {
+        self.write_row_with(sample, &sample.variables, out);
+    }
+
+    /// A row whose `sample_variables` columns come from `variables` (a sub-result repeats its
+    /// parent's values, as JMeter does).
+    fn write_row_with(&self, sample: &Sample, variables: &[String], out: &mut String) {
         let s = &self.save;
         let mut first = true;
         let mut sep = |out: &mut String| {
@@ -246,7 +252,7 @@ impl CsvFormat {
         }
         for i in 0..self.sample_variables.len() {
             sep(out);
-            self.quoted(sample.variables.get(i).map_or("", String::as_str), out);
+            self.quoted(variables.get(i).map_or("", String::as_str), out);
         }
         out.push('\n');
     }
@@ -270,14 +276,14 @@ impl CsvFormat {
 
     /// Writes a sample and, when saved, its sub-results pre-order (at most 11 levels, as JMeter).
     pub fn write_sample(&self, sample: &Sample, out: &mut String) {
-        self.write_tree(sample, out, 0);
+        self.write_tree(sample, &sample.variables, out, 0);
     }
 
-    fn write_tree(&self, sample: &Sample, out: &mut String, depth: usize) {
-        self.write_row(sample, out);
-        if self.save.subresults && depth < 10 {
+    fn write_tree(&self, sample: &Sample, variables: &[String], out: &mut String, depth: usize) {
+        self.write_row_with(sample, variables, out);
+        if self.save.subresults && depth < 11 {
             for sub in &sample.subresults {
-                self.write_tree(sub, out, depth + 1);
+                self.write_tree(sub, variables, out, depth + 1);
             }
         }
     }

@@ -181,7 +181,7 @@ pub fn spawn(
                 }
             }
             if let Some(summariser) = summariser.as_mut() {
-                let lines = summariser.finish(snapshot(&threads));
+                let lines = summariser.finish(snapshot(&threads), crate::clock::epoch_millis());
                 print_lines(&lines, config.summariser_out);
                 report.summary_lines.extend(lines);
             }

@@ -73,8 +73,8 @@ impl Summariser {
             interval_s: interval_s.max(1),
             delta: Totals::new(start_ms),
             total: Totals::new(start_ms),
-            // JMeter: no `+` line before the first interval boundary 5 s after the start.
-            last_report_s: start_ms / 1000,
+            // JMeter's `Totals.last` starts at 0: a `+` line may come in the first seconds.
+            last_report_s: 0,
             reported: false,
         }
     }
@@ -106,8 +106,10 @@ impl Summariser {
         lines
     }
 
-    /// The lines printed at the end of the test.
-    pub fn finish(&mut self, threads: ThreadSnapshot) -> Vec<String> {
+    /// The lines printed at the end of the test; JMeter ends both totals at the test's end.
+    pub fn finish(&mut self, threads: ThreadSnapshot, now_ms: i64) -> Vec<String> {
+        self.delta.end_ms = self.delta.end_ms.max(now_ms);
+        self.total.end_ms = self.total.end_ms.max(now_ms);
         let mut lines = Vec::new();
         if self.delta.count > 0 && self.reported {
             lines.push(self.line('+', &self.delta, Some(threads)));
@@ -267,7 +269,7 @@ mod tests {
     fn empty_total_line_matches_jmeter() {
         let mut s = Summariser::new("summary", 30, 0);
         assert_eq!(
-            s.finish(ThreadSnapshot::default()),
+            s.finish(ThreadSnapshot::default(), 0),
             vec!["summary =      0 in 00:00:00 = ******/s Avg:     0 Min: 9223372036854775807 Max: -9223372036854775808 Err:     0 (0.00%)"]
         );
     }
@@ -283,7 +285,7 @@ mod tests {
             s.add(&sample, 7_000, ThreadSnapshot::default());
         }
         assert_eq!(
-            s.finish(ThreadSnapshot::default()),
+            s.finish(ThreadSnapshot::default(), 0),
             vec!["summary +      2 in 00:00:02 =    1.0/s Avg:    20 Min:    10 Max:    30 Err:     1 (50.00%) Active: 0 Started: 0 Finished: 0", "summary =      2 in 00:00:02 =    1.0/s Avg:    20 Min:    10 Max:    30 Err:     1 (50.00%)"]
                 .into_iter()
                 .skip(1)

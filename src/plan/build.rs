@@ -129,8 +129,9 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
 /// What applies to the samplers below a point of the tree, outermost level first.
 #[derive(Clone, Default)]
 struct Scope {
-    http_defaults: Vec<Arc<HttpDefaults>>,
-    headers: Vec<Arc<HeaderSet>>,
+    /// With the depth of their level, to order them innermost level first at merge time.
+    http_defaults: Vec<(usize, Arc<HttpDefaults>)>,
+    headers: Vec<(usize, Arc<HeaderSet>)>,
     cookies: Option<Arc<CookiePolicy>>,
     pre: Vec<Arc<PreProcessor>>,
     timers: Vec<Arc<Timer>>,
@@ -375,8 +376,12 @@ impl Walk<'_> {
         }
         let class = element.testclass.as_str();
         match class {
-            "ConfigTestElement" => scope.http_defaults.push(Arc::new(http::defaults(element))),
-            "HeaderManager" => scope.headers.push(Arc::new(http::header_set(element))),
+            "ConfigTestElement" => scope
+                .http_defaults
+                .push((path.0.len(), Arc::new(http::defaults(element)))),
+            "HeaderManager" => scope
+                .headers
+                .push((path.0.len(), Arc::new(http::header_set(element)))),
             "CookieManager" => {
                 let policy = http::cookie_policy(&mut self.b.props(element, &path));
                 // JMeter: the outermost Cookie Manager wins.
@@ -549,7 +554,12 @@ impl Walk<'_> {
             "LoopController" => {
                 let loops = p.template("LoopController.loops");
                 let idx_var = p.builder.vars.intern(&idx_var());
-                ControllerKind::Loop { loops, idx_var }
+                let once_per_thread = !p.bool("LoopController.continue_forever", true);
+                ControllerKind::Loop {
+                    loops,
+                    idx_var,
+                    once_per_thread,
+                }
             }
             "WhileController" => {
                 let condition = p.template("WhileController.condition");
@@ -574,10 +584,12 @@ impl Walk<'_> {
 
     fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
         let label = self.b.template(path, &element.name);
+        let defaults = innermost_first(&scope.http_defaults);
+        let headers = innermost_first(&scope.headers);
         let request = http::request(
             &mut self.b.props(element, path),
-            &scope.http_defaults,
-            &scope.headers,
+            &defaults,
+            &headers,
             scope.cookies.as_deref(),
         )?;
         Some(Sampler {
@@ -591,6 +603,13 @@ impl Walk<'_> {
             listeners: scope.listeners.clone().into(),
         })
     }
+}
+
+/// JMeter merges config elements innermost level first, and in tree order within a level.
+fn innermost_first<T>(items: &[(usize, Arc<T>)]) -> Vec<Arc<T>> {
+    let mut sorted: Vec<&(usize, Arc<T>)> = items.iter().collect();
+    sorted.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    sorted.into_iter().map(|(_, item)| item.clone()).collect()
 }
 
 /// The context of test start: properties and user-defined variables, no thread.

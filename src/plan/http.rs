@@ -29,6 +29,11 @@ pub struct HeaderSet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookiePolicy {
     pub clear_each_iteration: bool,
+    /// `controlledByThreadGroup`: a new user on each iteration (`same_user_on_next_iteration=false`)
+    /// also clears the jar.
+    pub controlled_by_thread_group: bool,
+    /// Policy `ignoreCookies`: the manager neither stores nor sends cookies.
+    pub ignore: bool,
 }
 
 /// An HTTP request, compiled.
@@ -109,8 +114,15 @@ pub fn cookie_policy(p: &mut Props<'_, '_>) -> CookiePolicy {
             "predefined cookies are not supported yet",
         );
     }
+    // Every other policy is run with RFC 6265 rules, which is what `standard` (the default) is.
+    let ignore = p
+        .text("CookieManager.policy")
+        .trim()
+        .eq_ignore_ascii_case("ignoreCookies");
     CookiePolicy {
         clear_each_iteration: p.bool("CookieManager.clearEachIteration", false),
+        controlled_by_thread_group: p.bool("CookieManager.controlledByThreadGroup", false),
+        ignore,
     }
 }
 
@@ -137,7 +149,8 @@ fn raw_args(element: &Element) -> Vec<RawArg> {
         .collect()
 }
 
-/// Builds a sampler's request, merging what is in scope. `defaults` and `headers` are outermost first.
+/// Builds a sampler's request, merging what is in scope. `defaults` and `headers` come innermost
+/// level first, in tree order within a level.
 pub fn request(
     p: &mut Props<'_, '_>,
     defaults: &[std::sync::Arc<HttpDefaults>],
@@ -150,7 +163,6 @@ pub fn request(
         }
         defaults
             .iter()
-            .rev()
             .find_map(|d| {
                 d.fields
                     .iter()
@@ -252,7 +264,7 @@ pub fn request(
     let response_timeout = timeout(p, "HTTPSampler.response_timeout");
 
     let mut all_args = raw_args(p.element);
-    for d in defaults.iter().rev() {
+    for d in defaults {
         all_args.extend(d.args.iter().cloned());
     }
     let args = all_args
@@ -265,12 +277,15 @@ pub fn request(
         })
         .collect();
 
+    // JMeter's `HeaderManager.merge`: the innermost manager is kept whole (duplicates too),
+    // outer ones add only names not present yet.
     let mut merged_headers: Vec<(String, String)> = Vec::new();
-    for set in headers.iter().rev() {
+    for (i, set) in headers.iter().enumerate() {
         for (name, value) in &set.headers {
-            if !merged_headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            if i == 0
+                || !merged_headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name))
             {
                 merged_headers.push((name.clone(), value.clone()));
             }
@@ -295,6 +310,6 @@ pub fn request(
         connect_timeout,
         response_timeout,
         headers,
-        cookies: cookies.cloned(),
+        cookies: cookies.filter(|c| !c.ignore).cloned(),
     })
 }

@@ -145,6 +145,9 @@ pub enum ControllerKind {
     Loop {
         loops: Template,
         idx_var: VarId,
+        /// `LoopController.continue_forever=false`: JMeter drops the loop from its parent once
+        /// it has run, so it runs once per thread.
+        once_per_thread: bool,
     },
     While {
         condition: Template,

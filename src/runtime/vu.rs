@@ -172,7 +172,9 @@ impl VirtualUser {
     async fn main_loop(&mut self) {
         let shared = self.shared.clone();
         let group = shared.group(self.group_index);
-        let clear_cookies = uses_clear_each_iteration(&group.body.children);
+        let clear_cookies = cookie_flag(&group.body.children, &|c| c.clear_each_iteration);
+        let controlled_cookies =
+            cookie_flag(&group.body.children, &|c| c.controlled_by_thread_group);
         let mut reset_counters = Vec::new();
         counters_to_reset(
             &group.body.on_iteration,
@@ -184,10 +186,11 @@ impl VirtualUser {
             if self.should_stop() || group.loops.is_some_and(|n| iteration >= n) {
                 break;
             }
-            if iteration > 0 && !group.same_user_on_next_iteration {
-                self.cookies.clear();
+            let new_user = iteration > 0 && !group.same_user_on_next_iteration;
+            if new_user {
                 self.http.reset();
-            } else if clear_cookies {
+            }
+            if clear_cookies || (new_user && controlled_cookies) {
                 self.cookies.clear();
             }
             iteration += 1;
@@ -368,11 +371,23 @@ impl VirtualUser {
                     }
                     Flow::Next
                 }
-                ControllerKind::Loop { loops, idx_var } => {
+                ControllerKind::Loop {
+                    loops,
+                    idx_var,
+                    once_per_thread,
+                } => {
+                    if *once_per_thread
+                        && std::mem::replace(&mut self.once_done[controller.slot], true)
+                    {
+                        return Flow::Next;
+                    }
                     let rendered = loops.render(self);
                     let count: i64 = rendered.trim().parse().unwrap_or(0);
                     let mut i: i64 = 0;
                     while count < 0 || i < count {
+                        if i == 0 {
+                            self.rearm_once_only(controller);
+                        }
                         self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
                         if let Some(flow) = self.fire_hooks(controller) {
                             return flow;
@@ -404,6 +419,9 @@ impl VirtualUser {
                         };
                         if !enter {
                             break;
+                        }
+                        if i == 0 {
+                            self.rearm_once_only(controller);
                         }
                         self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
                         if let Some(flow) = self.fire_hooks(controller) {
@@ -468,6 +486,18 @@ impl VirtualUser {
                 }
             }
         })
+    }
+
+    /// JMeter: a Once Only Controller runs again when its parent loop starts its first iteration,
+    /// so under a Loop or While it runs once each time the loop is entered.
+    fn rearm_once_only(&mut self, parent: &Controller) {
+        for child in &parent.children {
+            if let Node::Controller(c) = child {
+                if matches!(c.kind, ControllerKind::OnceOnly) {
+                    self.once_done[c.slot] = false;
+                }
+            }
+        }
     }
 
     fn last_ok(&self) -> bool {
@@ -852,7 +882,12 @@ impl VirtualUser {
         let args_in_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
             || (request.raw_body && method == reqwest::Method::DELETE);
         let mut body = None;
-        if request.raw_body {
+        // JMeter (`getSendParameterValuesAsPostBody`): a POST whose arguments all lack a name
+        // sends their values as the body, as "Body Data" does.
+        let unnamed = args_in_body
+            && !request.args.is_empty()
+            && request.args.iter().all(|a| a.name.as_literal() == Some(""));
+        if request.raw_body || unnamed {
             let mut text = String::new();
             for arg in &request.args {
                 arg.value.render_into(self, &mut text);
@@ -862,10 +897,11 @@ impl VirtualUser {
             let mut encoded = String::new();
             for arg in &request.args {
                 let name = arg.name.render(self);
-                let value = arg.value.render(self);
-                if name.is_empty() && value.is_empty() {
+                // JMeter skips arguments without a name.
+                if name.trim().is_empty() {
                     continue;
                 }
+                let value = arg.value.render(self);
                 if !encoded.is_empty() {
                     encoded.push('&');
                 }
@@ -877,10 +913,11 @@ impl VirtualUser {
                     }
                 };
                 encoded.push_str(&encode(&name));
-                if arg.use_equals || !value.is_empty() {
+                // Without "use equals" JMeter writes the name and value side by side.
+                if arg.use_equals {
                     encoded.push('=');
-                    encoded.push_str(&encode(&value));
                 }
+                encoded.push_str(&encode(&value));
             }
             if args_in_body {
                 if !headers
@@ -970,13 +1007,13 @@ fn counters_to_reset(hooks: &[IterationHook], nodes: &[Node], out: &mut Vec<usiz
     }
 }
 
-/// True when a Cookie Manager in the group asks to clear cookies at each iteration.
-fn uses_clear_each_iteration(nodes: &[Node]) -> bool {
+/// True when a Cookie Manager in the group has the flag.
+fn cookie_flag(nodes: &[Node], flag: &dyn Fn(&crate::plan::http::CookiePolicy) -> bool) -> bool {
     nodes.iter().any(|node| match node {
         Node::Sampler(s) => match &s.kind {
-            SamplerKind::Http(r) => r.cookies.as_ref().is_some_and(|c| c.clear_each_iteration),
+            SamplerKind::Http(r) => r.cookies.as_ref().is_some_and(flag),
         },
-        Node::Controller(c) => uses_clear_each_iteration(&c.children),
+        Node::Controller(c) => cookie_flag(&c.children, flag),
     })
 }
 

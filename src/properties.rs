@@ -94,6 +94,18 @@ impl Properties {
         })
     }
 
+    /// A comma-separated list property (`sample_variables=A,B`), trimmed, without empty items.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.with(name, |v| {
+            v.unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    }
+
     /// Loads a Java `.properties` file on top of the table.
     pub fn load_file(&self, path: &Path) -> Result<(), PropertiesError> {
         let bytes = std::fs::read(path).map_err(|cause| PropertiesError {

@@ -72,15 +72,7 @@ impl CsvFormat {
                 crate::clock::utc_offset_seconds(),
             ),
         };
-        let sample_variables = props
-            .get("sample_variables")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let sample_variables = props.list("sample_variables");
         Ok(CsvFormat {
             save,
             delimiter,

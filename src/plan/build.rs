@@ -214,6 +214,7 @@ impl Walk<'_> {
     /// Evaluates a template as JMeter does at test start: properties and user-defined variables only.
     fn evaluate(&self, template: &Template) -> String {
         let mut ctx = StartupContext {
+            plan_name: "",
             table: &self.b.vars,
             values: self.initial_values.clone(),
             props: self.props,
@@ -612,8 +613,31 @@ fn innermost_first<T>(items: &[(usize, Arc<T>)]) -> Vec<Arc<T>> {
     sorted.into_iter().map(|(_, item)| item.clone()).collect()
 }
 
+impl Plan {
+    /// Evaluates the user-defined variables once, in order, each seeing the earlier ones, as
+    /// JMeter does at test start.
+    pub fn evaluate_user_variables(&self, props: &Properties) -> Vec<(VarId, String)> {
+        let mut ctx = StartupContext {
+            plan_name: &self.name,
+            table: &self.vars,
+            values: HashMap::new(),
+            props,
+            rng: fastrand::Rng::new(),
+        };
+        let mut out = Vec::new();
+        for (id, template) in &self.user_variables {
+            let value = template.render(&mut ctx);
+            ctx.values
+                .insert(self.vars.name(*id).to_string(), value.clone());
+            out.push((*id, value));
+        }
+        out
+    }
+}
+
 /// The context of test start: properties and user-defined variables, no thread.
 struct StartupContext<'a> {
+    plan_name: &'a str,
     table: &'a VarTable,
     values: HashMap<String, String>,
     props: &'a Properties,
@@ -652,7 +676,7 @@ impl Env for StartupContext<'_> {
         ""
     }
     fn test_plan_name(&self) -> &str {
-        ""
+        self.plan_name
     }
     fn rng(&mut self) -> &mut fastrand::Rng {
         &mut self.rng

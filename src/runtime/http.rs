@@ -123,6 +123,32 @@ pub struct Exchange {
     pub status: u16,
 }
 
+impl Exchange {
+    /// An exchange with nothing received yet (or only `body`, for an error text).
+    pub fn empty(url: String, start_ms: i64, body: Vec<u8>) -> Exchange {
+        Exchange {
+            url,
+            start_ms,
+            elapsed: Duration::ZERO,
+            latency: Duration::ZERO,
+            connect: Duration::ZERO,
+            code: String::new(),
+            message: String::new(),
+            success: false,
+            data_type: DataType::Text,
+            encoding: String::new(),
+            header_bytes: 0,
+            wire_body_bytes: body.len() as u64,
+            body,
+            response_headers: String::new(),
+            request_headers: String::new(),
+            sent_bytes: 0,
+            location: None,
+            status: 0,
+        }
+    }
+}
+
 impl UserHttp {
     pub fn new(verify_tls: bool) -> UserHttp {
         UserHttp {
@@ -173,26 +199,7 @@ impl UserHttp {
         let start_ms = epoch.millis_at(start);
         self.probe.take();
         let url_text = out.url.to_string();
-        let mut exchange = Exchange {
-            url: url_text.clone(),
-            start_ms,
-            elapsed: Duration::ZERO,
-            latency: Duration::ZERO,
-            connect: Duration::ZERO,
-            code: String::new(),
-            message: String::new(),
-            success: false,
-            data_type: DataType::Text,
-            encoding: String::new(),
-            header_bytes: 0,
-            body: Vec::new(),
-            wire_body_bytes: 0,
-            response_headers: String::new(),
-            request_headers: String::new(),
-            sent_bytes: 0,
-            location: None,
-            status: 0,
-        };
+        let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
         let client = match self.client(key) {
             Ok(client) => client,
             Err(e) => {

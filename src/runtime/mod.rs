@@ -184,17 +184,9 @@ pub async fn run(
     let machine_name = machine_name();
     let epoch = Epoch::now();
     props.set("TESTSTART.MS", &epoch.base_ms.to_string());
-    let user_variables = vu::evaluate_user_variables(&plan, &props);
+    let user_variables = plan.evaluate_user_variables(&props);
     let shared = Arc::new(Shared {
-        sample_variables: props
-            .get("sample_variables")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        sample_variables: props.list("sample_variables"),
         max_redirects: props.int("httpsampler.max_redirects", 20).clamp(0, 1000) as u32,
         plan: plan.clone(),
         props,

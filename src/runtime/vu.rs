@@ -90,27 +90,6 @@ pub(super) struct VirtualUser {
     stop_thread: bool,
 }
 
-/// Evaluates the user-defined variables once, in order, each seeing the earlier ones.
-pub(super) fn evaluate_user_variables(
-    plan: &Plan,
-    props: &Arc<Properties>,
-) -> Vec<(VarId, String)> {
-    let mut ctx = StartContext {
-        plan,
-        props,
-        values: HashMap::new(),
-        rng: fastrand::Rng::new(),
-    };
-    let mut out = Vec::new();
-    for (id, template) in &plan.user_variables {
-        let value = template.render(&mut ctx);
-        ctx.values
-            .insert(plan.vars.name(*id).to_string(), value.clone());
-        out.push((*id, value));
-    }
-    out
-}
-
 impl VirtualUser {
     pub(super) fn new(
         shared: Arc<Shared>,
@@ -385,14 +364,7 @@ impl VirtualUser {
                     let count: i64 = rendered.trim().parse().unwrap_or(0);
                     let mut i: i64 = 0;
                     while count < 0 || i < count {
-                        if i == 0 {
-                            self.rearm_once_only(controller);
-                        }
-                        self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
-                        if let Some(flow) = self.fire_hooks(controller) {
-                            return flow;
-                        }
-                        let flow = self.run_nodes(&controller.children).await;
+                        let flow = self.loop_pass(controller, *idx_var, i as u64).await;
                         if flow != Flow::Next {
                             return flow;
                         }
@@ -420,14 +392,7 @@ impl VirtualUser {
                         if !enter {
                             break;
                         }
-                        if i == 0 {
-                            self.rearm_once_only(controller);
-                        }
-                        self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
-                        if let Some(flow) = self.fire_hooks(controller) {
-                            return flow;
-                        }
-                        let flow = self.run_nodes(&controller.children).await;
+                        let flow = self.loop_pass(controller, *idx_var, i).await;
                         if flow != Flow::Next {
                             return flow;
                         }
@@ -486,6 +451,18 @@ impl VirtualUser {
                 }
             }
         })
+    }
+
+    /// One pass of a Loop or While controller: `__jm__<name>__idx`, iteration hooks, children.
+    async fn loop_pass(&mut self, controller: &Controller, idx_var: VarId, i: u64) -> Flow {
+        if i == 0 {
+            self.rearm_once_only(controller);
+        }
+        self.vars.slots[idx_var.0 as usize] = Some(i.to_string());
+        if let Some(flow) = self.fire_hooks(controller) {
+            return flow;
+        }
+        self.run_nodes(&controller.children).await
     }
 
     /// JMeter: a Once Only Controller runs again when its parent loop starts its first iteration,
@@ -737,7 +714,7 @@ impl VirtualUser {
                 sample.success = false;
                 let body = format!("{class}: {message}\n").into_bytes();
                 sample.bytes = body.len() as u64;
-                let exchange = empty_exchange(body, start_ms);
+                let exchange = Exchange::empty(String::new(), start_ms, body);
                 return (sample, exchange);
             }
         };
@@ -795,7 +772,7 @@ impl VirtualUser {
         }
         let mut last = hops
             .pop()
-            .unwrap_or_else(|| empty_exchange(Vec::new(), start_ms));
+            .unwrap_or_else(|| Exchange::empty(String::new(), start_ms, Vec::new()));
         let first_start = hops.first().map_or(last.start_ms, |h| h.start_ms);
         let mut sample = sample_from_exchange(&last, label.clone(), self.thread_name.clone());
         if !hops.is_empty() {
@@ -951,29 +928,6 @@ impl VirtualUser {
     }
 }
 
-fn empty_exchange(body: Vec<u8>, start_ms: i64) -> Exchange {
-    Exchange {
-        url: String::new(),
-        start_ms,
-        elapsed: Duration::ZERO,
-        latency: Duration::ZERO,
-        connect: Duration::ZERO,
-        code: String::new(),
-        message: String::new(),
-        success: false,
-        data_type: DataType::Text,
-        encoding: String::new(),
-        header_bytes: 0,
-        wire_body_bytes: body.len() as u64,
-        body,
-        response_headers: String::new(),
-        request_headers: String::new(),
-        sent_bytes: 0,
-        location: None,
-        status: 0,
-    }
-}
-
 fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str>) -> Sample {
     let mut sample = Sample::new(label, thread_name, exchange.start_ms);
     sample.elapsed = exchange.elapsed.as_millis() as u64;
@@ -1094,71 +1048,6 @@ impl Env for VirtualUser {
     }
     fn machine_ip(&self) -> &str {
         &self.shared.machine_ip
-    }
-    fn now_millis(&self) -> i64 {
-        crate::clock::epoch_millis()
-    }
-    fn utc_offset_seconds(&self) -> i32 {
-        crate::clock::utc_offset_seconds()
-    }
-}
-
-/// The context of test start, for user-defined variables.
-struct StartContext<'a> {
-    plan: &'a Plan,
-    props: &'a Arc<Properties>,
-    values: HashMap<String, String>,
-    rng: fastrand::Rng,
-}
-
-impl Context for StartContext<'_> {
-    fn var(&self, id: VarId) -> Option<&str> {
-        self.values.get(self.plan.vars.name(id)).map(String::as_str)
-    }
-    fn var_by_name(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
-    }
-    fn set_var(&mut self, name: &str, value: String) {
-        self.values.insert(name.to_string(), value);
-    }
-    fn remove_var(&mut self, name: &str) {
-        self.values.remove(name);
-    }
-    fn env(&mut self) -> &mut dyn Env {
-        self
-    }
-}
-
-impl Env for StartContext<'_> {
-    fn props(&self) -> &Properties {
-        self.props
-    }
-    fn thread_num(&self) -> u32 {
-        0
-    }
-    fn thread_group_name(&self) -> &str {
-        ""
-    }
-    fn sampler_name(&self) -> &str {
-        ""
-    }
-    fn test_plan_name(&self) -> &str {
-        &self.plan.name
-    }
-    fn rng(&mut self) -> &mut fastrand::Rng {
-        &mut self.rng
-    }
-    fn user_counter(&mut self, _slot: usize) -> u64 {
-        1
-    }
-    fn global_counter(&self, _slot: usize) -> u64 {
-        1
-    }
-    fn machine_name(&self) -> &str {
-        ""
-    }
-    fn machine_ip(&self) -> &str {
-        ""
     }
     fn now_millis(&self) -> i64 {
         crate::clock::epoch_millis()

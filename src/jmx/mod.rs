@@ -19,7 +19,7 @@ mod xml;
 
 use std::fmt;
 
-pub use xml::XmlError;
+pub use xml::{decode_references, XmlError};
 
 /// One test element: a `<TestPlan>`, `<HTTPSamplerProxy>`, `<kg.apc…UltimateThreadGroup>`, or an
 /// `elementProp` nested inside another element's properties.

@@ -130,6 +130,12 @@ fn start_node(start: &BytesStart<'_>, line: u32) -> Result<Node, String> {
 /// Replaces the predefined entities and character references. Invalid or unknown references are
 /// kept as written, as is a reference to a code point Rust cannot hold (a surrogate).
 pub(crate) fn unescape(raw: &str) -> String {
+    decode_references(raw, |_| None)
+}
+
+/// Decodes `&lt; &gt; &amp; &quot; &apos;`, `&#N;`, `&#xN;` and the named references `named`
+/// knows; anything else stays as written. HTML decoding (`__unescapeHtml`) shares it.
+pub fn decode_references(raw: &str, named: impl Fn(&str) -> Option<char>) -> String {
     if !raw.contains('&') {
         return raw.to_string();
     }
@@ -161,7 +167,7 @@ pub(crate) fn unescape(raw: &str) -> String {
                 } else {
                     None
                 };
-                code.and_then(char::from_u32)
+                code.and_then(char::from_u32).or_else(|| named(entity))
             }
         };
         match replacement {

@@ -388,52 +388,18 @@ fn escape_markup(s: &str, xml: bool) -> String {
     out
 }
 
-/// The named entities of HTML that real pages use, plus numeric references.
-fn unescape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let decoded = after.find(';').filter(|&i| i <= 10).and_then(|semi| {
-            let entity = &after[..semi];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{a0}'),
-                "copy" => Some('\u{a9}'),
-                "reg" => Some('\u{ae}'),
-                "eacute" => Some('\u{e9}'),
-                _ => {
-                    let code = if let Some(hex) = entity
-                        .strip_prefix("#x")
-                        .or_else(|| entity.strip_prefix("#X"))
-                    {
-                        u32::from_str_radix(hex, 16).ok()
-                    } else {
-                        entity.strip_prefix('#').and_then(|d| d.parse().ok())
-                    };
-                    code.and_then(char::from_u32)
-                }
-            };
-            c.map(|c| (c, semi))
-        });
-        match decoded {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// HTML decoding: the XML references plus the named entities real pages use.
+pub fn unescape_html(s: &str) -> String {
+    crate::jmx::decode_references(s, |name| match name {
+        "nbsp" => Some('\u{a0}'),
+        "copy" => Some('\u{a9}'),
+        "reg" => Some('\u{ae}'),
+        "eacute" => Some('\u{e9}'),
+        "egrave" => Some('\u{e8}'),
+        "agrave" => Some('\u{e0}'),
+        "euro" => Some('\u{20ac}'),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl Response<'_> {
     fn field(&self, field: &Field, ctx: &dyn Context) -> String {
         match field {
             Field::Body => self.body.to_string(),
-            Field::BodyUnescaped => unescape_entities(self.body),
+            Field::BodyUnescaped => crate::plan::function::unescape_html(self.body),
             Field::ResponseHeaders => self.response_headers.to_string(),
             Field::RequestHeaders => self.request_headers.to_string(),
             Field::Url => self.url.to_string(),
@@ -650,14 +650,6 @@ fn grouped(n: i64) -> String {
     } else {
         out
     }
-}
-
-fn unescape_entities(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]

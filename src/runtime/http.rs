@@ -255,7 +255,11 @@ impl UserHttp {
         let status = response.status();
         exchange.status = status.as_u16();
         exchange.code = status.as_str().to_string();
-        exchange.message = status.canonical_reason().unwrap_or("").to_string();
+        // hyper keeps the server's reason phrase when it is not the canonical one.
+        exchange.message = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(reason) => String::from_utf8_lossy(reason.as_bytes()).into_owned(),
+            None => status.canonical_reason().unwrap_or("").to_string(),
+        };
         exchange.success = (200..400).contains(&status.as_u16());
         let mut header_text = String::new();
         let mut header_bytes = format!(

@@ -1,0 +1,59 @@
+//! HTTP details against a scripted target: the server's own reason phrase, unknown status codes,
+//! and redirects followed into `label-N` sub-results.
+
+mod support;
+
+const PLAN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<jmeterTestPlan version="1.2" properties="5.0" jmeter="5.6.3"><hashTree>
+<TestPlan guiclass="TestPlanGui" testclass="TestPlan" testname="HTTP"/><hashTree>
+<ConfigTestElement guiclass="HttpDefaultsGui" testclass="ConfigTestElement" testname="Defaults">
+  <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+  <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+</ConfigTestElement><hashTree/>
+<ThreadGroup guiclass="ThreadGroupGui" testclass="ThreadGroup" testname="Users">
+  <stringProp name="ThreadGroup.num_threads">1</stringProp>
+</ThreadGroup><hashTree>
+  <HTTPSamplerProxy guiclass="HttpTestSampleGui" testclass="HTTPSamplerProxy" testname="custom reason">
+    <stringProp name="HTTPSampler.path">/custom</stringProp></HTTPSamplerProxy><hashTree/>
+  <HTTPSamplerProxy guiclass="HttpTestSampleGui" testclass="HTTPSamplerProxy" testname="unknown code">
+    <stringProp name="HTTPSampler.path">/unknown</stringProp></HTTPSamplerProxy><hashTree/>
+  <HTTPSamplerProxy guiclass="HttpTestSampleGui" testclass="HTTPSamplerProxy" testname="hop">
+    <stringProp name="HTTPSampler.path">/start</stringProp>
+    <boolProp name="HTTPSampler.follow_redirects">true</boolProp></HTTPSamplerProxy><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reason_phrases_codes_and_redirects() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/custom", "status": 200, "reason": "Alright Then", "headers": {"Content-Type": "text/plain"}, "body": "x"},
+        {"method": "GET", "path": "/unknown", "status": 599, "reason": "Network Timeout", "headers": {}, "body": ""},
+        {"method": "GET", "path": "/start", "status": 302, "headers": {"Location": "/end"}, "body": ""},
+        {"method": "GET", "path": "/end", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "done"}
+    ]);
+    let addr = support::serve_target(routes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, PLAN).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
+        .await
+        .unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let summary: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| format!("{}|{}|{}|{}|{}", r[2], r[3], r[4], r[7], r[11]))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "custom reason|200|Alright Then|true|1",
+            "unknown code|599|Network Timeout|false|1",
+            "hop|200|OK|true|1",
+            "hop-0|302|Found|true|1",
+            "hop-1|200|OK|true|1",
+        ]
+    );
+    let url = |i: usize| rows[i][13].clone();
+    assert_eq!(url(3), format!("http://127.0.0.1:{}/end", addr.port()));
+    assert_eq!(url(4), format!("http://127.0.0.1:{}/start", addr.port()));
+}

@@ -57,3 +57,49 @@ async fn reason_phrases_codes_and_redirects() {
     assert_eq!(url(3), format!("http://127.0.0.1:{}/end", addr.port()));
     assert_eq!(url(4), format!("http://127.0.0.1:{}/start", addr.port()));
 }
+
+const PARENT_TRANSACTION: &str = r#"<jmeterTestPlan><hashTree>
+<TestPlan testclass="TestPlan" testname="TX"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+  <TransactionController testclass="TransactionController" testname="TX parent">
+    <boolProp name="TransactionController.parent">true</boolProp>
+  </TransactionController><hashTree>
+    <ResponseAssertion testclass="ResponseAssertion" testname="says Alright">
+      <collectionProp name="Asserion.test_strings"><stringProp name="1">Alright</stringProp></collectionProp>
+      <stringProp name="Assertion.test_field">Assertion.response_message</stringProp>
+      <intProp name="Assertion.test_type">2</intProp>
+    </ResponseAssertion><hashTree/>
+    <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="custom reason">
+      <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+      <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+      <stringProp name="HTTPSampler.path">/custom</stringProp></HTTPSamplerProxy><hashTree/>
+  </hashTree>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+/// JMeter runs the assertions in a parent-mode transaction's scope on the transaction sample too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parent_transaction_is_asserted() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/custom", "status": 200, "reason": "Alright Then", "headers": {"Content-Type": "text/plain"}, "body": "x"}
+    ]);
+    let addr = support::serve_target(routes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, PARENT_TRANSACTION).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
+        .await
+        .unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let summary: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "TX parent|false|Test failed: message expected to contain /Alright/",
+            "custom reason|true|"
+        ]
+    );
+}

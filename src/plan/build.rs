@@ -527,7 +527,7 @@ impl Walk<'_> {
                     nodes.push(Node::Sampler(Arc::new(sampler)));
                 }
             } else {
-                let kind = self.controller_kind(element, &path, scope);
+                let kind = self.controller_kind(element, &path, scope, &inner);
                 let children = self.nodes(&grandchildren, &path, &inner, &mut hooks);
                 let slot = self.n_controller_slots;
                 self.n_controller_slots += 1;
@@ -548,6 +548,7 @@ impl Walk<'_> {
         element: &Element,
         path: &ElementPath,
         scope: &Scope,
+        inner: &Scope,
     ) -> ControllerKind {
         let idx_var = || format!("__jm__{}__idx", element.name);
         let mut p = self.b.props(element, path);
@@ -578,6 +579,7 @@ impl Walk<'_> {
                 parent: p.bool("TransactionController.parent", false),
                 include_timers: p.bool("TransactionController.includeTimers", true),
                 listeners: scope.listeners.clone().into(),
+                assertions: inner.assertions.clone(),
             })),
             _ => ControllerKind::Simple,
         }

@@ -170,6 +170,8 @@ pub struct Transaction {
     pub include_timers: bool,
     /// Listeners in the controller's scope, which receive its sample.
     pub listeners: Arc<[u16]>,
+    /// Parent mode: JMeter runs the assertions in the controller's scope on its sample.
+    pub assertions: Vec<Arc<Assertion>>,
 }
 
 /// Something a config element does at the start of an iteration of the controller it sits in.

@@ -444,13 +444,47 @@ impl VirtualUser {
                         .pop()
                         .filter(|f| f.tx.parent || flow != Flow::StopThread)
                     {
-                        let sample = self.transaction_sample(frame);
+                        let mut sample = self.transaction_sample(frame);
+                        if tx.parent {
+                            self.assert_transaction(tx, &mut sample);
+                        }
                         self.emit(sample).await;
                     }
                     flow
                 }
             }
         })
+    }
+
+    /// JMeter's `doEndTransactionSampler`: the assertions in a parent-mode controller's scope run
+    /// on its sample, which then sets `JMeterThread.last_sample_ok`.
+    fn assert_transaction(&mut self, tx: &Transaction, sample: &mut Sample) {
+        if tx.assertions.is_empty() {
+            return;
+        }
+        let (code, message) = (
+            sample.response_code.clone(),
+            sample.response_message.clone(),
+        );
+        let response = Response {
+            body: "",
+            response_headers: "",
+            request_headers: "",
+            url: "",
+            code: &code,
+            message: &message,
+            body_bytes: 0,
+            header_bytes: 0,
+        };
+        let mut message_set = false;
+        for assertion in &tx.assertions {
+            let outcome = process::assert(assertion, sample, &response, self);
+            if let (false, Some(text)) = (message_set, outcome.message) {
+                sample.failure_message = text;
+                message_set = true;
+            }
+        }
+        self.set_var("JMeterThread.last_sample_ok", sample.success.to_string());
     }
 
     /// One pass of a Loop or While controller: `__jm__<name>__idx`, iteration hooks, children.

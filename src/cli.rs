@@ -65,6 +65,18 @@ pub enum Command {
     },
     /// Print the element support table (the source of compat/ELEMENTS.md).
     Elements,
+    /// Ask a running test to stop gracefully (JMeter's shutdown.sh).
+    Shutdown {
+        /// The test's UDP port (jmeterengine.nongui.port).
+        #[arg(long, default_value_t = 4445)]
+        port: u16,
+    },
+    /// Ask a running test to stop now (JMeter's stoptest.sh).
+    Stoptest {
+        /// The test's UDP port (jmeterengine.nongui.port).
+        #[arg(long, default_value_t = 4445)]
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

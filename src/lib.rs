@@ -11,6 +11,7 @@
 pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod control;
 pub mod demo;
 pub mod jmx;
 pub mod output;

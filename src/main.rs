@@ -18,6 +18,8 @@ fn main() -> ExitCode {
             format,
             props,
         }) => check(&plans, format, &props),
+        Some(Command::Shutdown { port }) => send_command("Shutdown", port),
+        Some(Command::Stoptest { port }) => send_command("StopTestNow", port),
         Some(Command::Elements) => {
             print!("{}", rmeter::plan::support::elements_markdown());
             Ok(ExitCode::SUCCESS)
@@ -73,6 +75,13 @@ fn check(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn send_command(command: &str, port: u16) -> anyhow::Result<ExitCode> {
+    rmeter::control::send(command, port)
+        .with_context(|| format!("cannot send {command} to port {port}"))?;
+    println!("Sending {command} request to port {port}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
@@ -138,6 +147,9 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
         config.plan.display()
     );
     println!("Starting standalone test @ {}", stamp());
+    if let Some(port) = rmeter::control::listen(&config.props, stop.clone()).await {
+        println!("Waiting for possible Shutdown/StopTestNow message on port {port}");
+    }
     tracing::info!("Running the test!");
     let outcome = rmeter::execute(&config, prepared, stop).await?;
     println!("Tidying up ...    @ {}", stamp());

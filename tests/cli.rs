@@ -171,3 +171,57 @@ fn sigint_stops_gracefully_and_keeps_every_row() {
         "{stdout}"
     );
 }
+
+/// JMeter's remote stop: `Shutdown` and `StopTestNow` over UDP on 127.0.0.1, sent by
+/// `rmeter shutdown` / `rmeter stoptest` as `shutdown.sh` / `stoptest.sh` do.
+#[test]
+fn udp_commands_stop_the_run() {
+    for command in ["shutdown", "stoptest"] {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+            .current_dir(dir.path())
+            .args(["-n", "-t"])
+            .arg(fixture("forever.jmx"))
+            .args(["-l", "out.jtl"])
+            .arg(format!("-Jjmeterengine.nongui.port={port}"))
+            .arg(format!("-Jjmeterengine.nongui.maxport={port}"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let sent = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+            .args([command, "--port", &port.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            sent.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{command}: {stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "Waiting for possible Shutdown/StopTestNow message on port {port}"
+            )),
+            "{stdout}"
+        );
+        let jtl = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
+        let rows: Vec<&str> = jtl.lines().skip(1).collect();
+        assert!(!rows.is_empty(), "{command}: no rows");
+        assert!(
+            rows.iter().all(|r| r.split(',').count() == 17),
+            "{command}: a torn row"
+        );
+        assert!(
+            stdout.contains(&format!("summary = {:>6} in", rows.len())),
+            "{command}: {stdout}"
+        );
+    }
+}

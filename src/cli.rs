@@ -100,6 +100,9 @@ pub struct RunArgs {
     /// The run log (default jmeter.log, as JMeter).
     #[arg(short = 'j', long = "jmeterlogfile")]
     pub log: Option<PathBuf>,
+    /// Log level of the run log: LEVEL or category=LEVEL (repeatable), as JMeter's -L.
+    #[arg(short = 'L', long = "loglevel")]
+    pub log_levels: Vec<String>,
     /// Set a JMeter property: -Jname=value or -J name=value; an empty value removes it.
     #[arg(short = 'J', long = "jmeterproperty", value_parser = parse_property)]
     pub props: Vec<(String, String)>,
@@ -136,6 +139,8 @@ pub struct RunConfig {
     pub plan: PathBuf,
     pub jtl: Option<PathBuf>,
     pub log: PathBuf,
+    /// `-L` values, checked when logging is set up.
+    pub log_levels: Vec<String>,
     pub props: Arc<Properties>,
     pub force_delete: bool,
     pub verify_tls: bool,
@@ -174,6 +179,7 @@ impl RunArgs {
             plan,
             jtl: self.jtl,
             log: self.log.unwrap_or_else(|| PathBuf::from("jmeter.log")),
+            log_levels: self.log_levels,
             props: Arc::new(props),
             force_delete: self.force_delete,
             verify_tls: self.verify_tls,

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod control;
 pub mod demo;
 pub mod jmx;
+pub mod log_format;
 pub mod output;
 pub mod plan;
 pub mod properties;

@@ -90,11 +90,15 @@ fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
         .append(true)
         .open(&config.log)
         .with_context(|| format!("cannot open the log file {}", config.log.display()))?;
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("RMETER_LOG").unwrap_or_else(|_| "info".into());
+    let base = std::env::var("RMETER_LOG").unwrap_or_else(|_| "info".into());
+    let directives = rmeter::log_format::filter_directives(&base, &config.log_levels)
+        .map_err(anyhow::Error::msg)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .with_context(|| format!("bad log level {directives:?}"))?;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
+        .event_format(rmeter::log_format::JMeterLogFormat)
         .with_env_filter(filter)
         .try_init();
     Ok(())

@@ -174,6 +174,9 @@ pub async fn execute(
         summariser_name: config.props.get("summariser.name").unwrap_or_default(),
         summariser_interval_s: config.props.int("summariser.interval", 30),
         summariser_out: config.props.bool("summariser.out", true),
+        autoflush: config
+            .props
+            .bool("jmeter.save.saveservice.autoflush", false),
         start_ms,
     };
     let threads = Arc::new(ThreadCounts::default());

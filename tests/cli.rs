@@ -225,3 +225,36 @@ fn udp_commands_stop_the_run() {
         );
     }
 }
+
+/// `jmeter.save.saveservice.autoflush=true` puts each row on disk as soon as it is written.
+#[cfg(unix)]
+#[test]
+fn autoflush_writes_rows_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .current_dir(dir.path())
+        .args(["-n", "-t"])
+        .arg(fixture("forever.jmx"))
+        .args([
+            "-l",
+            "out.jtl",
+            "-Jjmeter.save.saveservice.autoflush=true",
+            "-Jjmeterengine.nongui.port=0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let while_running = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        while_running.lines().count() > 10,
+        "only {} lines on disk while running",
+        while_running.lines().count()
+    );
+}

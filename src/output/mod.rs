@@ -46,6 +46,8 @@ pub struct OutputConfig {
     /// Print summariser lines to standard output (`summariser.out`).
     pub summariser_out: bool,
     pub start_ms: i64,
+    /// `jmeter.save.saveservice.autoflush`: flush every file after each sample.
+    pub autoflush: bool,
 }
 
 /// What the writer reports when the stream ends.
@@ -162,6 +164,16 @@ pub fn spawn(
                             path: file.path.display().to_string(),
                             cause,
                         });
+                    }
+                }
+                if config.autoflush {
+                    for file in &mut open {
+                        if let Err(cause) = file.writer.flush() {
+                            failed.get_or_insert(OutputError {
+                                path: file.path.display().to_string(),
+                                cause,
+                            });
+                        }
                     }
                 }
                 stats.add(&sample);

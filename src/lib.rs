@@ -125,15 +125,15 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
             })?;
         }
         let save = plan::listener::SaveConfig::from_properties(&config.props);
-        if save.xml {
+        if save.xml && save.data {
             return Err(RunError::Format(output::jtl::FormatError {
-                prop: "jmeter.save.saveservice.output_format",
-                message: "XML result files are not supported yet; use csv".into(),
+                prop: "jmeter.save.saveservice.response_data",
+                message: "saving response data, sampler data or headers in XML results is not supported yet".into(),
             }));
         }
         files.push(FileTarget {
             path: jtl.clone(),
-            format: csv_format(save, &config.props)?,
+            format: file_format(save, &config.props)?,
             listener: None,
             errors_only: false,
             successes_only: false,
@@ -142,7 +142,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     for (i, listener) in plan.listeners.iter().enumerate() {
         files.push(FileTarget {
             path: listener_path(&listener.filename, &plan_dir),
-            format: csv_format(listener.save.clone(), &config.props)?,
+            format: file_format(listener.save.clone(), &config.props)?,
             listener: Some(i as u16),
             errors_only: listener.errors_only,
             successes_only: listener.successes_only,
@@ -214,13 +214,21 @@ fn is_unsupported(d: &Diagnostic) -> bool {
     )
 }
 
-fn csv_format(
+/// The format of a result file: CSV, or XML when its save configuration says so.
+fn file_format(
     save: plan::listener::SaveConfig,
     props: &properties::Properties,
-) -> Result<output::jtl::CsvFormat, RunError> {
+) -> Result<output::FileFormat, RunError> {
+    if save.xml {
+        return Ok(output::FileFormat::Xml(output::xml::XmlFormat {
+            save,
+            sample_variables: props.list("sample_variables"),
+            hostname: runtime_hostname(),
+        }));
+    }
     let mut format = output::jtl::CsvFormat::new(save, props)?;
     format.hostname = runtime_hostname();
-    Ok(format)
+    Ok(output::FileFormat::Csv(format))
 }
 
 fn runtime_hostname() -> String {

@@ -40,6 +40,20 @@ pub struct Sample {
     pub listeners: Arc<[u16]>,
     /// Values of the `sample_variables` property's variables, in order.
     pub variables: Vec<String>,
+    /// The assertions that ran on this sample, for the XML JTL's `<assertionResult>`.
+    pub assertions: Vec<AssertionResult>,
+    /// An HTTP result: written as `<httpSample>` in XML, with its URL.
+    pub http: bool,
+}
+
+/// One assertion's outcome, as JMeter's `AssertionResult`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionResult {
+    pub name: String,
+    pub failure: bool,
+    pub error: bool,
+    /// `None` when the assertion set no message (most assertions when they pass).
+    pub message: Option<String>,
 }
 
 /// The `dataType` column.
@@ -88,6 +102,8 @@ impl Sample {
             is_transaction: false,
             listeners: Arc::from([]),
             variables: Vec::new(),
+            assertions: Vec::new(),
+            http: false,
         }
     }
 }

@@ -258,3 +258,36 @@ fn autoflush_writes_rows_while_running() {
         while_running.lines().count()
     );
 }
+
+/// `output_format=xml` writes JMeter's XML JTL; a second run appends inside `<testResults>`.
+#[test]
+fn xml_results_append_like_jmeter() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let status = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+            .current_dir(dir.path())
+            .args(["-n", "-t"])
+            .arg(fixture("refused.jmx"))
+            .args([
+                "-l",
+                "out.xml",
+                "-Jjmeter.save.saveservice.output_format=xml",
+                "-Jjmeterengine.nongui.port=0",
+            ])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let xml = std::fs::read_to_string(dir.path().join("out.xml")).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testResults version=\"1.2\">\n<httpSample t=\""), "{xml}");
+    assert!(xml.ends_with("</httpSample>\n\n</testResults>\n"), "{xml}");
+    assert_eq!(xml.matches("<testResults").count(), 1, "{xml}");
+    assert_eq!(xml.matches("</testResults>").count(), 1, "{xml}");
+    assert_eq!(xml.matches("<httpSample ").count(), 2, "{xml}");
+    assert!(xml.contains(" lb=\"TX01 Login\" rc=\"Non HTTP response code: org.apache.http.conn.HttpHostConnectException\""), "{xml}");
+    assert!(
+        xml.contains("<java.net.URL>http://127.0.0.1:1/login</java.net.URL>"),
+        "{xml}"
+    );
+}

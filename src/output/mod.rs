@@ -11,6 +11,7 @@
 
 pub mod jtl;
 pub mod summary;
+pub mod xml;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -29,11 +30,27 @@ use summary::{LabelStats, Summariser, ThreadSnapshot};
 #[derive(Debug, Clone)]
 pub struct FileTarget {
     pub path: PathBuf,
-    pub format: CsvFormat,
+    pub format: FileFormat,
     /// `None` for the `-l` file, which receives every sample; else the plan listener's index.
     pub listener: Option<u16>,
     pub errors_only: bool,
     pub successes_only: bool,
+}
+
+/// A result file's format.
+#[derive(Debug, Clone)]
+pub enum FileFormat {
+    Csv(CsvFormat),
+    Xml(xml::XmlFormat),
+}
+
+impl FileFormat {
+    fn write_sample(&self, sample: &Sample, out: &mut String) {
+        match self {
+            FileFormat::Csv(csv) => csv.write_sample(sample, out),
+            FileFormat::Xml(xml) => xml.write_sample(sample, out),
+        }
+    }
 }
 
 /// The writer's settings.
@@ -69,6 +86,33 @@ pub struct OutputError {
 struct OpenFile {
     path: PathBuf,
     writer: BufWriter<File>,
+    /// Needs `</testResults>` at the end.
+    xml: bool,
+}
+
+/// Truncates an XML result file before its `</testResults>` and returns its new length.
+fn cut_closing_tag(path: &Path) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let tail_start = len.saturating_sub(256);
+    file.seek(SeekFrom::Start(tail_start))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let closing = b"</testResults>";
+    match tail.windows(closing.len()).rposition(|w| w == closing) {
+        Some(at) => {
+            // Keep the last sample's line end, drop the blank line and the closing tag.
+            let kept = tail[..at]
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(0, |i| i + 2);
+            let keep = tail_start + kept.min(at) as u64;
+            file.set_len(keep)?;
+            Ok(keep)
+        }
+        None => Ok(len),
+    }
 }
 
 /// Opens every file (appending, with a header only when the file is new or empty, as JMeter).
@@ -88,20 +132,32 @@ fn open_files(files: &[FileTarget]) -> Result<(Vec<OpenFile>, Vec<usize>), Outpu
         if let Some(parent) = canonical.parent() {
             std::fs::create_dir_all(parent).map_err(error)?;
         }
-        let existing = std::fs::metadata(&canonical).map(|m| m.len()).unwrap_or(0);
+        let mut existing = std::fs::metadata(&canonical).map(|m| m.len()).unwrap_or(0);
+        if let (FileFormat::Xml(_), true) = (&target.format, existing > 0) {
+            // JMeter appends to an XML file by cutting off its closing tag.
+            existing = cut_closing_tag(&canonical).map_err(error)?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&canonical)
             .map_err(error)?;
         let mut writer = BufWriter::with_capacity(256 * 1024, file);
-        if existing == 0 && target.format.save.field_names {
-            writeln!(writer, "{}", target.format.header()).map_err(error)?;
+        match &target.format {
+            FileFormat::Csv(csv) if existing == 0 && csv.save.field_names => {
+                writeln!(writer, "{}", csv.header()).map_err(error)?
+            }
+            FileFormat::Xml(_) if existing == 0 => {
+                writer.write_all(xml::PROLOGUE.as_bytes()).map_err(error)?
+            }
+            _ => {}
         }
         target_to_file.push(open.len());
+        let xml = matches!(target.format, FileFormat::Xml(_));
         open.push(OpenFile {
             path: canonical,
             writer,
+            xml,
         });
     }
     Ok((open, target_to_file))
@@ -185,7 +241,16 @@ pub fn spawn(
                 }
             }
             for file in &mut open {
-                if let Err(cause) = file.writer.flush() {
+                let closing = if file.xml {
+                    xml::EPILOGUE.as_bytes()
+                } else {
+                    b""
+                };
+                if let Err(cause) = file
+                    .writer
+                    .write_all(closing)
+                    .and_then(|()| file.writer.flush())
+                {
                     failed.get_or_insert(OutputError {
                         path: file.path.display().to_string(),
                         cause,

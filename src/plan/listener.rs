@@ -33,6 +33,10 @@ pub struct SaveConfig {
     pub idle_time: bool,
     pub connect_time: bool,
     pub subresults: bool,
+    /// XML only: `<assertionResult>` children.
+    pub assertions: bool,
+    /// XML only: response data, sampler data or headers; rmeter does not keep them yet.
+    pub data: bool,
 }
 
 impl SaveConfig {
@@ -70,6 +74,16 @@ impl SaveConfig {
             idle_time: flag("idle_time", true),
             connect_time: flag("connect_time", true),
             subresults: flag("subresults", true),
+            assertions: flag("assertions", true),
+            data: [
+                "response_data",
+                "response_data.on_error",
+                "samplerData",
+                "requestHeaders",
+                "responseHeaders",
+            ]
+            .iter()
+            .any(|name| flag(name, false)),
         }
     }
 
@@ -104,6 +118,16 @@ impl SaveConfig {
             idle_time: flag("idleTime"),
             connect_time: flag("connectTime"),
             subresults: flag("subresults"),
+            assertions: flag("assertions"),
+            data: [
+                "responseData",
+                "responseDataOnError",
+                "samplerData",
+                "requestHeaders",
+                "responseHeaders",
+            ]
+            .iter()
+            .any(|name| flag(name)),
         }
     }
 }
@@ -128,10 +152,10 @@ pub fn result_collector(p: &mut Props<'_, '_>) -> (Template, Listener) {
         Some(PropValue::Object { fields, .. }) => SaveConfig::from_object(fields),
         _ => SaveConfig::from_object(&[]),
     };
-    if save.xml {
+    if save.xml && save.data {
         p.unsupported_option(
-            "saveConfig.xml",
-            "XML result files from plan listeners are not supported yet",
+            "saveConfig",
+            "saving response data, sampler data or headers in an XML result file is not supported yet",
         );
     }
     let listener = Listener {

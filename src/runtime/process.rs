@@ -41,14 +41,7 @@ impl Response<'_> {
     }
 }
 
-/// One assertion's outcome, as JMeter's `AssertionResult`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssertionOutcome {
-    pub name: String,
-    pub failure: bool,
-    pub error: bool,
-    pub message: Option<String>,
-}
+pub use crate::sample::AssertionResult as AssertionOutcome;
 
 pub fn post_process(post: &PostProcessor, response: &Response<'_>, ctx: &mut dyn Context) {
     match post {

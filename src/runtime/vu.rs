@@ -479,10 +479,11 @@ impl VirtualUser {
         let mut message_set = false;
         for assertion in &tx.assertions {
             let outcome = process::assert(assertion, sample, &response, self);
-            if let (false, Some(text)) = (message_set, outcome.message) {
-                sample.failure_message = text;
+            if let (false, Some(text)) = (message_set, &outcome.message) {
+                sample.failure_message = text.clone();
                 message_set = true;
             }
+            sample.assertions.push(outcome);
         }
         self.set_var("JMeterThread.last_sample_ok", sample.success.to_string());
     }
@@ -691,10 +692,11 @@ impl VirtualUser {
         let mut message_set = false;
         for assertion in &sampler.assertions {
             let outcome = process::assert(assertion, &mut sample, &response, self);
-            if let (false, Some(message)) = (message_set, outcome.message) {
-                sample.failure_message = message;
+            if let (false, Some(message)) = (message_set, &outcome.message) {
+                sample.failure_message = message.clone();
                 message_set = true;
             }
+            sample.assertions.push(outcome);
         }
         let ok = sample.success;
         match self.last_sample_ok_var {
@@ -743,6 +745,7 @@ impl VirtualUser {
             Ok(outgoing) => outgoing,
             Err((class, message)) => {
                 let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+                sample.http = true;
                 sample.response_code = format!("Non HTTP response code: {class}");
                 sample.response_message = format!("Non HTTP response message: {message}");
                 sample.success = false;
@@ -976,6 +979,7 @@ fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str
     sample.bytes = exchange.header_bytes + exchange.wire_body_bytes;
     sample.sent_bytes = exchange.sent_bytes;
     sample.url = Some(exchange.url.clone());
+    sample.http = true;
     sample
 }
 

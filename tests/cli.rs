@@ -24,6 +24,19 @@ fn rmeter(plan: &Path) -> (i32, String, String, tempfile::TempDir) {
     (output.status.code().unwrap_or(-1), stdout, stderr, dir)
 }
 
+/// Starts `forever.jmx` (4 users looping against a refused port) in `dir`, writing `out.jtl`.
+fn spawn_forever(dir: &Path, extra: &[&str], stdout: std::process::Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .current_dir(dir)
+        .args(["-n", "-t"])
+        .arg(fixture("forever.jmx"))
+        .args(["-l", "out.jtl"])
+        .args(extra)
+        .stdout(stdout)
+        .spawn()
+        .unwrap()
+}
+
 #[track_caller]
 fn fails_with(plan: &str, expected: &[&str]) {
     let (code, _, stderr, dir) = rmeter(&fixture(plan));
@@ -141,14 +154,7 @@ fn check_reports_statuses_and_exit_code() {
 #[test]
 fn sigint_stops_gracefully_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
-        .current_dir(dir.path())
-        .args(["-n", "-t"])
-        .arg(fixture("forever.jmx"))
-        .args(["-l", "out.jtl"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_forever(dir.path(), &[], std::process::Stdio::piped());
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -183,16 +189,15 @@ fn udp_commands_stop_the_run() {
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
-            .current_dir(dir.path())
-            .args(["-n", "-t"])
-            .arg(fixture("forever.jmx"))
-            .args(["-l", "out.jtl"])
-            .arg(format!("-Jjmeterengine.nongui.port={port}"))
-            .arg(format!("-Jjmeterengine.nongui.maxport={port}"))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let ports = [
+            format!("-Jjmeterengine.nongui.port={port}"),
+            format!("-Jjmeterengine.nongui.maxport={port}"),
+        ];
+        let child = spawn_forever(
+            dir.path(),
+            &[&ports[0], &ports[1]],
+            std::process::Stdio::piped(),
+        );
         std::thread::sleep(std::time::Duration::from_millis(1000));
         let sent = Command::new(env!("CARGO_BIN_EXE_rmeter"))
             .args([command, "--port", &port.to_string()])
@@ -231,19 +236,11 @@ fn udp_commands_stop_the_run() {
 #[test]
 fn autoflush_writes_rows_while_running() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
-        .current_dir(dir.path())
-        .args(["-n", "-t"])
-        .arg(fixture("forever.jmx"))
-        .args([
-            "-l",
-            "out.jtl",
-            "-Jjmeter.save.saveservice.autoflush=true",
-            "-Jjmeterengine.nongui.port=0",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let flags = [
+        "-Jjmeter.save.saveservice.autoflush=true",
+        "-Jjmeterengine.nongui.port=0",
+    ];
+    let child = spawn_forever(dir.path(), &flags, std::process::Stdio::null());
     std::thread::sleep(std::time::Duration::from_millis(1000));
     let while_running = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
     Command::new("kill")

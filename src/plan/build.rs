@@ -265,14 +265,11 @@ impl Walk<'_> {
         let ramp_up = self
             .number(element, path, "ThreadGroup.ramp_time", 0)
             .max(0) as u64;
-        let (loops, continue_forever) = match element.element("ThreadGroup.main_controller") {
-            Some(main) => {
-                let loops = self.number(main, path, "LoopController.loops", 1);
-                (loops, main.text("LoopController.continue_forever"))
-            }
-            None => (1, None),
+        // The main controller's `continue_forever` is always false in JMeter's thread loop.
+        let loops = match element.element("ThreadGroup.main_controller") {
+            Some(main) => self.number(main, path, "LoopController.loops", 1),
+            None => 1,
         };
-        let _ = continue_forever;
         let scheduler = self
             .b
             .props(element, path)
@@ -305,13 +302,7 @@ impl Walk<'_> {
                 OnSampleError::Continue
             }
         };
-        if self
-            .b
-            .props(element, path)
-            .bool("ThreadGroup.delayedStart", false)
-        {
-            // Creating threads only when they start is what rmeter always does: nothing to change.
-        }
+        // `ThreadGroup.delayedStart` needs no reading: rmeter always creates a user when it starts.
         let mut scope = root_scope.clone();
         let mut hooks = root_hooks.to_vec();
         let children: Vec<&Element> = element.children.iter().filter(|c| c.enabled).collect();

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::plan::{GroupKind, IterationHook, Node, Plan, ThreadGroup};
+use crate::plan::{IterationHook, Node, Plan, ThreadGroup};
 use crate::properties::Properties;
 use crate::sample::Sample;
 
@@ -324,7 +324,6 @@ async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -
     for handle in handles {
         let _ = handle.await;
     }
-    let _ = group.kind == GroupKind::Normal;
     started
 }
 

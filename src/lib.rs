@@ -52,6 +52,8 @@ pub enum RunError {
     Format(#[from] output::jtl::FormatError),
     #[error("cannot delete {path}: {cause}")]
     Delete { path: String, cause: std::io::Error },
+    #[error(transparent)]
+    Proxy(#[from] runtime::http::ProxyError),
 }
 
 fn list(diagnostics: &[Diagnostic]) -> String {
@@ -92,6 +94,7 @@ pub struct Prepared {
     plan: Arc<Plan>,
     plan_dir: PathBuf,
     files: Vec<FileTarget>,
+    http: Arc<runtime::http::HttpSettings>,
     /// Warnings (and skipped unsupported elements) found while building the plan.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -116,14 +119,12 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let http = Arc::new(runtime::http::HttpSettings {
+        verify_tls: config.verify_tls,
+        proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
+    });
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {
-        if config.force_delete && jtl.exists() {
-            std::fs::remove_file(jtl).map_err(|cause| RunError::Delete {
-                path: jtl.display().to_string(),
-                cause,
-            })?;
-        }
         let save = plan::listener::SaveConfig::from_properties(&config.props);
         if save.xml && save.data {
             return Err(RunError::Format(output::jtl::FormatError {
@@ -148,10 +149,22 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
             successes_only: listener.successes_only,
         });
     }
+    if config.force_delete {
+        // JMeter's -f deletes the file of every result collector, -l included.
+        for file in &files {
+            if file.path.exists() {
+                std::fs::remove_file(&file.path).map_err(|cause| RunError::Delete {
+                    path: file.path.display().to_string(),
+                    cause,
+                })?;
+            }
+        }
+    }
     Ok(Prepared {
         plan: Arc::new(plan),
         plan_dir,
         files,
+        http,
         diagnostics,
     })
 }
@@ -166,6 +179,7 @@ pub async fn execute(
         plan,
         plan_dir,
         files,
+        http,
         diagnostics,
     } = prepared;
     let start_ms = clock::epoch_millis();
@@ -182,10 +196,7 @@ pub async fn execute(
     let threads = Arc::new(ThreadCounts::default());
     let (tx, rx) = tokio::sync::mpsc::channel(SAMPLE_CHANNEL);
     let writer = output::spawn(output_config, rx, threads.clone())?;
-    let settings = RunSettings {
-        plan_dir,
-        verify_tls: config.verify_tls,
-    };
+    let settings = RunSettings { plan_dir, http };
     let result = runtime::run(plan, config.props.clone(), &settings, tx, stop, threads).await;
     // Every sender is gone once `run` returns: the writer drains, flushes and reports.
     let output = match writer.join() {

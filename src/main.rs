@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::Parser;
-use rmeter::cli::{CheckFormat, Cli, Command, RunConfig};
+use clap::{CommandFactory as _, FromArgMatches as _};
+use rmeter::cli::{CheckFormat, Cli, CliError, Command, RunConfig};
 use rmeter::runtime::Stop;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Some(Command::Check {
             plans,
@@ -38,17 +39,29 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Run { file, args }) => args
-            .into_config(Some(file))
+            .into_config(Some(file), matches.subcommand_matches("run"))
             .map_err(Into::into)
             .and_then(run),
-        None => cli.run.into_config(None).map_err(Into::into).and_then(run),
+        None => cli
+            .run
+            .into_config(None, Some(&matches))
+            .map_err(Into::into)
+            .and_then(run),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             tracing::error!("{error:#}");
-            eprintln!("An error occurred: {error:#}");
-            ExitCode::from(1)
+            match error.downcast_ref::<CliError>() {
+                Some(usage) if usage.exit_code() == 2 => {
+                    eprintln!("{usage}");
+                    ExitCode::from(2)
+                }
+                _ => {
+                    eprintln!("An error occurred: {error:#}");
+                    ExitCode::from(1)
+                }
+            }
         }
     }
 }
@@ -141,6 +154,10 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
         .filter(|n| !n.is_empty())
     {
         println!("Creating summariser <{name}>");
+    }
+    for name in config.unused_system_properties() {
+        tracing::warn!("system property {name} has no effect in rmeter");
+        eprintln!("Warning: system property {name} has no effect in rmeter");
     }
     let prepared = rmeter::prepare(&config)?;
     for d in &prepared.diagnostics {
@@ -238,7 +255,7 @@ fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<Ex
             ],
             ..Default::default()
         };
-        let config = args.into_config(Some(plan))?;
+        let config = args.into_config(Some(plan), None)?;
         set_up_logging(&config)?;
         let code = run_plan(config).await?;
         let _ = std::fs::remove_dir_all(&dir);

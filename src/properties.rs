@@ -19,6 +19,8 @@ pub const JMETER_DEFAULTS: &[(&str, &str)] = &[
     ("jmeterengine.nongui.maxport", "4455"),
     ("httpsampler.max_redirects", "20"),
     ("jmeter.version", "5.6.3"),
+    ("user.properties", "user.properties"),
+    ("system.properties", "system.properties"),
 ];
 
 /// A run's property table.

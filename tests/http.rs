@@ -106,3 +106,62 @@ async fn parent_transaction_is_asserted() {
         ]
     );
 }
+
+const PROXIED: &str = r#"<jmeterTestPlan><hashTree>
+<TestPlan testclass="TestPlan" testname="Proxy"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="via proxy">
+    <stringProp name="HTTPSampler.domain">backend.invalid</stringProp>
+    <stringProp name="HTTPSampler.port">8080</stringProp>
+    <stringProp name="HTTPSampler.path">/x</stringProp></HTTPSamplerProxy><hashTree>
+    <ResponseAssertion testclass="ResponseAssertion" testname="proxy credentials">
+      <collectionProp name="Asserion.test_strings"><stringProp name="1">Proxy-Authorization: Basic dTpwdw==</stringProp></collectionProp>
+      <stringProp name="Assertion.test_field">Assertion.response_data</stringProp>
+      <intProp name="Assertion.test_type">16</intProp>
+    </ResponseAssertion><hashTree/>
+  </hashTree>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+/// `-H -P -u -a` send every request through the proxy with its credentials; `-N` exempts hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_proxy_and_non_proxy_hosts() {
+    // The scripted target plays the proxy: it answers the absolute-form request line.
+    let proxy = support::serve_target(serde_json::json!([
+        {"method": "GET", "path": "http://backend.invalid:8080/x", "echo": true}
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, PROXIED).unwrap();
+    let run = |non_proxy: Option<&str>| {
+        let args = rmeter::cli::RunArgs {
+            proxy_host: Some("127.0.0.1".into()),
+            proxy_port: Some(proxy.port().to_string()),
+            proxy_user: Some("u".into()),
+            proxy_password: Some("pw".into()),
+            non_proxy_hosts: non_proxy.map(str::to_string),
+            ..Default::default()
+        };
+        let jtl = dir.path().join("out.jtl");
+        let _ = std::fs::remove_file(&jtl);
+        let plan = plan.clone();
+        async move {
+            support::run_with(&plan, &jtl, args).await.unwrap();
+            support::read_jtl(&std::fs::read_to_string(&jtl).unwrap())
+        }
+    };
+    let rows = run(None).await;
+    assert_eq!(
+        (
+            rows[1][3].as_str(),
+            rows[1][7].as_str(),
+            rows[1][8].as_str()
+        ),
+        ("200", "true", ""),
+        "{rows:?}"
+    );
+    // Exempted, the request goes to backend.invalid itself, which does not resolve.
+    let rows = run(Some("localhost|*.invalid")).await;
+    assert_eq!(rows[1][7], "false", "{rows:?}");
+    assert!(rows[1][3].starts_with("Non HTTP response code"), "{rows:?}");
+}

@@ -83,11 +83,106 @@ pub struct ClientKey {
     pub response_timeout: Option<Duration>,
 }
 
+/// What every user's HTTP client shares: settings of the run, not of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Verify TLS certificates (JMeter accepts any certificate).
+    pub verify_tls: bool,
+    /// JMeter's global proxy (`-H -P`, or the `http.proxyHost` system properties).
+    pub proxy: Option<ProxySettings>,
+}
+
+/// JMeter's global proxy, as its HttpClient 4 sampler reads it: `http.proxyHost`,
+/// `http.proxyPort` and `http.proxyScheme` system properties for every target scheme,
+/// `http.nonProxyHosts` (`|`-separated, `*.suffix` or exact host), and the `http.proxyUser` and
+/// `http.proxyPass` JMeter properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySettings {
+    pub url: url::Url,
+    pub non_proxy_hosts: Vec<String>,
+    pub user: Option<(String, String)>,
+}
+
+/// A proxy setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid proxy {what}: {value:?}")]
+pub struct ProxyError {
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl ProxySettings {
+    /// The proxy the properties name, if any.
+    pub fn from_properties(
+        system: &crate::properties::Properties,
+        props: &crate::properties::Properties,
+    ) -> Result<Option<ProxySettings>, ProxyError> {
+        let Some(host) = system
+            .get("http.proxyHost")
+            .filter(|h| !h.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let port_text = system.get("http.proxyPort").unwrap_or_else(|| "80".into());
+        let port: u16 = port_text.trim().parse().map_err(|_| ProxyError {
+            what: "port (http.proxyPort)",
+            value: port_text.clone(),
+        })?;
+        let scheme = system
+            .get("http.proxyScheme")
+            .unwrap_or_else(|| "http".into());
+        let text = format!("{}://{}:{port}", scheme.trim(), host.trim());
+        let url = url::Url::parse(&text).map_err(|_| ProxyError {
+            what: "host or scheme (http.proxyHost, http.proxyScheme)",
+            value: text.clone(),
+        })?;
+        let non_proxy_hosts = system
+            .get("http.nonProxyHosts")
+            .unwrap_or_default()
+            .split('|')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        let user = props
+            .get("http.proxyUser")
+            .filter(|u| !u.is_empty())
+            .map(|u| (u, props.get("http.proxyPass").unwrap_or_default()));
+        Ok(Some(ProxySettings {
+            url,
+            non_proxy_hosts,
+            user,
+        }))
+    }
+
+    /// JMeter's `isNonProxy`: an exact host, or a `*.suffix` entry matching the end of the host.
+    pub fn bypasses(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.non_proxy_hosts
+            .iter()
+            .any(|entry| match entry.strip_prefix('*') {
+                Some(suffix) => host.ends_with(suffix),
+                None => *entry == host,
+            })
+    }
+
+    fn reqwest_proxy(&self) -> reqwest::Proxy {
+        let settings = self.clone();
+        let proxy = reqwest::Proxy::custom(move |url| {
+            let host = url.host_str()?;
+            (!settings.bypasses(host)).then(|| settings.url.clone())
+        });
+        match &self.user {
+            Some((user, password)) => proxy.basic_auth(user, password),
+            None => proxy,
+        }
+    }
+}
+
 /// A virtual user's HTTP clients (usually one).
 pub struct UserHttp {
     clients: Vec<(ClientKey, reqwest::Client)>,
     probe: Arc<ConnectProbe>,
-    verify_tls: bool,
+    settings: Arc<HttpSettings>,
 }
 
 /// The request as rendered for one sample.
@@ -150,11 +245,11 @@ impl Exchange {
 }
 
 impl UserHttp {
-    pub fn new(verify_tls: bool) -> UserHttp {
+    pub fn new(settings: Arc<HttpSettings>) -> UserHttp {
         UserHttp {
             clients: Vec::new(),
             probe: Arc::new(ConnectProbe::default()),
-            verify_tls,
+            settings,
         }
     }
 
@@ -169,12 +264,17 @@ impl UserHttp {
         }
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .danger_accept_invalid_certs(!self.verify_tls)
+            .danger_accept_invalid_certs(!self.settings.verify_tls)
             .pool_max_idle_per_host(usize::MAX)
             .tcp_nodelay(true)
             .http1_only()
             .http1_title_case_headers()
             .connector_layer(ConnectTiming(self.probe.clone()));
+        builder = match &self.settings.proxy {
+            Some(proxy) => builder.proxy(proxy.reqwest_proxy()),
+            // JMeter ignores the HTTP_PROXY environment variables.
+            None => builder.no_proxy(),
+        };
         if let Some(timeout) = key.connect_timeout {
             builder = builder.connect_timeout(timeout);
         }

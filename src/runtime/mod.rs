@@ -29,8 +29,7 @@ use crate::sample::Sample;
 pub struct RunSettings {
     /// Folder of the `.jmx` file, for relative CSV file names.
     pub plan_dir: PathBuf,
-    /// Verify TLS certificates (JMeter accepts any certificate).
-    pub verify_tls: bool,
+    pub http: Arc<http::HttpSettings>,
 }
 
 /// Why a run could not start.
@@ -146,7 +145,7 @@ struct Shared {
     tx: mpsc::Sender<Sample>,
     machine_name: String,
     machine_ip: String,
-    verify_tls: bool,
+    http: Arc<http::HttpSettings>,
     sample_variables: Vec<String>,
     max_redirects: u32,
     /// Values of the user-defined variables, evaluated once at test start.
@@ -199,7 +198,7 @@ pub async fn run(
         tx,
         machine_ip: machine_ip(&machine_name),
         machine_name,
-        verify_tls: settings.verify_tls,
+        http: settings.http.clone(),
         user_variables,
         seeded: Arc::default(),
     });
@@ -246,7 +245,7 @@ impl Shared {
             tx: other.tx.clone(),
             machine_name: other.machine_name.clone(),
             machine_ip: other.machine_ip.clone(),
-            verify_tls: other.verify_tls,
+            http: other.http.clone(),
             sample_variables: other.sample_variables.clone(),
             max_redirects: other.max_redirects,
             user_variables: other.user_variables.clone(),

@@ -116,7 +116,7 @@ impl VirtualUser {
                 extra: HashMap::new(),
             },
             rng: fastrand::Rng::new(),
-            http: UserHttp::new(shared.verify_tls),
+            http: UserHttp::new(shared.http.clone()),
             cookies: CookieJar::default(),
             user_slots: vec![None; plan.n_call_slots],
             once_done: vec![false; plan.n_controller_slots],

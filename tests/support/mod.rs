@@ -134,14 +134,26 @@ pub async fn run_plan(
     props: &[(&str, String)],
 ) -> Result<rmeter::RunOutcome, rmeter::RunError> {
     let args = rmeter::cli::RunArgs {
-        jtl: Some(jtl.to_path_buf()),
         props: props
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
         ..Default::default()
     };
-    let config = args.into_config(Some(plan.to_path_buf())).unwrap();
+    run_with(plan, jtl, args).await
+}
+
+/// Runs a plan with more command-line options, writing `jtl`.
+pub async fn run_with(
+    plan: &Path,
+    jtl: &Path,
+    args: rmeter::cli::RunArgs,
+) -> Result<rmeter::RunOutcome, rmeter::RunError> {
+    let args = rmeter::cli::RunArgs {
+        jtl: Some(jtl.to_path_buf()),
+        ..args
+    };
+    let config = args.into_config(Some(plan.to_path_buf()), None).unwrap();
     rmeter::run(&config, Arc::new(rmeter::runtime::Stop::default())).await
 }
 

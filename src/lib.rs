@@ -95,6 +95,8 @@ pub struct Prepared {
     plan_dir: PathBuf,
     files: Vec<FileTarget>,
     http: Arc<runtime::http::HttpSettings>,
+    /// Some result file saves headers or bodies: samples carry [`sample::Details`].
+    keep_details: bool,
     /// Warnings (and skipped unsupported elements) found while building the plan.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -126,15 +128,9 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {
         let save = plan::listener::SaveConfig::from_properties(&config.props);
-        if save.xml && save.data {
-            return Err(RunError::Format(output::jtl::FormatError {
-                prop: "jmeter.save.saveservice.response_data",
-                message: "saving response data, sampler data or headers in XML results is not supported yet".into(),
-            }));
-        }
         files.push(FileTarget {
             path: jtl.clone(),
-            format: file_format(save, &config.props)?,
+            format: file_format(save, &config.props, plan.functional_mode)?,
             listener: None,
             errors_only: false,
             successes_only: false,
@@ -143,12 +139,16 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     for (i, listener) in plan.listeners.iter().enumerate() {
         files.push(FileTarget {
             path: listener_path(&listener.filename, &plan_dir),
-            format: file_format(listener.save.clone(), &config.props)?,
+            format: file_format(listener.save.clone(), &config.props, plan.functional_mode)?,
             listener: Some(i as u16),
             errors_only: listener.errors_only,
             successes_only: listener.successes_only,
         });
     }
+    let keep_details = files.iter().any(|f| match &f.format {
+        output::FileFormat::Xml(xml) => xml.save.needs_details(plan.functional_mode),
+        output::FileFormat::Csv(_) => false,
+    });
     if config.force_delete {
         // JMeter's -f deletes the file of every result collector, -l included.
         for file in &files {
@@ -165,6 +165,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         plan_dir,
         files,
         http,
+        keep_details,
         diagnostics,
     })
 }
@@ -180,6 +181,7 @@ pub async fn execute(
         plan_dir,
         files,
         http,
+        keep_details,
         diagnostics,
     } = prepared;
     let start_ms = clock::epoch_millis();
@@ -196,7 +198,11 @@ pub async fn execute(
     let threads = Arc::new(ThreadCounts::default());
     let (tx, rx) = tokio::sync::mpsc::channel(SAMPLE_CHANNEL);
     let writer = output::spawn(output_config, rx, threads.clone())?;
-    let settings = RunSettings { plan_dir, http };
+    let settings = RunSettings {
+        plan_dir,
+        http,
+        keep_details,
+    };
     let result = runtime::run(plan, config.props.clone(), &settings, tx, stop, threads).await;
     // Every sender is gone once `run` returns: the writer drains, flushes and reports.
     let output = match writer.join() {
@@ -229,10 +235,12 @@ fn is_unsupported(d: &Diagnostic) -> bool {
 fn file_format(
     save: plan::listener::SaveConfig,
     props: &properties::Properties,
+    functional_mode: bool,
 ) -> Result<output::FileFormat, RunError> {
     if save.xml {
         return Ok(output::FileFormat::Xml(output::xml::XmlFormat {
             save,
+            functional_mode,
             sample_variables: props.list("sample_variables"),
             hostname: runtime_hostname(),
         }));

@@ -44,6 +44,26 @@ pub struct Sample {
     pub assertions: Vec<AssertionResult>,
     /// An HTTP result: written as `<httpSample>` in XML, with its URL.
     pub http: bool,
+    /// Headers, body and request data, kept only when an XML result file saves them.
+    pub details: Option<Box<Details>>,
+}
+
+/// What JMeter's XML JTL can save besides the attributes (reference §1.8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    /// Status line and headers, one per line (`HTTP/1.1 200 OK\nContent-Type: ...\n`).
+    pub response_headers: String,
+    /// The request headers sent, the `Cookie` header excepted (JMeter keeps it in `cookies`).
+    pub request_headers: String,
+    /// The (decoded) response body.
+    pub response_data: Vec<u8>,
+    /// The `Cookie` header value sent.
+    pub cookies: String,
+    pub method: String,
+    /// The URL's query for requests without a body, else the body sent.
+    pub query_string: String,
+    /// The `Location` of a redirect response.
+    pub redirect_location: Option<String>,
 }
 
 /// One assertion's outcome, as JMeter's `AssertionResult`.
@@ -104,6 +124,7 @@ impl Sample {
             variables: Vec::new(),
             assertions: Vec::new(),
             http: false,
+            details: None,
         }
     }
 }

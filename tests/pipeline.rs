@@ -234,3 +234,54 @@ fn usage_errors_exit_2_and_unavailable_options_exit_1() {
         assert!(!out.stdout.is_empty());
     }
 }
+
+/// `output_format=xml` with headers and on-error data: what Taurus's error writer asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_results_keep_headers_and_failed_responses() {
+    let addr = support::serve_target(routes()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plan = fixture("env-plan.jmx");
+    let port = format!("-Jport={}", addr.port());
+    let args = [
+        "-n",
+        "-t",
+        plan.to_str().unwrap(),
+        "-l",
+        "r.xml",
+        "-Jhost=127.0.0.1",
+        &port,
+        "-Jjmeter.save.saveservice.output_format=xml",
+        "-Jjmeter.save.saveservice.response_data.on_error=true",
+        "-Jjmeter.save.saveservice.responseHeaders=true",
+        "-Jjmeter.save.saveservice.requestHeaders=true",
+    ];
+    let out = blocking(d, &args).await;
+    assert_eq!(out.status.code(), Some(0));
+    let xml = text(d.join("r.xml"));
+    let samples: Vec<&str> = xml.split("<httpSample ").skip(1).collect();
+    assert_eq!(samples.len(), 2, "{xml}");
+    let (ok, failed) = (samples[0], samples[1]);
+    assert!(
+        ok.contains("<responseHeader class=\"java.lang.String\">HTTP/1.1 200 OK\n"),
+        "{ok}"
+    );
+    assert!(
+        ok.contains("<requestHeader class=\"java.lang.String\">"),
+        "{ok}"
+    );
+    assert!(!ok.contains("<responseData"), "{ok}");
+    assert!(
+        failed.contains("<responseData class=\"java.lang.String\">no route</responseData>"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("<method class=\"java.lang.String\">GET</method>"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("<queryString class=\"java.lang.String\"></queryString>"),
+        "{failed}"
+    );
+    assert!(xml.ends_with("</testResults>\n"));
+}

@@ -17,6 +17,8 @@ pub const EPILOGUE: &str = "\n</testResults>\n";
 #[derive(Debug, Clone)]
 pub struct XmlFormat {
     pub save: SaveConfig,
+    /// `TestPlan.functional_mode`: response and sampler data are saved for every sample.
+    pub functional_mode: bool,
     pub sample_variables: Vec<String>,
     pub hostname: String,
 }
@@ -98,7 +100,23 @@ impl XmlFormat {
         let assertions = s.assertions && !sample.assertions.is_empty();
         let subresults = s.subresults && !sample.subresults.is_empty();
         let url = s.url && sample.http && sample.url.is_some();
-        if !assertions && !subresults && !url {
+        // SampleSaveConfiguration.saveResponseData / saveSamplerData.
+        let data = s.response_data
+            || self.functional_mode
+            || (s.response_data_on_error && !sample.success);
+        let sampler_data =
+            s.sampler_data || self.functional_mode || (s.response_data_on_error && !sample.success);
+        // A non-HTTP sample (a transaction) has empty headers and no data.
+        let empty = crate::sample::Details::default();
+        let kept = match &sample.details {
+            Some(d) => Some(&**d),
+            None if !sample.http => Some(&empty),
+            None => None,
+        };
+        let details = kept.filter(|_| {
+            s.response_headers || s.request_headers || data || (sampler_data && sample.http)
+        });
+        if !assertions && !subresults && !url && details.is_none() {
             out.push_str("/>\n");
             return;
         }
@@ -125,6 +143,43 @@ impl XmlFormat {
         if subresults {
             for sub in &sample.subresults {
                 self.write_element(sub, variables, out, depth + 1);
+            }
+        }
+        if let Some(d) = details {
+            let mut string = |tag: &str, value: &str| {
+                let _ = writeln!(
+                    out,
+                    "{indent}  <{tag} class=\"java.lang.String\">{}</{tag}>",
+                    escape(value)
+                );
+            };
+            if s.response_headers {
+                string("responseHeader", &d.response_headers);
+            }
+            if s.request_headers {
+                string("requestHeader", &d.request_headers);
+            }
+            if data {
+                match sample.data_type {
+                    crate::sample::DataType::Text => {
+                        string("responseData", &String::from_utf8_lossy(&d.response_data))
+                    }
+                    other => string(
+                        "responseData",
+                        &format!(
+                            "Non-TEXT response data, cannot record: ({})",
+                            other.as_str()
+                        ),
+                    ),
+                }
+            }
+            if sampler_data && sample.http {
+                string("cookies", &d.cookies);
+                string("method", &d.method);
+                string("queryString", &d.query_string);
+                if let Some(location) = &d.redirect_location {
+                    string("redirectLocation", location);
+                }
             }
         }
         if let (true, Some(url)) = (url, &sample.url) {
@@ -168,6 +223,7 @@ mod tests {
         let save = SaveConfig::from_properties(&Properties::with_jmeter_defaults());
         let format = XmlFormat {
             save,
+            functional_mode: false,
             sample_variables: Vec::new(),
             hostname: String::new(),
         };
@@ -203,5 +259,70 @@ mod tests {
 </sample>
 "#
         );
+    }
+
+    #[test]
+    fn headers_and_data_of_failed_samples() {
+        let fields: Vec<(String, String)> = [
+            "xml",
+            "time",
+            "success",
+            "label",
+            "code",
+            "responseHeaders",
+            "requestHeaders",
+            "responseDataOnError",
+            "url",
+        ]
+        .iter()
+        .map(|f| (f.to_string(), "true".to_string()))
+        .collect();
+        let format = XmlFormat {
+            save: SaveConfig::from_object(&fields),
+            functional_mode: false,
+            sample_variables: Vec::new(),
+            hostname: String::new(),
+        };
+        let mut sample = Sample::new("login".into(), Arc::from("Users 1-1"), 0);
+        sample.http = true;
+        sample.success = false;
+        sample.response_code = "404".into();
+        sample.url = Some("http://h/login?a=1".into());
+        sample.details = Some(Box::new(crate::sample::Details {
+            response_headers: "HTTP/1.1 404 Not Found\nContent-Type: text/html\n".into(),
+            request_headers: "Connection: keep-alive\n".into(),
+            response_data: b"<b>gone</b>".to_vec(),
+            cookies: "sid=1".into(),
+            method: "GET".into(),
+            query_string: "a=1".into(),
+            redirect_location: None,
+        }));
+        let mut out = String::new();
+        format.write_sample(&sample, &mut out);
+        assert_eq!(
+            out,
+            r#"<httpSample t="0" s="false" lb="login" rc="404">
+  <responseHeader class="java.lang.String">HTTP/1.1 404 Not Found
+Content-Type: text/html
+</responseHeader>
+  <requestHeader class="java.lang.String">Connection: keep-alive
+</requestHeader>
+  <responseData class="java.lang.String">&lt;b&gt;gone&lt;/b&gt;</responseData>
+  <cookies class="java.lang.String">sid=1</cookies>
+  <method class="java.lang.String">GET</method>
+  <queryString class="java.lang.String">a=1</queryString>
+  <java.net.URL>http://h/login?a=1</java.net.URL>
+</httpSample>
+"#
+        );
+        // A success saves the headers but no data.
+        sample.success = true;
+        let mut out = String::new();
+        format.write_sample(&sample, &mut out);
+        assert!(
+            out.contains("<responseHeader") && !out.contains("<responseData"),
+            "{out}"
+        );
+        assert!(!out.contains("<method"), "{out}");
     }
 }

@@ -35,8 +35,14 @@ pub struct SaveConfig {
     pub subresults: bool,
     /// XML only: `<assertionResult>` children.
     pub assertions: bool,
-    /// XML only: response data, sampler data or headers; rmeter does not keep them yet.
-    pub data: bool,
+    /// XML only: the response body (`<responseData>`).
+    pub response_data: bool,
+    /// XML only: the response body and sampler data of failed samples.
+    pub response_data_on_error: bool,
+    /// XML only: `<cookies>`, `<method>`, `<queryString>`, `<redirectLocation>`.
+    pub sampler_data: bool,
+    pub request_headers: bool,
+    pub response_headers: bool,
 }
 
 impl SaveConfig {
@@ -75,15 +81,11 @@ impl SaveConfig {
             connect_time: flag("connect_time", true),
             subresults: flag("subresults", true),
             assertions: flag("assertions", true),
-            data: [
-                "response_data",
-                "response_data.on_error",
-                "samplerData",
-                "requestHeaders",
-                "responseHeaders",
-            ]
-            .iter()
-            .any(|name| flag(name, false)),
+            response_data: flag("response_data", false),
+            response_data_on_error: flag("response_data.on_error", false),
+            sampler_data: flag("samplerData", false),
+            request_headers: flag("requestHeaders", false),
+            response_headers: flag("responseHeaders", false),
         }
     }
 
@@ -119,16 +121,26 @@ impl SaveConfig {
             connect_time: flag("connectTime"),
             subresults: flag("subresults"),
             assertions: flag("assertions"),
-            data: [
-                "responseData",
-                "responseDataOnError",
-                "samplerData",
-                "requestHeaders",
-                "responseHeaders",
-            ]
-            .iter()
-            .any(|name| flag(name)),
+            response_data: flag("responseData"),
+            response_data_on_error: flag("responseDataOnError"),
+            sampler_data: flag("samplerData"),
+            request_headers: flag("requestHeaders"),
+            response_headers: flag("responseHeaders"),
         }
+    }
+}
+
+impl SaveConfig {
+    /// True when a file with this configuration needs [`crate::sample::Details`]: only XML
+    /// files write them, as in JMeter; `functional_mode` saves response and sampler data.
+    pub fn needs_details(&self, functional_mode: bool) -> bool {
+        self.xml
+            && (functional_mode
+                || self.response_data
+                || self.response_data_on_error
+                || self.sampler_data
+                || self.request_headers
+                || self.response_headers)
     }
 }
 
@@ -152,12 +164,6 @@ pub fn result_collector(p: &mut Props<'_, '_>) -> (Template, Listener) {
         Some(PropValue::Object { fields, .. }) => SaveConfig::from_object(fields),
         _ => SaveConfig::from_object(&[]),
     };
-    if save.xml && save.data {
-        p.unsupported_option(
-            "saveConfig",
-            "saving response data, sampler data or headers in an XML result file is not supported yet",
-        );
-    }
     let listener = Listener {
         path_in_plan: p.path.clone(),
         filename: String::new(),

@@ -30,6 +30,8 @@ pub struct RunSettings {
     /// Folder of the `.jmx` file, for relative CSV file names.
     pub plan_dir: PathBuf,
     pub http: Arc<http::HttpSettings>,
+    /// Fill [`crate::sample::Details`] (an XML result file saves headers or bodies).
+    pub keep_details: bool,
 }
 
 /// Why a run could not start.
@@ -146,6 +148,7 @@ struct Shared {
     machine_name: String,
     machine_ip: String,
     http: Arc<http::HttpSettings>,
+    keep_details: bool,
     sample_variables: Vec<String>,
     max_redirects: u32,
     /// Values of the user-defined variables, evaluated once at test start.
@@ -199,6 +202,7 @@ pub async fn run(
         machine_ip: machine_ip(&machine_name),
         machine_name,
         http: settings.http.clone(),
+        keep_details: settings.keep_details,
         user_variables,
         seeded: Arc::default(),
     });
@@ -246,6 +250,7 @@ impl Shared {
             machine_name: other.machine_name.clone(),
             machine_ip: other.machine_ip.clone(),
             http: other.http.clone(),
+            keep_details: other.keep_details,
             sample_variables: other.sample_variables.clone(),
             max_redirects: other.max_redirects,
             user_variables: other.user_variables.clone(),

@@ -26,6 +26,7 @@ use crate::plan::{
     SamplerKind, Transaction, UserParameters, VarId,
 };
 use crate::properties::Properties;
+use crate::sample::Details;
 use crate::sample::{DataType, Sample};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -761,6 +762,7 @@ impl VirtualUser {
         };
         let follow = request.follow_redirects || request.auto_redirects;
         let mut hops: Vec<Exchange> = Vec::new();
+        let mut details: Vec<Box<Details>> = Vec::new();
         let mut next = Some(outgoing);
         while let Some(out) = next.take() {
             let url = out.url.clone();
@@ -770,6 +772,9 @@ impl VirtualUser {
             let body = out.body.clone();
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
             let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            if self.shared.keep_details {
+                details.push(exchange_details(&exchange, &method, &url, body.as_deref()));
+            }
             let redirect = follow && matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
             let location = exchange.location.clone();
             hops.push(exchange);
@@ -812,6 +817,8 @@ impl VirtualUser {
             .unwrap_or_else(|| Exchange::empty(String::new(), start_ms, Vec::new()));
         let first_start = hops.first().map_or(last.start_ms, |h| h.start_ms);
         let mut sample = sample_from_exchange(&last, label.clone(), self.thread_name.clone());
+        let mut details = details.into_iter();
+        let last_details = details.next_back();
         if !hops.is_empty() {
             let end_ms = last.start_ms + last.elapsed.as_millis() as i64;
             sample.start_ms = first_start;
@@ -831,12 +838,27 @@ impl VirtualUser {
                     };
                     sample_from_exchange(h, name, self.thread_name.clone())
                 })
+                .zip(details.map(Some).chain(std::iter::repeat(None)))
+                .map(|(mut hop, hop_details)| {
+                    hop.details = hop_details;
+                    hop
+                })
                 .collect();
             sample.bytes = hop_samples.iter().map(|s| s.bytes).sum();
             sample.sent_bytes = hop_samples.iter().map(|s| s.sent_bytes).sum();
             if request.follow_redirects {
                 sample.subresults = hop_samples;
             }
+        }
+        if let Some(mut last_details) = last_details {
+            if let Some(hop) = sample.subresults.last_mut() {
+                hop.details = Some(last_details.clone());
+            }
+            // JMeter's `followRedirects` copies the last hop into the parent, cookies excepted.
+            if let Some(first) = sample.subresults.first().and_then(|h| h.details.as_ref()) {
+                last_details.cookies = first.cookies.clone();
+            }
+            sample.details = Some(last_details);
         }
         last.url = sample.url.clone().unwrap_or_default();
         (sample, last)
@@ -981,6 +1003,50 @@ fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str
     sample.url = Some(exchange.url.clone());
     sample.http = true;
     sample
+}
+
+/// The headers, body and request data of one exchange, for XML result files that save them.
+fn exchange_details(
+    exchange: &Exchange,
+    method: &reqwest::Method,
+    url: &url::Url,
+    body: Option<&[u8]>,
+) -> Box<Details> {
+    let mut request_headers = String::new();
+    let mut cookies = String::new();
+    for line in exchange.request_headers.lines() {
+        match line.split_once(':') {
+            Some((name, value)) if name.eq_ignore_ascii_case("cookie") => {
+                cookies = value.trim().to_string();
+            }
+            _ => {
+                request_headers.push_str(line);
+                request_headers.push('\n');
+            }
+        }
+    }
+    let response_headers = if exchange.status > 0 {
+        format!(
+            "HTTP/1.1 {} {}\n{}",
+            exchange.code, exchange.message, exchange.response_headers
+        )
+    } else {
+        String::new()
+    };
+    let query_string = match body {
+        Some(body) => String::from_utf8_lossy(body).into_owned(),
+        None => url.query().unwrap_or("").to_string(),
+    };
+    let redirect = matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
+    Box::new(Details {
+        response_headers,
+        request_headers,
+        response_data: exchange.body.clone(),
+        cookies,
+        method: method.as_str().to_string(),
+        query_string,
+        redirect_location: exchange.location.clone().filter(|_| redirect),
+    })
 }
 
 /// Per-user counters that restart at each thread group iteration (`reset_on_tg_iteration`).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README): everything the tests need, then every test.
-# The tests need only cargo and loopback sockets; the JMeter oracle is not needed (its
-# recordings are committed under compat/cases/).
+# The Rust tests need only cargo and loopback sockets; the JMeter oracle is not needed (its
+# recordings are committed under compat/cases/). The Taurus test installs bzt from PyPI into
+# target/bzt-venv itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --all-targets
+bash compat/taurus/run.sh target/debug/rmeter

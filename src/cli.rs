@@ -71,17 +71,29 @@ pub enum Command {
     },
     /// Print the element support table (the source of compat/ELEMENTS.md).
     Elements,
+    /// Lay out an rmeter home at DIR (bin/jmeter.sh and friends) for tools that drive JMeter
+    /// by its home folder, such as Taurus.
+    InstallHome {
+        /// The folder to write (created when missing).
+        dir: PathBuf,
+    },
     /// Ask a running test to stop gracefully (JMeter's shutdown.sh).
     Shutdown {
-        /// The test's UDP port (jmeterengine.nongui.port).
-        #[arg(long, default_value_t = 4445)]
-        port: u16,
+        /// The test's UDP port (jmeterengine.nongui.port), as shutdown.sh's argument.
+        #[arg(value_name = "PORT", conflicts_with = "port")]
+        port_arg: Option<u16>,
+        /// The test's UDP port (default 4445).
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Ask a running test to stop now (JMeter's stoptest.sh).
     Stoptest {
-        /// The test's UDP port (jmeterengine.nongui.port).
-        #[arg(long, default_value_t = 4445)]
-        port: u16,
+        /// The test's UDP port (jmeterengine.nongui.port), as shutdown.sh's argument.
+        #[arg(value_name = "PORT", conflicts_with = "port")]
+        port_arg: Option<u16>,
+        /// The test's UDP port (default 4445).
+        #[arg(long)]
+        port: Option<u16>,
     },
 }
 
@@ -285,7 +297,7 @@ impl RunArgs {
             return Err(CliError::Report);
         }
         let plan = plan.or(self.plan.clone()).ok_or(CliError::NoPlan)?;
-        let home = self.home.clone().or_else(default_home);
+        let home = crate::home::locate(self.home.clone());
         let bin = home.as_ref().map(|h| h.join("bin"));
         let props = match &self.property_file {
             Some(file) => {
@@ -421,17 +433,6 @@ impl RunArgs {
         sources.sort_by_key(|(at, _)| *at);
         sources.into_iter().map(|(_, s)| s).collect()
     }
-}
-
-/// `$RMETER_HOME`, else the folder above the binary's when the binary sits in a `bin` folder
-/// (the layout of `rmeter install-home` and of a JMeter home).
-fn default_home() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("RMETER_HOME").filter(|h| !h.is_empty()) {
-        return Some(PathBuf::from(home));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?;
-    (bin.file_name()? == "bin").then(|| bin.parent().map(Path::to_path_buf))?
 }
 
 /// JMeter's `findFile`: the name as given (relative to the working folder), else in the home's

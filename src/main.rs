@@ -19,8 +19,13 @@ fn main() -> ExitCode {
             format,
             props,
         }) => check(&plans, format, &props),
-        Some(Command::Shutdown { port }) => send_command("Shutdown", port),
-        Some(Command::Stoptest { port }) => send_command("StopTestNow", port),
+        Some(Command::Shutdown { port_arg, port }) => {
+            send_command("Shutdown", port_arg.or(port).unwrap_or(4445))
+        }
+        Some(Command::Stoptest { port_arg, port }) => {
+            send_command("StopTestNow", port_arg.or(port).unwrap_or(4445))
+        }
+        Some(Command::InstallHome { dir }) => install_home(&dir),
         Some(Command::Elements) => {
             print!("{}", rmeter::plan::support::elements_markdown());
             Ok(ExitCode::SUCCESS)
@@ -88,6 +93,20 @@ fn check(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn install_home(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let binary = std::env::current_exe().context("cannot find the rmeter binary")?;
+    let written = rmeter::home::install(dir, &binary)
+        .with_context(|| format!("cannot install an rmeter home in {}", dir.display()))?;
+    for file in written {
+        println!("{}", file.display());
+    }
+    println!(
+        "rmeter home ready: point Taurus's modules.jmeter.path at {}",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn send_command(command: &str, port: u16) -> anyhow::Result<ExitCode> {

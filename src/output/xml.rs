@@ -70,7 +70,8 @@ impl XmlFormat {
         if s.data_type {
             attr("dt", sample.data_type.as_str());
         }
-        if s.encoding && !sample.encoding.is_empty() {
+        if s.encoding {
+            // JMeter writes the encoding without a default, so often `de=""`.
             attr("de", &sample.encoding);
         }
         if s.bytes {

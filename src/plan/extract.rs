@@ -99,7 +99,8 @@ fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
         }
     }
     let field = match p.text(use_headers_prop).trim() {
-        "" | "false" => Field::Body,
+        // JMeter reads any value it does not know as the body; Taurus writes `body`.
+        "" | "false" | "body" => Field::Body,
         "true" => Field::ResponseHeaders,
         "request_headers" => Field::RequestHeaders,
         "unescaped" => Field::BodyUnescaped,

@@ -185,6 +185,17 @@ pub struct RunArgs {
     /// Only generate the HTML dashboard from a JTL file (not available yet).
     #[arg(short = 'g', long = "reportonly")]
     pub report_only: Option<PathBuf>,
+    /// Send requests for host OLD to NEW without editing the plan: OLD is host, host:port or *;
+    /// NEW is host, host:port or scheme://host[:port] (repeatable).
+    #[arg(long = "host-map", value_name = "OLD=NEW")]
+    pub host_map: Vec<crate::runtime::http::HostRule>,
+    /// JMeter's "Validate Test Plan": one thread per thread group, one iteration, no timers
+    /// (the testplan_validation.* properties change these).
+    #[arg(long)]
+    pub validate: bool,
+    /// Exit 1 when any sample failed (JMeter exits 0); also the property rmeter.fail_on_error.
+    #[arg(long)]
+    pub fail_on_error: bool,
     /// Verify TLS certificates (JMeter accepts any certificate, and so does rmeter by default).
     #[arg(long)]
     pub verify_tls: bool,
@@ -216,6 +227,9 @@ pub struct RunConfig {
     /// proxy ones.
     pub system_props: Arc<Properties>,
     pub force_delete: bool,
+    pub host_map: Vec<crate::runtime::http::HostRule>,
+    pub validate: bool,
+    pub fail_on_error: bool,
     pub verify_tls: bool,
     pub skip_unsupported: bool,
 }
@@ -363,6 +377,7 @@ impl RunArgs {
                 props.set("http.proxyPass", password);
             }
         }
+        let fail_on_error = self.fail_on_error || props.bool("rmeter.fail_on_error", false);
         Ok(RunConfig {
             plan,
             jtl: self.jtl,
@@ -374,6 +389,9 @@ impl RunArgs {
             props: Arc::new(props),
             system_props: Arc::new(system),
             force_delete: self.force_delete,
+            host_map: self.host_map,
+            validate: self.validate,
+            fail_on_error,
             verify_tls: self.verify_tls,
             skip_unsupported: self.skip_unsupported,
         })

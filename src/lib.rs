@@ -104,7 +104,10 @@ pub struct Prepared {
 
 /// Loads and builds the plan, refuses it when a diagnostic is fatal, and prepares the outputs.
 pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
-    let (plan, diagnostics) = load_plan(&config.plan, &config.props)?;
+    let (mut plan, diagnostics) = load_plan(&config.plan, &config.props)?;
+    if config.validate {
+        plan.validate(&config.props);
+    }
     let fatal: Vec<Diagnostic> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -125,6 +128,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     let http = Arc::new(runtime::http::HttpSettings {
         verify_tls: config.verify_tls,
         proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
+        host_map: config.host_map.clone(),
     });
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {

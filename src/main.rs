@@ -198,6 +198,12 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
         println!();
         print!("{}", outcome.output.label_table);
     }
+    let failed = outcome.output.failed_samples;
+    if config.fail_on_error && failed > 0 {
+        tracing::error!("{failed} samples failed (--fail-on-error)");
+        eprintln!("{failed} samples failed: exit 1 (--fail-on-error)");
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

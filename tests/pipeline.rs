@@ -285,3 +285,103 @@ async fn xml_results_keep_headers_and_failed_responses() {
     );
     assert!(xml.ends_with("</testResults>\n"));
 }
+
+/// `--host-map` sends an unchanged plan to another service and records where it went;
+/// `--validate` runs one user once; `--fail-on-error` turns failed samples into exit 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_map_validate_and_fail_on_error() {
+    let legacy = support::serve_target(routes()).await;
+    let modern = support::serve_target(serde_json::json!([
+        {"method": "GET", "path": "/health", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "up"},
+        {"method": "GET", "path": "/missing", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "found"}
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plan = fixture("env-plan.jmx");
+    let plan = plan.to_str().unwrap();
+    let port = format!("-Jport={}", legacy.port());
+    let base = [
+        "-n",
+        "-t",
+        plan,
+        "-l",
+        "r.jtl",
+        "-Jhost=legacy.bank.invalid",
+        &port,
+    ];
+    let run = |extra: Vec<String>| {
+        let mut args: Vec<String> = base.iter().map(|a| a.to_string()).collect();
+        args.extend(extra);
+        async move {
+            let _ = std::fs::remove_file(d.join("r.jtl"));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = blocking(d, &args).await;
+            let rows =
+                support::read_jtl(&std::fs::read_to_string(d.join("r.jtl")).unwrap_or_default());
+            (out, rows)
+        }
+    };
+    // The legacy host name does not resolve: unmapped, every sample fails.
+    let (out, rows) = run(vec!["-Jusers=2".into(), "-Jloops=2".into()]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "failed samples still exit 0, as JMeter"
+    );
+    assert_eq!(rows.len(), 1 + 8);
+    assert!(rows[1..].iter().all(|r| r[7] == "false"));
+    // Mapped to the legacy service by host, then to the modern one with a port.
+    let to_legacy = format!("legacy.bank.invalid=127.0.0.1:{}", legacy.port());
+    let (_, rows) = run(vec!["--host-map".into(), to_legacy]).await;
+    assert_eq!(rows[1][7], "true", "{rows:?}");
+    assert_eq!(
+        rows[1][13],
+        format!("http://127.0.0.1:{}/health", legacy.port())
+    );
+    let to_modern = format!("*=http://127.0.0.1:{}", modern.port());
+    let (out, rows) = run(vec![
+        "--host-map".into(),
+        to_modern,
+        "--fail-on-error".into(),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing failed on the modern service"
+    );
+    assert_eq!(
+        rows[2][2..4],
+        ["GET /missing".to_string(), "200".to_string()]
+    );
+    assert_eq!(
+        rows[2][13],
+        format!("http://127.0.0.1:{}/missing", modern.port())
+    );
+    // --fail-on-error with failures: exit 1, and the JTL is complete.
+    let to_legacy = format!("legacy.bank.invalid=127.0.0.1:{}", legacy.port());
+    let (out, rows) = run(vec![
+        "--host-map".into(),
+        to_legacy,
+        "--fail-on-error".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 samples failed"));
+    assert_eq!(rows.len(), 3);
+    // --validate: one thread, one iteration, whatever the properties say.
+    let to_legacy = format!("legacy.bank.invalid=127.0.0.1:{}", legacy.port());
+    let (out, rows) = run(vec![
+        "--host-map".into(),
+        to_legacy,
+        "--validate".into(),
+        "-Jusers=50".into(),
+        "-Jloops=100".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let bad = rmeter(d, &["-n", "-t", plan, "--host-map", "nohost"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

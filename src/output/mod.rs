@@ -71,6 +71,8 @@ pub struct OutputConfig {
 #[derive(Debug, Default)]
 pub struct OutputReport {
     pub samples: u64,
+    /// Top-level samples that failed (transactions included).
+    pub failed_samples: u64,
     pub summary_lines: Vec<String>,
     pub label_table: String,
 }
@@ -201,6 +203,7 @@ pub fn spawn(
             };
             while let Some(sample) = rx.blocking_recv() {
                 report.samples += 1;
+                report.failed_samples += u64::from(!sample.success);
                 for (target, &file_index) in config.files.iter().zip(&target_to_file) {
                     let wanted = match target.listener {
                         None => true,

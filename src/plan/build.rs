@@ -112,6 +112,7 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
         functional_mode: flags.0,
         serialize_thread_groups: flags.1,
         teardown_on_shutdown: flags.2,
+        ignore_timers: false,
         user_variables: walk.user_variables,
         setup_groups,
         groups,

@@ -53,6 +53,8 @@ pub struct Plan {
     pub functional_mode: bool,
     pub serialize_thread_groups: bool,
     pub teardown_on_shutdown: bool,
+    /// Timers do not pause (`--validate`).
+    pub ignore_timers: bool,
     /// User-defined variables (Test Plan and every `Arguments` element) in the order JMeter
     /// evaluates them, once at test start; later definitions of a name win.
     pub user_variables: Vec<(VarId, Template)>,
@@ -220,6 +222,30 @@ impl Plan {
             .iter()
             .chain(&self.groups)
             .chain(&self.teardown_groups)
+    }
+
+    /// JMeter's "Validate Test Plan" (`TreeClonerForValidation`): every thread group runs
+    /// `testplan_validation.nb_threads_per_thread_group` threads (1) for
+    /// `testplan_validation.number_iterations` iterations (1), at once, without its scheduler;
+    /// `testplan_validation.ignore_timers` (true) drops every timer.
+    pub fn validate(&mut self, props: &crate::properties::Properties) {
+        let threads = props
+            .int("testplan_validation.nb_threads_per_thread_group", 1)
+            .clamp(1, u32::MAX as i64) as u32;
+        let iterations = props.int("testplan_validation.number_iterations", 1).max(1) as u64;
+        for group in self
+            .setup_groups
+            .iter_mut()
+            .chain(&mut self.groups)
+            .chain(&mut self.teardown_groups)
+        {
+            group.threads = threads;
+            group.loops = Some(iterations);
+            group.ramp_up = Duration::ZERO;
+            group.delay = Duration::ZERO;
+            group.duration = None;
+        }
+        self.ignore_timers = props.bool("testplan_validation.ignore_timers", true);
     }
 
     /// True when some enabled element is unsupported or some diagnostic is an error.

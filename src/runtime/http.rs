@@ -90,6 +90,122 @@ pub struct HttpSettings {
     pub verify_tls: bool,
     /// JMeter's global proxy (`-H -P`, or the `http.proxyHost` system properties).
     pub proxy: Option<ProxySettings>,
+    /// `--host-map` rules, applied to every request URL (redirects included) before it is sent.
+    pub host_map: Vec<HostRule>,
+}
+
+/// One `--host-map OLD=NEW` rule: requests to OLD (`host`, `host:port` or `*`) go to NEW
+/// (`host`, `host:port` or `scheme://host[:port]`); what NEW leaves out is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRule {
+    from_host: Option<String>,
+    from_port: Option<u16>,
+    to_scheme: Option<String>,
+    to_host: String,
+    to_port: Option<u16>,
+}
+
+impl std::str::FromStr for HostRule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<HostRule, String> {
+        let (from, to) = text
+            .split_once('=')
+            .ok_or_else(|| format!("expected OLD=NEW, got {text:?}"))?;
+        let (from_host, from_port) = match from.trim() {
+            "*" => (None, None),
+            "" => return Err(format!("empty host before '=' in {text:?}")),
+            host => {
+                let (host, port) = split_port(host).map_err(|e| format!("{e} in {text:?}"))?;
+                (Some(host.to_ascii_lowercase()), port)
+            }
+        };
+        let to = to.trim();
+        let (to_scheme, rest) = match to.split_once("://") {
+            Some((scheme, rest)) if scheme == "http" || scheme == "https" => {
+                (Some(scheme.to_string()), rest)
+            }
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "scheme {scheme:?} is not http or https in {text:?}"
+                ))
+            }
+            None => (None, to),
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!("expected host[:port] after '=' in {text:?}"));
+        }
+        let (to_host, to_port) = split_port(rest).map_err(|e| format!("{e} in {text:?}"))?;
+        Ok(HostRule {
+            from_host,
+            from_port,
+            to_scheme,
+            to_host: to_host.to_string(),
+            to_port,
+        })
+    }
+}
+
+fn split_port(text: &str) -> Result<(&str, Option<u16>), String> {
+    // An IPv6 literal keeps its brackets: [::1]:8080.
+    let colon = if text.starts_with('[') {
+        text.find("]:").map(|i| i + 1)
+    } else {
+        text.rfind(':')
+    };
+    match colon {
+        Some(i) => {
+            let port = text[i + 1..]
+                .parse()
+                .map_err(|_| format!("invalid port {:?}", &text[i + 1..]))?;
+            Ok((&text[..i], Some(port)))
+        }
+        None => Ok((text, None)),
+    }
+}
+
+impl HostRule {
+    fn matches(&self, url: &url::Url) -> bool {
+        let host_ok = match (&self.from_host, url.host_str()) {
+            (None, _) => true,
+            (Some(from), Some(host)) => from.eq_ignore_ascii_case(host),
+            (Some(_), None) => false,
+        };
+        host_ok
+            && self
+                .from_port
+                .is_none_or(|p| url.port_or_known_default() == Some(p))
+    }
+
+    /// A rule with a port is more specific than one without, and both than `*`.
+    fn specificity(&self) -> u8 {
+        u8::from(self.from_host.is_some()) * 2 + u8::from(self.from_port.is_some())
+    }
+}
+
+/// Rewrites `url` by the most specific matching rule; false when no rule matches.
+pub fn map_host(rules: &[HostRule], url: &mut url::Url) -> bool {
+    let Some(rule) = rules
+        .iter()
+        .filter(|r| r.matches(url))
+        .max_by_key(|r| r.specificity())
+    else {
+        return false;
+    };
+    let old_port = url.port();
+    if let Some(scheme) = &rule.to_scheme {
+        if url.scheme() != scheme {
+            // url refuses a scheme change that keeps a now-default port; go through text.
+            let text = format!("{scheme}{}", &url.as_str()[url.scheme().len()..]);
+            if let Ok(changed) = url::Url::parse(&text) {
+                *url = changed;
+            }
+        }
+    }
+    let _ = url.set_host(Some(&rule.to_host));
+    let _ = url.set_port(rule.to_port.or(old_port));
+    true
 }
 
 /// JMeter's global proxy, as its HttpClient 4 sampler reads it: `http.proxyHost`,
@@ -295,6 +411,10 @@ impl UserHttp {
         jar: Option<&mut CookieJar>,
         epoch: &super::Epoch,
     ) -> Exchange {
+        let mut out = out;
+        if !self.settings.host_map.is_empty() {
+            map_host(&self.settings.host_map, &mut out.url);
+        }
         let start = Instant::now();
         let start_ms = epoch.millis_at(start);
         self.probe.take();
@@ -615,6 +735,43 @@ fn charset(content_type: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_map_rules() {
+        let rules: Vec<HostRule> = [
+            "legacy.bank=127.0.0.1:9000",
+            "legacy.bank:8443=https://new.bank",
+            "*=fallback",
+        ]
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .collect();
+        let map = |text: &str| {
+            let mut url = url::Url::parse(text).unwrap();
+            map_host(&rules, &mut url);
+            url.to_string()
+        };
+        assert_eq!(
+            map("http://legacy.bank/a?b=1"),
+            "http://127.0.0.1:9000/a?b=1"
+        );
+        assert_eq!(map("http://LEGACY.bank:8443/x"), "https://new.bank:8443/x");
+        assert_eq!(map("https://other:444/y"), "https://fallback:444/y");
+        let rule: HostRule = "old=https://new".parse().unwrap();
+        let mut url = url::Url::parse("http://old/z").unwrap();
+        assert!(map_host(&[rule], &mut url));
+        assert_eq!(url.as_str(), "https://new/z");
+        for bad in [
+            "nohost",
+            "=x",
+            "a=ftp://b",
+            "a=b:notaport",
+            "a=b/path",
+            "a=",
+        ] {
+            assert!(bad.parse::<HostRule>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn header_names_are_title_case() {

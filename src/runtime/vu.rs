@@ -649,7 +649,7 @@ impl VirtualUser {
         }
         // JMeter evaluates the label after the pre-processors ran.
         self.sampler_name = sampler.label.render(self);
-        if !sampler.timers.is_empty() {
+        if !sampler.timers.is_empty() && !self.plan.ignore_timers {
             let mut total = Duration::ZERO;
             for timer in &sampler.timers {
                 let mut rng = std::mem::replace(&mut self.rng, fastrand::Rng::with_seed(0));

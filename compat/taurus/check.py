@@ -43,8 +43,12 @@ if kind == "yaml":
     check(re.search(r"wrong body\s*\|\s*FAIL", out), "bzt's label table")
     threads = {r["threadName"] for r in rows}
     check(len(threads) == 2, f"two users expected, got {threads}")
-    spread = (int(rows[-1]["timeStamp"]) - int(rows[0]["timeStamp"])) / 1000
+    stamps = sorted(int(r["timeStamp"]) for r in rows)
+    spread = (stamps[-1] - stamps[0]) / 1000
     check(3 <= spread <= 6, f"hold-for 4 s + ramp-up 1 s, but samples spread over {spread} s")
+    # The shaping timer: 10 rps once ramped up, so 30 samples in seconds 2 to 4 of its schedule.
+    held = [t for t in stamps if stamps[0] + 2000 <= t < stamps[0] + 5000]
+    check(28 <= len(held) <= 32, f"{len(held)} samples in 3 s at 10 rps")
 else:
     check("Command: Shutdown received" in log, "rmeter's log shows no UDP Shutdown")
     check(all(r["label"] in ("GET /health taurus", "GET /missing") for r in rows), "labels")

@@ -118,6 +118,7 @@ pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
         groups,
         teardown_groups,
         n_call_slots: walk.b.next_slot,
+        n_shaping_timers: walk.b.next_shaping_slot,
         n_controller_slots: walk.n_controller_slots,
         vars: walk.b.vars,
         csv_data_sets: walk.csv_data_sets,
@@ -425,6 +426,14 @@ impl Walk<'_> {
                 scope.timers.push(Arc::new(super::timer::timer(
                     &mut self.b.props(element, &path),
                 )));
+            }
+            "kg.apc.jmeter.timers.VariableThroughputTimer" => {
+                let slot = self.b.next_shaping_slot;
+                self.b.next_shaping_slot += 1;
+                let props = self.props;
+                let timer =
+                    super::shaping::shaping_timer(&mut self.b.props(element, &path), props, slot);
+                scope.timers.push(Arc::new(Timer::Shaping(timer)));
             }
             "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" => {
                 if let Some(post) =

@@ -22,6 +22,7 @@ pub mod java_time;
 pub mod javascript;
 pub mod listener;
 mod reader;
+pub mod shaping;
 pub mod support;
 pub mod template;
 pub mod timer;
@@ -64,6 +65,8 @@ pub struct Plan {
     pub vars: VarTable,
     /// How many function call sites need per-user or global state (`__counter`).
     pub n_call_slots: usize,
+    /// How many Throughput Shaping Timers the plan has (each has a shared run-time state).
+    pub n_shaping_timers: usize,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,

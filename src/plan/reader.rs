@@ -14,6 +14,8 @@ use crate::jmx::Element;
 pub struct Builder {
     pub vars: VarTable,
     pub next_slot: usize,
+    /// Run-time states of Throughput Shaping Timers handed out so far.
+    pub next_shaping_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -117,6 +117,7 @@ pub const KINDS: &[Kind] = &[
     kind("ModuleController", Controller, Unsupported, ""),
     kind("IncludeController", Controller, Unsupported, ""),
     kind("CriticalSectionController", Controller, Unsupported, ""),
+    kind("kg.apc.jmeter.timers.VariableThroughputTimer", Timer, Runs, "Throughput Shaping Timer (jmeter-plugins; Taurus's `throughput:`): `load_profile` rows or the `load_profile` property language; threads that reach it after the schedule ends stop"),
     kind("ConstantThroughputTimer", Timer, Unsupported, ""),
     kind("PreciseThroughputTimer", Timer, Unsupported, ""),
     kind("SyncTimer", Timer, Unsupported, ""),

@@ -26,6 +26,8 @@ pub enum Timer {
         delay: Template,
         lambda: Template,
     },
+    /// Holds samplers back to a rate (the runtime waits for a slot); draws no delay.
+    Shaping(super::shaping::ShapingTimer),
 }
 
 pub fn timer(p: &mut Props<'_, '_>) -> Timer {
@@ -71,6 +73,7 @@ pub fn draw(
         Timer::PoissonRandom { delay, lambda } => {
             num(render(delay)) + poisson(rng, num(render(lambda)))
         }
+        Timer::Shaping(_) => 0.0,
     };
     Duration::from_millis(ms.max(0.0) as u64)
 }

@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod csv_data;
 pub mod http;
 mod process;
+mod shaping;
 mod vu;
 
 use std::path::PathBuf;
@@ -149,6 +150,8 @@ struct Shared {
     machine_ip: String,
     http: Arc<http::HttpSettings>,
     keep_details: bool,
+    /// Throughput Shaping Timers' slot counters, by the timer's slot.
+    shaping: Arc<Vec<shaping::ShapingState>>,
     sample_variables: Vec<String>,
     max_redirects: u32,
     /// Values of the user-defined variables, evaluated once at test start.
@@ -203,6 +206,11 @@ pub async fn run(
         machine_name,
         http: settings.http.clone(),
         keep_details: settings.keep_details,
+        shaping: Arc::new(
+            (0..plan.n_shaping_timers)
+                .map(|_| shaping::ShapingState::default())
+                .collect(),
+        ),
         user_variables,
         seeded: Arc::default(),
     });
@@ -251,6 +259,7 @@ impl Shared {
             machine_ip: other.machine_ip.clone(),
             http: other.http.clone(),
             keep_details: other.keep_details,
+            shaping: other.shaping.clone(),
             sample_variables: other.sample_variables.clone(),
             max_redirects: other.max_redirects,
             user_variables: other.user_variables.clone(),

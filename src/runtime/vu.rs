@@ -21,6 +21,7 @@ use super::Shared;
 use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
 use crate::plan::template::Context;
+use crate::plan::timer::Timer;
 use crate::plan::{
     Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, PreProcessor, Sampler,
     SamplerKind, Transaction, UserParameters, VarId,
@@ -652,6 +653,20 @@ impl VirtualUser {
         if !sampler.timers.is_empty() && !self.plan.ignore_timers {
             let mut total = Duration::ZERO;
             for timer in &sampler.timers {
+                if let Timer::Shaping(shaping) = timer.as_ref() {
+                    // The plugin blocks inside its delay(), before the other timers' sleep.
+                    let state = &self.shared.shaping[shaping.slot];
+                    let now = Instant::now();
+                    match state.reserve(shaping, now) {
+                        super::shaping::Slot::At(at) => {
+                            if at > now && !self.pause(at - now).await {
+                                return Flow::StopThread;
+                            }
+                        }
+                        super::shaping::Slot::Over => return Flow::StopThread,
+                    }
+                    continue;
+                }
                 let mut rng = std::mem::replace(&mut self.rng, fastrand::Rng::with_seed(0));
                 total += crate::plan::timer::draw(timer, &mut |t| t.render(self), &mut rng);
                 self.rng = rng;

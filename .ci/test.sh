@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --all-targets
-bash compat/taurus/run.sh target/debug/rmeter
+bash compat/taurus/run.sh "${CARGO_TARGET_DIR:-target}/debug/rmeter"

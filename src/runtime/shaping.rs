@@ -112,11 +112,8 @@ mod tests {
         let state = ShapingState::default();
         let t0 = Instant::now();
         let mut at = Vec::new();
-        loop {
-            match state.reserve(&t, t0) {
-                Slot::At(i) => at.push(i.duration_since(t0).as_millis()),
-                Slot::Over => break,
-            }
+        while let Slot::At(i) = state.reserve(&t, t0) {
+            at.push(i.duration_since(t0).as_millis());
         }
         // Second 0 and 1 at 4/s, second 2 at 2.5/s: ceil(2.5) = 3 slots, 400 ms apart.
         assert_eq!(

@@ -165,3 +165,52 @@ async fn global_proxy_and_non_proxy_hosts() {
     assert_eq!(rows[1][7], "false", "{rows:?}");
     assert!(rows[1][3].starts_with("Non HTTP response code"), "{rows:?}");
 }
+
+const SAVED_COOKIES: &str = r#"<jmeterTestPlan><hashTree>
+<TestPlan testclass="TestPlan" testname="Cookies"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+  <CookieManager testclass="CookieManager" testname="Cookies"/><hashTree/>
+  <DNSCacheManager testclass="DNSCacheManager" testname="DNS (system resolver, as Taurus adds it)">
+    <collectionProp name="DNSCacheManager.servers"/>
+    <boolProp name="DNSCacheManager.clearEachIteration">false</boolProp>
+    <boolProp name="DNSCacheManager.isCustomResolver">false</boolProp>
+  </DNSCacheManager><hashTree/>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="login">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/login</stringProp></HTTPSamplerProxy><hashTree/>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="sid=${COOKIE_SID}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/logout</stringProp></HTTPSamplerProxy><hashTree/>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="after logout sid=${COOKIE_SID}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/login</stringProp></HTTPSamplerProxy><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+/// `CookieManager.save.cookies=true` makes each received cookie the variable `COOKIE_<name>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_saved_as_variables() {
+    let target = support::serve_target(serde_json::json!([
+        {"method": "GET", "path": "/login", "set_cookie": "SID=abc123; Path=/", "body": "in"},
+        {"method": "GET", "path": "/logout", "set_cookie": "SID=; Max-Age=0; Path=/", "body": "out"}
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, SAVED_COOKIES).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    let props = [
+        ("port", target.port().to_string()),
+        ("CookieManager.save.cookies", "true".to_string()),
+    ];
+    support::run_plan(&plan, &jtl, &props).await.unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[2].as_str()).collect();
+    // The label of the third is evaluated before its own response sets the cookie again.
+    assert_eq!(
+        labels,
+        ["login", "sid=abc123", "after logout sid=${COOKIE_SID}"]
+    );
+}

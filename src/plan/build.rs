@@ -384,6 +384,7 @@ impl Walk<'_> {
                 }
             }
             "Arguments" => {} // Collected in the pre-pass.
+            "DNSCacheManager" => http::dns_cache_manager(&mut self.b.props(element, &path)),
             "CSVDataSet" => {
                 let csv = data::csv_data_set(&mut self.b.props(element, &path));
                 let csv = CsvDataSet {

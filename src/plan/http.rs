@@ -126,6 +126,22 @@ pub fn cookie_policy(p: &mut Props<'_, '_>) -> CookiePolicy {
     }
 }
 
+/// The DNS Cache Manager: only its system-resolver form runs (see the support table).
+pub fn dns_cache_manager(p: &mut Props<'_, '_>) {
+    if p.bool("DNSCacheManager.isCustomResolver", false) {
+        p.unsupported_option(
+            "DNSCacheManager.isCustomResolver",
+            "a custom DNS resolver is not supported yet",
+        );
+    }
+    if !p.element.collection("DNSCacheManager.hosts").is_empty() {
+        p.unsupported_option(
+            "DNSCacheManager.hosts",
+            "a static host table is not supported yet (--host-map does this from the command line)",
+        );
+    }
+}
+
 fn raw_args(element: &Element) -> Vec<RawArg> {
     let Some(arguments) = element.element("HTTPsampler.Arguments") else {
         return Vec::new();

@@ -123,7 +123,7 @@ pub const KINDS: &[Kind] = &[
     kind("SyncTimer", Timer, Unsupported, ""),
     kind("CacheManager", Config, Unsupported, ""),
     kind("AuthManager", Config, Unsupported, ""),
-    kind("DNSCacheManager", Config, Unsupported, ""),
+    kind("DNSCacheManager", Config, Runs, "with the system resolver (as Taurus adds it): rmeter resolves the host of each new connection and keeps no DNS cache, so `clearEachIteration` changes nothing; a custom resolver or static host table is an unsupported option"),
     kind("KeystoreConfig", Config, Unsupported, ""),
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
     kind("RegExUserParameters", PreProcessor, Unsupported, ""),

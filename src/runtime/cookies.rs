@@ -30,6 +30,14 @@ impl CookieJar {
         self.cookies.is_empty()
     }
 
+    /// The value of the stored cookie with this name (the first, if several domains set one).
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value.as_str())
+    }
+
     /// Stores a `Set-Cookie` header received from `url`.
     pub fn store(&mut self, header: &str, url: &url::Url) {
         let Some(host) = url.host_str() else { return };

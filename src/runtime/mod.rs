@@ -150,6 +150,9 @@ struct Shared {
     machine_ip: String,
     http: Arc<http::HttpSettings>,
     keep_details: bool,
+    /// `CookieManager.save.cookies`: the variable prefix (`CookieManager.name.prefix`) under which
+    /// received cookies are saved, or `None`.
+    save_cookies: Option<String>,
     /// Throughput Shaping Timers' slot counters, by the timer's slot.
     shaping: Arc<Vec<shaping::ShapingState>>,
     sample_variables: Vec<String>,
@@ -190,7 +193,13 @@ pub async fn run(
     let epoch = Epoch::now();
     props.set("TESTSTART.MS", &epoch.base_ms.to_string());
     let user_variables = plan.evaluate_user_variables(&props);
+    let save_cookies = props.bool("CookieManager.save.cookies", false).then(|| {
+        props
+            .get("CookieManager.name.prefix")
+            .unwrap_or_else(|| "COOKIE_".into())
+    });
     let shared = Arc::new(Shared {
+        save_cookies,
         sample_variables: props.list("sample_variables"),
         max_redirects: props.int("httpsampler.max_redirects", 20).clamp(0, 1000) as u32,
         plan: plan.clone(),
@@ -259,6 +268,7 @@ impl Shared {
             machine_ip: other.machine_ip.clone(),
             http: other.http.clone(),
             keep_details: other.keep_details,
+            save_cookies: other.save_cookies.clone(),
             shaping: other.shaping.clone(),
             sample_variables: other.sample_variables.clone(),
             max_redirects: other.max_redirects,

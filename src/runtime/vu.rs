@@ -787,6 +787,9 @@ impl VirtualUser {
             let body = out.body.clone();
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
             let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            if request.cookies.is_some() {
+                self.save_cookies(&exchange);
+            }
             if self.shared.keep_details {
                 details.push(exchange_details(&exchange, &method, &url, body.as_deref()));
             }
@@ -877,6 +880,31 @@ impl VirtualUser {
         }
         last.url = sample.url.clone().unwrap_or_default();
         (sample, last)
+    }
+
+    /// `CookieManager.save.cookies`: each cookie a response sets becomes the variable
+    /// `COOKIE_<name>`, and disappears when the response deletes the cookie.
+    fn save_cookies(&mut self, exchange: &Exchange) {
+        let Some(prefix) = self.shared.save_cookies.clone() else {
+            return;
+        };
+        for line in exchange.response_headers.lines() {
+            let Some((header, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !header.trim().eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let Some((name, _)) = value.split_once('=') else {
+                continue;
+            };
+            let name = name.trim();
+            let var = format!("{prefix}{name}");
+            match self.cookies.value(name).map(str::to_string) {
+                Some(stored) => self.set_var(&var, stored),
+                None => self.remove_var(&var),
+            }
+        }
     }
 
     /// Renders the request's templates into a URL, headers and body.

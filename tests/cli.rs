@@ -150,32 +150,38 @@ fn check_reports_statuses_and_exit_code() {
         .contains("invalid regular expression"));
 }
 
+/// SIGINT and SIGTERM stop gracefully, and a second signal stops at once; in every case the
+/// run exits 0 with whole rows, and the summariser counts exactly the rows written.
 #[cfg(unix)]
 #[test]
-fn sigint_stops_gracefully_and_keeps_every_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let child = spawn_forever(dir.path(), &[], std::process::Stdio::piped());
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("... end of run"), "{stdout}");
-    let jtl = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
-    let rows: Vec<&str> = jtl.lines().skip(1).collect();
-    assert!(rows.len() >= 8, "only {} rows", rows.len());
-    for row in &rows {
-        assert_eq!(row.split(',').count(), 17, "a torn row: {row}");
+fn signals_stop_gracefully_and_keep_every_row() {
+    for signals in [&["-INT"][..], &["-TERM"], &["-INT", "-TERM"]] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = spawn_forever(dir.path(), &[], std::process::Stdio::piped());
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        for signal in signals {
+            let status = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{signals:?}: {stdout}");
+        assert!(stdout.contains("... end of run"), "{stdout}");
+        let jtl = std::fs::read_to_string(dir.path().join("out.jtl")).unwrap();
+        assert!(jtl.ends_with('\n'), "{signals:?}: the last row is torn");
+        let rows: Vec<&str> = jtl.lines().skip(1).collect();
+        assert!(rows.len() >= 8, "only {} rows", rows.len());
+        for row in &rows {
+            assert_eq!(row.split(',').count(), 17, "a torn row: {row}");
+        }
+        assert!(
+            stdout.contains(&format!("summary = {:>6} in", rows.len())),
+            "{signals:?}: {stdout}"
+        );
     }
-    // The summariser's total counts exactly the rows written.
-    assert!(
-        stdout.contains(&format!("summary = {:>6} in", rows.len())),
-        "{stdout}"
-    );
 }
 
 /// JMeter's remote stop: `Shutdown` and `StopTestNow` over UDP on 127.0.0.1, sent by

@@ -161,7 +161,7 @@ fn signals_stop_gracefully_and_keep_every_row() {
         std::thread::sleep(std::time::Duration::from_millis(1500));
         for signal in signals {
             let status = Command::new("kill")
-                .args([signal, &child.id().to_string()])
+                .args([*signal, &child.id().to_string()])
                 .status()
                 .unwrap();
             assert!(status.success());

@@ -223,6 +223,8 @@ pub struct RunConfig {
     /// `-L` values, checked when logging is set up.
     pub log_levels: Vec<String>,
     pub props: Arc<Properties>,
+    /// The rmeter home, where JMeter looks for `bin/` files such as `hc.parameters`.
+    pub home: Option<PathBuf>,
     /// Java system properties (`-D`, `-S`, `system.properties`, `-H`/`-P`); rmeter reads the
     /// proxy ones.
     pub system_props: Arc<Properties>,
@@ -387,6 +389,7 @@ impl RunArgs {
                 .unwrap_or_else(|| PathBuf::from("jmeter.log")),
             log_levels: self.log_levels,
             props: Arc::new(props),
+            home,
             system_props: Arc::new(system),
             force_delete: self.force_delete,
             host_map: self.host_map,
@@ -457,7 +460,7 @@ impl RunArgs {
 
 /// JMeter's `findFile`: the name as given (relative to the working folder), else in the home's
 /// `bin` folder.
-fn find_file(name: &str, bin: Option<&Path>) -> Option<PathBuf> {
+pub fn find_file(name: &str, bin: Option<&Path>) -> Option<PathBuf> {
     let name = name.trim();
     if name.is_empty() {
         return None;

@@ -55,6 +55,8 @@ pub enum RunError {
     Delete { path: String, cause: std::io::Error },
     #[error(transparent)]
     Proxy(#[from] runtime::http::ProxyError),
+    #[error("hc.parameters.file {path}: {message}")]
+    HcParameters { path: String, message: String },
 }
 
 fn list(diagnostics: &[Diagnostic]) -> String {
@@ -98,6 +100,8 @@ pub struct Prepared {
     http: Arc<runtime::http::HttpSettings>,
     /// Some result file saves headers or bodies: samples carry [`sample::Details`].
     keep_details: bool,
+    /// Settings that have no effect in rmeter, to print before the run.
+    pub notes: Vec<String>,
     /// Warnings (and skipped unsupported elements) found while building the plan.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -125,11 +129,42 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let http = Arc::new(runtime::http::HttpSettings {
+    let mut http = runtime::http::HttpSettings {
         verify_tls: config.verify_tls,
         proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
         host_map: config.host_map.clone(),
-    });
+        ..Default::default()
+    };
+    let mut notes = Vec::new();
+    if let Some(name) = config
+        .props
+        .get("hc.parameters.file")
+        .filter(|n| !n.trim().is_empty())
+    {
+        let bin = config.home.as_ref().map(|h| h.join("bin"));
+        let file = cli::find_file(&name, bin.as_deref()).ok_or_else(|| RunError::HcParameters {
+            path: name.clone(),
+            message: "the file does not exist".into(),
+        })?;
+        let text = std::fs::read_to_string(&file).map_err(|e| RunError::HcParameters {
+            path: file.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let unused = runtime::http::apply_hc_parameters(&mut http, &text).map_err(|message| {
+            RunError::HcParameters {
+                path: file.display().to_string(),
+                message,
+            }
+        })?;
+        for key in unused {
+            notes.push(format!(
+                "{}: HttpClient parameter {key} has no effect in rmeter",
+                file.display()
+            ));
+        }
+    }
+    notes.extend(properties::unhonoured(&config.props));
+    let http = Arc::new(http);
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {
         let save = plan::listener::SaveConfig::from_properties(&config.props);
@@ -171,6 +206,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         files,
         http,
         keep_details,
+        notes,
         diagnostics,
     })
 }
@@ -188,6 +224,7 @@ pub async fn execute(
         http,
         keep_details,
         diagnostics,
+        ..
     } = prepared;
     let start_ms = clock::epoch_millis();
     let output_config = OutputConfig {

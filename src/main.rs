@@ -179,6 +179,10 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
         eprintln!("Warning: system property {name} has no effect in rmeter");
     }
     let prepared = rmeter::prepare(&config)?;
+    for note in &prepared.notes {
+        tracing::warn!("{note}");
+        eprintln!("Warning: {note}");
+    }
     for d in &prepared.diagnostics {
         eprintln!("{d}");
     }

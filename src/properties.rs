@@ -23,6 +23,33 @@ pub const JMETER_DEFAULTS: &[(&str, &str)] = &[
     ("system.properties", "system.properties"),
 ];
 
+/// JMeter properties that change what JMeter's HTTP client does and that rmeter does not
+/// implement, with the value (if any) that describes what rmeter does anyway. A property set to
+/// anything else is reported at start, never silently ignored.
+pub const UNHONOURED: &[(&str, Option<&str>)] = &[
+    ("httpclient4.retrycount", Some("0")),
+    ("httpclient4.request_sent_retry_enabled", Some("false")),
+    ("httpclient4.idletimeout", None),
+    ("httpclient4.time_to_live", None),
+    ("httpclient4.validate_after_inactivity", None),
+    ("httpclient.socket.http.cps", Some("0")),
+    ("httpclient.socket.https.cps", Some("0")),
+    ("httpclient.localaddress", None),
+    ("httpclient.timeout", None),
+];
+
+/// Warnings for the [`UNHONOURED`] properties that are set.
+pub fn unhonoured(props: &Properties) -> Vec<String> {
+    UNHONOURED
+        .iter()
+        .filter_map(|(name, neutral)| {
+            let value = props.get(name)?;
+            (Some(value.trim()) != *neutral)
+                .then(|| format!("property {name}={value} has no effect in rmeter"))
+        })
+        .collect()
+}
+
 /// A run's property table.
 #[derive(Debug, Default)]
 pub struct Properties {
@@ -251,6 +278,17 @@ mod tests {
                 ("empty".into(), "".into()),
             ]
         );
+    }
+
+    #[test]
+    fn unhonoured_properties_are_reported() {
+        let props = Properties::with_jmeter_defaults();
+        assert!(unhonoured(&props).is_empty());
+        props.set("httpclient4.retrycount", "0");
+        assert!(unhonoured(&props).is_empty(), "0 is what rmeter does");
+        props.set("httpclient4.retrycount", "3");
+        props.set("httpclient4.time_to_live", "60000");
+        assert_eq!(unhonoured(&props).len(), 2);
     }
 
     #[test]

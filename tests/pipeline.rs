@@ -385,3 +385,66 @@ async fn host_map_validate_and_fail_on_error() {
     let bad = rmeter(d, &["-n", "-t", plan, "--host-map", "nohost"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `hc.parameters.file` from the rmeter home sets the default socket timeout; HTTP client
+/// properties rmeter does not implement are reported at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hc_parameters_timeouts_and_unhonoured_properties() {
+    let addr = support::serve_target(serde_json::json!([
+        {"method": "GET", "path": "/health", "status": 200, "delay_ms": 1500, "body": "slow"}
+    ]))
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join("bin")).unwrap();
+    std::fs::write(
+        home.path().join("bin/hc.parameters"),
+        "http.socket.timeout$Integer=300\nhttp.protocol.version$HttpVersion=1.1\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plan = fixture("env-plan.jmx");
+    let port = format!("-Jport={}", addr.port());
+    let args = [
+        "-n",
+        "-t",
+        plan.to_str().unwrap(),
+        "-l",
+        "r.jtl",
+        "-d",
+        home.path().to_str().unwrap(),
+        "-Jhc.parameters.file=hc.parameters",
+        "-Jhttpclient4.retrycount=2",
+        "-Jhost=127.0.0.1",
+        &port,
+    ];
+    let out = blocking(d, &args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("http.protocol.version$HttpVersion has no effect"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("httpclient4.retrycount=2 has no effect"),
+        "{stderr}"
+    );
+    let rows = support::read_jtl(&text(d.join("r.jtl")));
+    assert_eq!(rows[1][2], "GET /health none");
+    assert_eq!(
+        rows[1][3], "Non HTTP response code: java.net.SocketTimeoutException",
+        "{rows:?}"
+    );
+    let missing = blocking(
+        d,
+        &[
+            "-n",
+            "-t",
+            plan.to_str().unwrap(),
+            "-Jhc.parameters.file=nope",
+        ],
+    )
+    .await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("hc.parameters.file nope"));
+}

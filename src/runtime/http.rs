@@ -92,6 +92,40 @@ pub struct HttpSettings {
     pub proxy: Option<ProxySettings>,
     /// `--host-map` rules, applied to every request URL (redirects included) before it is sent.
     pub host_map: Vec<HostRule>,
+    /// `http.connection.timeout` of the `hc.parameters` file: for samplers without their own.
+    pub connect_timeout: Option<Duration>,
+    /// `http.socket.timeout` of the `hc.parameters` file: for samplers without their own.
+    pub response_timeout: Option<Duration>,
+}
+
+/// The `hc.parameters` file (`hc.parameters.file`): HttpClient parameters as `name$Type=value`.
+/// rmeter reads the two timeouts; every other parameter is returned as having no effect.
+pub fn apply_hc_parameters(settings: &mut HttpSettings, text: &str) -> Result<Vec<String>, String> {
+    let mut unused = Vec::new();
+    for (key, value) in crate::properties::parse_properties(text) {
+        let name = key.split('$').next().unwrap_or("").trim();
+        let millis = || {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{key}: {value:?} is not a number of milliseconds"))
+        };
+        match name {
+            // HttpClient: 0 means no timeout.
+            "http.connection.timeout" => {
+                settings.connect_timeout = Some(millis()?)
+                    .filter(|&ms| ms > 0)
+                    .map(Duration::from_millis)
+            }
+            "http.socket.timeout" => {
+                settings.response_timeout = Some(millis()?)
+                    .filter(|&ms| ms > 0)
+                    .map(Duration::from_millis)
+            }
+            _ => unused.push(key),
+        }
+    }
+    Ok(unused)
 }
 
 /// One `--host-map OLD=NEW` rule: requests to OLD (`host`, `host:port` or `*`) go to NEW
@@ -391,10 +425,10 @@ impl UserHttp {
             // JMeter ignores the HTTP_PROXY environment variables.
             None => builder.no_proxy(),
         };
-        if let Some(timeout) = key.connect_timeout {
+        if let Some(timeout) = key.connect_timeout.or(self.settings.connect_timeout) {
             builder = builder.connect_timeout(timeout);
         }
-        if let Some(timeout) = key.response_timeout {
+        if let Some(timeout) = key.response_timeout.or(self.settings.response_timeout) {
             builder = builder.read_timeout(timeout);
         }
         let client = builder.build()?;

@@ -27,6 +27,23 @@ pub struct ShapingTimer {
 }
 
 impl ShapingTimer {
+    /// A timer from `(from rps, to rps, seconds)` rows, for tests.
+    #[cfg(test)]
+    pub fn from_rows(rows: &[(f64, f64, u64)]) -> ShapingTimer {
+        ShapingTimer {
+            name: "t".into(),
+            rows: rows
+                .iter()
+                .map(|&(from_rps, to_rps, seconds)| Row {
+                    from_rps,
+                    to_rps,
+                    seconds,
+                })
+                .collect(),
+            slot: 0,
+        }
+    }
+
     /// The target rate in second `sec` of the schedule (0-based), or `None` once it is over.
     /// As the plugin walks it: the first row covers seconds `0..=d`, each later row the
     /// `d` seconds after, and within a row the rate moves linearly from `from` to `to`.
@@ -210,25 +227,10 @@ fn duration(text: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    fn timer(rows: &[(f64, f64, u64)]) -> ShapingTimer {
-        ShapingTimer {
-            name: "t".into(),
-            rows: rows
-                .iter()
-                .map(|&(from_rps, to_rps, seconds)| Row {
-                    from_rps,
-                    to_rps,
-                    seconds,
-                })
-                .collect(),
-            slot: 0,
-        }
-    }
-
     #[test]
     fn rates_follow_the_plugins_walk() {
         // What Taurus writes for throughput 20, ramp-up 2 s, hold-for 6 s.
-        let t = timer(&[(2.5, 20.0, 2), (20.0, 20.0, 6)]);
+        let t = ShapingTimer::from_rows(&[(2.5, 20.0, 2), (20.0, 20.0, 6)]);
         let rates: Vec<Option<f64>> = (0..10).map(|s| t.rate(s)).collect();
         assert_eq!(rates[..3], [Some(2.5), Some(11.25), Some(20.0)]);
         assert!(rates[3..9].iter().all(|r| *r == Some(20.0)));

@@ -88,27 +88,11 @@ fn unpack(packed: u64) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::shaping::Row;
-
-    fn timer(rows: &[(f64, f64, u64)]) -> ShapingTimer {
-        ShapingTimer {
-            name: "t".into(),
-            rows: rows
-                .iter()
-                .map(|&(from_rps, to_rps, seconds)| Row {
-                    from_rps,
-                    to_rps,
-                    seconds,
-                })
-                .collect(),
-            slot: 0,
-        }
-    }
 
     /// Slots are spread through each second at the scheduled rate, and end with the schedule.
     #[test]
     fn slots_follow_the_schedule() {
-        let t = timer(&[(4.0, 4.0, 1), (2.5, 2.5, 1)]);
+        let t = ShapingTimer::from_rows(&[(4.0, 4.0, 1), (2.5, 2.5, 1)]);
         let state = ShapingState::default();
         let t0 = Instant::now();
         let mut at = Vec::new();
@@ -125,7 +109,7 @@ mod tests {
     /// A caller arriving late in a second takes the past slots at once; lost seconds stay lost.
     #[test]
     fn late_callers_burst_and_unused_seconds_are_lost() {
-        let t = timer(&[(10.0, 10.0, 100)]);
+        let t = ShapingTimer::from_rows(&[(10.0, 10.0, 100)]);
         let state = ShapingState::default();
         let t0 = Instant::now();
         assert_eq!(state.reserve(&t, t0), Slot::At(t0));
@@ -139,7 +123,7 @@ mod tests {
 
     #[test]
     fn many_threads_get_distinct_slots() {
-        let t = std::sync::Arc::new(timer(&[(1000.0, 1000.0, 10)]));
+        let t = std::sync::Arc::new(ShapingTimer::from_rows(&[(1000.0, 1000.0, 10)]));
         let state = std::sync::Arc::new(ShapingState::default());
         let t0 = Instant::now();
         let _ = state.start.set(t0);

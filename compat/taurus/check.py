@@ -49,6 +49,11 @@ if kind == "yaml":
     # The shaping timer: 10 rps once ramped up, so 30 samples in seconds 2 to 4 of its schedule.
     held = [t for t in stamps if stamps[0] + 2000 <= t < stamps[0] + 5000]
     check(28 <= len(held) <= 32, f"{len(held)} samples in 3 s at 10 rps")
+elif kind == "iterations":
+    check(len(rows) == 3 * 4 * 2, f"{len(rows)} samples, expected 24")
+    check(sum(r["label"] == "poll" and r["success"] == "true" for r in rows) == 12, "12 good polls")
+    check(sum(r["label"] == "unavailable" and r["responseCode"] == "503" for r in rows) == 12, "12 503s")
+    check(len(errors) == 12, "error.jtl holds the 12 failures")
 else:
     check("Command: Shutdown received" in log, "rmeter's log shows no UDP Shutdown")
     check(all(r["label"] in ("GET /health taurus", "GET /missing") for r in rows), "labels")

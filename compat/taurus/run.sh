@@ -61,11 +61,16 @@ code="$(bzt yaml "$here/bank.yml" -o "scenarios.bank.default-address=http://127.
 [ "$code" = 0 ] || fail "bzt exited $code on the YAML scenario"
 python3 "$here/check.py" yaml "$work/yaml" "$work/yaml.out" || fail "YAML scenario results"
 
-# 2. An existing .jmx stopped by a pass/fail criterion through the UDP port: bzt exits 3.
+# 2. `iterations`: 3 users x 4 iterations x 2 requests, then the run ends by itself.
+code="$(bzt iterations "$here/iterations.yml" -o "scenarios.counted.default-address=http://127.0.0.1:$port")"
+[ "$code" = 0 ] || fail "bzt exited $code on the iterations scenario"
+python3 "$here/check.py" iterations "$work/iterations" "$work/iterations.out" || fail "iterations results"
+
+# 3. An existing .jmx stopped by a pass/fail criterion through the UDP port: bzt exits 3.
 cp "$repo/jmx-fixtures/pipeline/env-plan.jmx" "$work/env-plan.jmx"
 code="$(bzt script "$here/script.yml" -o "execution.0.scenario.script=$work/env-plan.jmx" \
     -o "modules.jmeter.properties.port=$port")"
 [ "$code" = 3 ] || fail "bzt exited $code on the stopped .jmx scenario, expected 3"
 python3 "$here/check.py" script "$work/script" "$work/script.out" || fail ".jmx scenario results"
 
-echo "taurus: ok (YAML scenario, .jmx scenario stopped over UDP)"
+echo "taurus: ok (YAML scenarios with hold-for and throughput, and with iterations; a .jmx scenario stopped over UDP)"

@@ -71,6 +71,14 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Write the HTML report and statistics.json from a CSV results file (the same as `-g`).
+    Report {
+        /// The CSV JTL file.
+        #[arg(value_name = "JTL")]
+        results: PathBuf,
+        #[command(flatten)]
+        args: RunArgs,
+    },
     /// Print the element support table (the source of compat/ELEMENTS.md).
     Elements,
     /// Lay out an rmeter home at DIR (bin/jmeter.sh and friends) for tools that drive JMeter
@@ -222,6 +230,8 @@ pub struct RunConfig {
     pub log: PathBuf,
     /// `-L` values, checked when logging is set up.
     pub log_levels: Vec<String>,
+    /// `-e -o FOLDER`: the report to write after the run.
+    pub report_folder: Option<PathBuf>,
     pub props: Arc<Properties>,
     /// The rmeter home, where JMeter looks for `bin/` files such as `hc.parameters`.
     pub home: Option<PathBuf>,
@@ -273,8 +283,8 @@ pub enum CliError {
     ProxyIncomplete,
     #[error("distributed testing (-r, -R, -X) is not available in rmeter yet: run rmeter on each load generator instead")]
     Distributed,
-    #[error("the HTML dashboard (-e, -o, -g) is not available in rmeter yet")]
-    Report,
+    #[error("Incorrect Usage: {0}")]
+    Usage(String),
     #[error(transparent)]
     Properties(#[from] PropertiesError),
 }
@@ -283,10 +293,29 @@ impl CliError {
     /// Usage errors exit 2 (JMeter exits 0 on them, a trap for scripts); the rest 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::NoPlan | CliError::ProxyIncomplete => 2,
+            CliError::NoPlan | CliError::ProxyIncomplete | CliError::Usage(_) => 2,
             _ => 1,
         }
     }
+}
+
+/// Properties as loaded for a run or a report.
+struct Loaded {
+    props: Properties,
+    system: Properties,
+    home: Option<PathBuf>,
+}
+
+/// A report without a run (`-g`, `rmeter report`).
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub jtl: PathBuf,
+    pub folder: PathBuf,
+    pub props: Arc<Properties>,
+    /// `-f`: empty a non-empty output folder first.
+    pub force: bool,
+    pub log: PathBuf,
+    pub log_levels: Vec<String>,
 }
 
 /// One property source from the command line, applied in command-line order as JMeter does.
@@ -311,10 +340,83 @@ impl RunArgs {
         if self.run_remote || self.remote_start.is_some() || self.remote_exit {
             return Err(CliError::Distributed);
         }
-        if self.report_at_end || self.report_folder.is_some() || self.report_only.is_some() {
-            return Err(CliError::Report);
+        if self.report_only.is_some() {
+            return Err(CliError::Usage(
+                "-g generates a report from a results file and cannot be combined with a run (-t)"
+                    .into(),
+            ));
         }
+        let report_folder = match (self.report_at_end, &self.report_folder) {
+            (false, None) => None,
+            (true, Some(folder)) if self.jtl.is_some() => Some(folder.clone()),
+            (true, Some(_)) => {
+                return Err(CliError::Usage(
+                    "-e requires -l, the results file to report on".into(),
+                ))
+            }
+            (true, None) => {
+                return Err(CliError::Usage(
+                    "-e requires -o, the report's output folder".into(),
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(CliError::Usage("-o can only be used with -e or -g".into()))
+            }
+        };
         let plan = plan.or(self.plan.clone()).ok_or(CliError::NoPlan)?;
+        let loaded = self.load_properties(matches)?;
+        let (props, system, home) = (loaded.props, loaded.system, loaded.home);
+        match (&self.proxy_host, &self.proxy_port) {
+            (Some(host), Some(port)) => {
+                for scheme in ["http", "https"] {
+                    system.set(&format!("{scheme}.proxyHost"), host);
+                    system.set(&format!("{scheme}.proxyPort"), port);
+                }
+                if let Some(scheme) = self
+                    .proxy_scheme
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                {
+                    system.set("http.proxyScheme", scheme);
+                }
+            }
+            (None, None) => {}
+            _ => return Err(CliError::ProxyIncomplete),
+        }
+        if let Some(hosts) = &self.non_proxy_hosts {
+            system.set("http.nonProxyHosts", hosts);
+            system.set("https.nonProxyHosts", hosts);
+        }
+        if let Some(user) = &self.proxy_user {
+            props.set("http.proxyUser", user);
+            if let Some(password) = &self.proxy_password {
+                props.set("http.proxyPass", password);
+            }
+        }
+        let fail_on_error = self.fail_on_error || props.bool("rmeter.fail_on_error", false);
+        Ok(RunConfig {
+            plan,
+            jtl: self.jtl,
+            log: self
+                .log
+                .map(|log| dated_name(&log))
+                .unwrap_or_else(|| PathBuf::from("jmeter.log")),
+            log_levels: self.log_levels,
+            report_folder,
+            props: Arc::new(props),
+            home,
+            system_props: Arc::new(system),
+            force_delete: self.force_delete,
+            host_map: self.host_map,
+            validate: self.validate,
+            fail_on_error,
+            verify_tls: self.verify_tls,
+            skip_unsupported: self.skip_unsupported,
+        })
+    }
+
+    /// Loads the properties in JMeter's order (see [`RunArgs::into_config`]).
+    fn load_properties(&self, matches: Option<&clap::ArgMatches>) -> Result<Loaded, CliError> {
         let home = crate::home::locate(self.home.clone());
         let bin = home.as_ref().map(|h| h.join("bin"));
         let props = match &self.property_file {
@@ -352,51 +454,43 @@ impl RunArgs {
                 },
             }
         }
-        match (&self.proxy_host, &self.proxy_port) {
-            (Some(host), Some(port)) => {
-                for scheme in ["http", "https"] {
-                    system.set(&format!("{scheme}.proxyHost"), host);
-                    system.set(&format!("{scheme}.proxyPort"), port);
-                }
-                if let Some(scheme) = self
-                    .proxy_scheme
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                {
-                    system.set("http.proxyScheme", scheme);
-                }
-            }
-            (None, None) => {}
-            _ => return Err(CliError::ProxyIncomplete),
+        Ok(Loaded {
+            props,
+            system,
+            home,
+        })
+    }
+
+    /// `-g JTL -o FOLDER` (or `rmeter report JTL -o FOLDER`): a report without a run.
+    pub fn into_report_config(
+        self,
+        matches: Option<&clap::ArgMatches>,
+    ) -> Result<ReportConfig, CliError> {
+        let Some(jtl) = self.report_only.clone() else {
+            return Err(CliError::Usage(
+                "give the results file to report on (-g FILE)".into(),
+            ));
+        };
+        if self.plan.is_some() || self.jtl.is_some() || self.report_at_end {
+            return Err(CliError::Usage(
+                "-g cannot be combined with -t, -l or -e".into(),
+            ));
         }
-        if let Some(hosts) = &self.non_proxy_hosts {
-            system.set("http.nonProxyHosts", hosts);
-            system.set("https.nonProxyHosts", hosts);
-        }
-        if let Some(user) = &self.proxy_user {
-            props.set("http.proxyUser", user);
-            if let Some(password) = &self.proxy_password {
-                props.set("http.proxyPass", password);
-            }
-        }
-        let fail_on_error = self.fail_on_error || props.bool("rmeter.fail_on_error", false);
-        Ok(RunConfig {
-            plan,
-            jtl: self.jtl,
+        let folder = self
+            .report_folder
+            .clone()
+            .ok_or_else(|| CliError::Usage("-g requires -o, the report's output folder".into()))?;
+        let loaded = self.load_properties(matches)?;
+        Ok(ReportConfig {
+            jtl,
+            folder,
+            props: Arc::new(loaded.props),
+            force: self.force_delete,
             log: self
                 .log
                 .map(|log| dated_name(&log))
                 .unwrap_or_else(|| PathBuf::from("jmeter.log")),
             log_levels: self.log_levels,
-            props: Arc::new(props),
-            home,
-            system_props: Arc::new(system),
-            force_delete: self.force_delete,
-            host_map: self.host_map,
-            validate: self.validate,
-            fail_on_error,
-            verify_tls: self.verify_tls,
-            skip_unsupported: self.skip_unsupported,
         })
     }
 
@@ -515,6 +609,11 @@ mod tests {
         assert_eq!(config.plan, PathBuf::from("p.jmx"));
         assert_eq!(config.props.get("users").as_deref(), Some("5"));
         assert_eq!(config.props.get("host").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -656,14 +755,8 @@ mod tests {
     }
 
     #[test]
-    fn distributed_and_report_options_fail_clearly() {
-        for args in [
-            &["-r"][..],
-            &["-R", "h1,h2"],
-            &["-X"],
-            &["-e", "-o", "r"],
-            &["-g", "r.jtl"],
-        ] {
+    fn distributed_options_fail_clearly() {
+        for args in [&["-r"][..], &["-R", "h1,h2"], &["-X"]] {
             let mut all = vec!["rmeter", "-n", "-t", "p.jmx", "-l", "r.jtl"];
             all.extend_from_slice(args);
             let matches = Cli::command().try_get_matches_from(&all).unwrap();

@@ -19,6 +19,7 @@ pub mod log_format;
 pub mod output;
 pub mod plan;
 pub mod properties;
+pub mod report;
 pub mod runtime;
 pub mod sample;
 

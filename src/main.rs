@@ -47,6 +47,18 @@ fn main() -> ExitCode {
             .into_config(Some(file), matches.subcommand_matches("run"))
             .map_err(Into::into)
             .and_then(run),
+        Some(Command::Report { results, args }) => rmeter::cli::RunArgs {
+            report_only: Some(results),
+            ..args
+        }
+        .into_report_config(matches.subcommand_matches("report"))
+        .map_err(Into::into)
+        .and_then(report_only),
+        None if cli.run.report_only.is_some() => cli
+            .run
+            .into_report_config(Some(&matches))
+            .map_err(Into::into)
+            .and_then(report_only),
         None => cli
             .run
             .into_config(None, Some(&matches))
@@ -116,15 +128,15 @@ fn send_command(command: &str, port: u16) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn set_up_logging(config: &RunConfig) -> anyhow::Result<()> {
+fn set_up_logging(log: &std::path::Path, levels: &[String]) -> anyhow::Result<()> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&config.log)
-        .with_context(|| format!("cannot open the log file {}", config.log.display()))?;
+        .open(log)
+        .with_context(|| format!("cannot open the log file {}", log.display()))?;
     let base = std::env::var("RMETER_LOG").unwrap_or_else(|_| "info".into());
-    let directives = rmeter::log_format::filter_directives(&base, &config.log_levels)
-        .map_err(anyhow::Error::msg)?;
+    let directives =
+        rmeter::log_format::filter_directives(&base, levels).map_err(anyhow::Error::msg)?;
     let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .with_context(|| format!("bad log level {directives:?}"))?;
     let _ = tracing_subscriber::fmt()
@@ -143,8 +155,43 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// `-g JTL -o FOLDER` / `rmeter report`.
+fn report_only(config: rmeter::cli::ReportConfig) -> anyhow::Result<ExitCode> {
+    set_up_logging(&config.log, &config.log_levels)?;
+    rmeter::report::prepare_folder(&config.folder, config.force)?;
+    let summary = rmeter::report::generate(&config.jtl, &config.folder, &config.props)?;
+    println!(
+        "Report of {} samples written to {}",
+        summary.rows,
+        summary.folder.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-e`: the checks JMeter makes before the run.
+fn check_report_at_end(config: &RunConfig) -> anyhow::Result<()> {
+    let Some(folder) = &config.report_folder else {
+        return Ok(());
+    };
+    if config
+        .props
+        .get("jmeter.save.saveservice.output_format")
+        .is_some_and(|f| f.trim().eq_ignore_ascii_case("xml"))
+    {
+        anyhow::bail!("Report generation requires csv output format, check 'jmeter.save.saveservice.output_format' property");
+    }
+    if let Some(jtl) = &config.jtl {
+        let len = std::fs::metadata(jtl).map(|m| m.len()).unwrap_or(0);
+        if len > 0 && !config.force_delete {
+            anyhow::bail!("Results file:{} is not empty", jtl.display());
+        }
+    }
+    rmeter::report::prepare_folder(folder, config.force_delete)?;
+    Ok(())
+}
+
 fn run(config: RunConfig) -> anyhow::Result<ExitCode> {
-    set_up_logging(&config)?;
+    set_up_logging(&config.log, &config.log_levels)?;
     let runtime = runtime()?;
     runtime.block_on(run_plan(config))
 }
@@ -165,6 +212,7 @@ fn stamp() -> String {
 }
 
 async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
+    check_report_at_end(&config)?;
     let stop = Arc::new(Stop::default());
     spawn_signal_handler(stop.clone());
     if let Some(name) = config
@@ -201,6 +249,14 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
     if !outcome.output.label_table.is_empty() {
         println!();
         print!("{}", outcome.output.label_table);
+    }
+    if let (Some(folder), Some(jtl)) = (&config.report_folder, &config.jtl) {
+        let summary = rmeter::report::generate(jtl, folder, &config.props)
+            .context("Error generating the report")?;
+        println!(
+            "Report written to {}",
+            summary.folder.join("index.html").display()
+        );
     }
     let failed = outcome.output.failed_samples;
     if config.fail_on_error && failed > 0 {
@@ -285,7 +341,7 @@ fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<Ex
             ..Default::default()
         };
         let config = args.into_config(Some(plan), None)?;
-        set_up_logging(&config)?;
+        set_up_logging(&config.log, &config.log_levels)?;
         let code = run_plan(config).await?;
         let _ = std::fs::remove_dir_all(&dir);
         println!("Results written to {}", jtl.display());

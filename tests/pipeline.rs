@@ -195,7 +195,7 @@ async fn save_service_properties_shape_the_file() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_unavailable_options_exit_1() {
+fn usage_errors_exit_2_and_other_mistakes_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let plan = fixture("env-plan.jmx");
@@ -210,11 +210,11 @@ fn usage_errors_exit_2_and_unavailable_options_exit_1() {
         (&["-n", "-t", plan, "--no-such-flag"], 2, "--no-such-flag"),
         (&["-n", "-t", plan, "-R", "h1,h2"], 1, "distributed testing"),
         (
-            &["-n", "-t", plan, "-l", "r.jtl", "-e", "-o", "report"],
-            1,
-            "HTML dashboard",
+            &["-n", "-t", plan, "-e", "-o", "report"],
+            2,
+            "-e requires -l",
         ),
-        (&["-g", "r.jtl", "-o", "report"], 1, "HTML dashboard"),
+        (&["-g", "missing.jtl", "-o", "report"], 1, "missing.jtl"),
     ] {
         let out = rmeter(d, args);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -204,6 +204,11 @@ pub struct RunArgs {
     /// Exit 1 when any sample failed (JMeter exits 0); also the property rmeter.fail_on_error.
     #[arg(long)]
     pub fail_on_error: bool,
+    /// A pass/fail limit checked after the run or report, e.g. 'p99<800ms',
+    /// 'label=TX03 Transfer:p95<500ms', 'errors<1%', 'tps>200' (repeatable; also
+    /// rmeter.threshold.* properties). A breach exits 3.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<crate::report::threshold::Threshold>,
     /// Verify TLS certificates (JMeter accepts any certificate, and so does rmeter by default).
     #[arg(long)]
     pub verify_tls: bool,
@@ -242,6 +247,8 @@ pub struct RunConfig {
     pub host_map: Vec<crate::runtime::http::HostRule>,
     pub validate: bool,
     pub fail_on_error: bool,
+    /// `--threshold` and `rmeter.threshold.*`.
+    pub thresholds: Vec<crate::report::threshold::Threshold>,
     pub verify_tls: bool,
     pub skip_unsupported: bool,
 }
@@ -285,6 +292,8 @@ pub enum CliError {
     Distributed,
     #[error("Incorrect Usage: {0}")]
     Usage(String),
+    #[error("invalid threshold property {0}")]
+    Threshold(String),
     #[error(transparent)]
     Properties(#[from] PropertiesError),
 }
@@ -311,6 +320,7 @@ struct Loaded {
 pub struct ReportConfig {
     pub jtl: PathBuf,
     pub folder: PathBuf,
+    pub thresholds: Vec<crate::report::threshold::Threshold>,
     pub props: Arc<Properties>,
     /// `-f`: empty a non-empty output folder first.
     pub force: bool,
@@ -394,6 +404,7 @@ impl RunArgs {
             }
         }
         let fail_on_error = self.fail_on_error || props.bool("rmeter.fail_on_error", false);
+        let thresholds = all_thresholds(self.thresholds.clone(), &props)?;
         Ok(RunConfig {
             plan,
             jtl: self.jtl,
@@ -410,6 +421,7 @@ impl RunArgs {
             host_map: self.host_map,
             validate: self.validate,
             fail_on_error,
+            thresholds,
             verify_tls: self.verify_tls,
             skip_unsupported: self.skip_unsupported,
         })
@@ -481,9 +493,11 @@ impl RunArgs {
             .clone()
             .ok_or_else(|| CliError::Usage("-g requires -o, the report's output folder".into()))?;
         let loaded = self.load_properties(matches)?;
+        let thresholds = all_thresholds(self.thresholds.clone(), &loaded.props)?;
         Ok(ReportConfig {
             jtl,
             folder,
+            thresholds,
             props: Arc::new(loaded.props),
             force: self.force_delete,
             log: self
@@ -550,6 +564,15 @@ impl RunArgs {
         sources.sort_by_key(|(at, _)| *at);
         sources.into_iter().map(|(_, s)| s).collect()
     }
+}
+
+/// `--threshold` options, then the `rmeter.threshold.*` properties.
+fn all_thresholds(
+    mut options: Vec<crate::report::threshold::Threshold>,
+    props: &Properties,
+) -> Result<Vec<crate::report::threshold::Threshold>, CliError> {
+    options.extend(crate::report::threshold::from_properties(props).map_err(CliError::Threshold)?);
+    Ok(options)
 }
 
 /// JMeter's `findFile`: the name as given (relative to the working folder), else in the home's

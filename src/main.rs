@@ -159,13 +159,37 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn report_only(config: rmeter::cli::ReportConfig) -> anyhow::Result<ExitCode> {
     set_up_logging(&config.log, &config.log_levels)?;
     rmeter::report::prepare_folder(&config.folder, config.force)?;
-    let summary = rmeter::report::generate(&config.jtl, &config.folder, &config.props)?;
+    let summary = rmeter::report::generate(
+        &config.jtl,
+        &config.folder,
+        &config.props,
+        &config.thresholds,
+    )?;
     println!(
         "Report of {} samples written to {}",
         summary.rows,
         summary.folder.join("index.html").display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(threshold_verdict(&summary.thresholds).unwrap_or(ExitCode::SUCCESS))
+}
+
+/// Prints the thresholds' table; `Some(exit code)` when one was breached.
+fn threshold_verdict(outcomes: &[rmeter::report::threshold::Outcome]) -> Option<ExitCode> {
+    if outcomes.is_empty() {
+        return None;
+    }
+    println!();
+    print!("{}", rmeter::report::threshold::table(outcomes));
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed == 0 {
+        return None;
+    }
+    tracing::error!("{failed} thresholds breached");
+    eprintln!(
+        "{failed} thresholds breached: exit {}",
+        rmeter::report::threshold::EXIT_CODE
+    );
+    Some(ExitCode::from(rmeter::report::threshold::EXIT_CODE))
 }
 
 /// `-e`: the checks JMeter makes before the run.
@@ -251,12 +275,16 @@ async fn run_plan(config: RunConfig) -> anyhow::Result<ExitCode> {
         print!("{}", outcome.output.label_table);
     }
     if let (Some(folder), Some(jtl)) = (&config.report_folder, &config.jtl) {
-        let summary = rmeter::report::generate(jtl, folder, &config.props)
+        let summary = rmeter::report::generate(jtl, folder, &config.props, &[])
             .context("Error generating the report")?;
         println!(
             "Report written to {}",
             summary.folder.join("index.html").display()
         );
+    }
+    let verdicts = outcome.output.stats.check(&config.thresholds);
+    if let Some(code) = threshold_verdict(&verdicts) {
+        return Ok(code);
     }
     let failed = outcome.output.failed_samples;
     if config.fail_on_error && failed > 0 {

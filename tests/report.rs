@@ -169,6 +169,23 @@ async fn report_at_end_of_a_run() {
     );
     let rows = support::read_jtl(&std::fs::read_to_string(d.join("r.jtl")).unwrap());
     assert_eq!(rows.len(), 31);
+    // A threshold on the run itself: half the samples fail.
+    let out = run(&[
+        "-f",
+        "--threshold",
+        "errors<10%",
+        "--threshold",
+        "label=GET /health none:p99<5s",
+    ])
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  errors<10%")
+            && stdout.contains("PASS  label=GET /health none:p99<5s"),
+        "{stdout}"
+    );
     // -g with a non-empty folder fails the same way, and usage mistakes exit 2.
     let out = rmeter(&d, &["-g", "r.jtl", "-o", "report"]);
     assert_eq!(out.status.code(), Some(1));
@@ -180,4 +197,64 @@ async fn report_at_end_of_a_run() {
     ] {
         assert_eq!(rmeter(&d, args).status.code(), Some(2), "{args:?}");
     }
+}
+
+/// Thresholds on `rmeter report` and on a run: a table of verdicts, and exit 3 on a breach.
+#[test]
+fn thresholds_fail_the_build_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut jtl = String::from("timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n");
+    for i in 0..100u64 {
+        let (label, ok) = if i % 10 == 0 {
+            ("TX03 Transfer", i != 0)
+        } else {
+            ("TX01 Login", true)
+        };
+        let code = if ok {
+            "200,OK"
+        } else {
+            "503,Service Unavailable"
+        };
+        jtl.push_str(&format!(
+            "{},{},{label},{code},Users 1-1,text,{ok},,100,10,1,1,null,5,0,1\n",
+            1_700_000_000_000u64 + i * 100,
+            10 + i * 5
+        ));
+    }
+    std::fs::write(d.join("r.jtl"), jtl).unwrap();
+    let report = |folder: &str, thresholds: &[&str]| {
+        let mut args = vec!["report", "r.jtl", "-o", folder];
+        for t in thresholds {
+            args.extend(["--threshold", t]);
+        }
+        rmeter(d, &args)
+    };
+    let out = report(
+        "pass",
+        &["p99<600ms", "errors<2%", "label=TX01 Login:avg<300"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASS  p99<600ms"), "{stdout}");
+    let out = report("fail", &["p99<600ms", "label=TX03 Transfer:p95<400ms"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  label=TX03 Transfer:p95<400ms"),
+        "{stdout}"
+    );
+    assert!(
+        d.join("fail/index.html").exists(),
+        "the report is written anyway"
+    );
+    // From a properties file, and malformed ones.
+    std::fs::write(
+        d.join("gate.properties"),
+        "rmeter.threshold.errors=errors<0.5%\n",
+    )
+    .unwrap();
+    let out = rmeter(d, &["-g", "r.jtl", "-o", "props", "-q", "gate.properties"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(report("bad", &["p99 800"]).status.code(), Some(2));
 }

@@ -24,7 +24,8 @@ use tokio::sync::mpsc;
 use crate::runtime::ThreadCounts;
 use crate::sample::Sample;
 use jtl::CsvFormat;
-use summary::{LabelStats, Summariser, ThreadSnapshot};
+pub use summary::LabelStats;
+use summary::{Summariser, ThreadSnapshot};
 
 /// One result file and who writes to it.
 #[derive(Debug, Clone)]
@@ -75,6 +76,8 @@ pub struct OutputReport {
     pub failed_samples: u64,
     pub summary_lines: Vec<String>,
     pub label_table: String,
+    /// Whole-run statistics per label, for thresholds.
+    pub stats: LabelStats,
 }
 
 /// An output file could not be opened or written.
@@ -266,6 +269,7 @@ pub fn spawn(
                 report.summary_lines.extend(lines);
             }
             report.label_table = stats.table();
+            report.stats = stats;
             match failed {
                 Some(error) => Err(error),
                 None => Ok(report),

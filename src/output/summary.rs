@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use hdrhistogram::Histogram;
-
+use crate::report::stats::{Measure, Percentiles, Stats};
 use crate::sample::Sample;
 
 /// Running totals of one summariser line.
@@ -161,22 +160,13 @@ impl Summariser {
     }
 }
 
-/// Whole-run statistics per label, with exact percentiles (3 significant digits).
+/// Whole-run statistics per label and in total (Transaction Controller samples left out of the
+/// total), for the table printed at the end and for `--threshold`.
 #[derive(Debug, Default)]
 pub struct LabelStats {
-    labels: Vec<LabelEntry>,
     index: HashMap<String, usize>,
-    first_start_ms: Option<i64>,
-    last_end_ms: i64,
-}
-
-#[derive(Debug)]
-struct LabelEntry {
-    label: String,
-    count: u64,
-    errors: u64,
-    sum: u64,
-    histogram: Histogram<u64>,
+    pub labels: Vec<(String, Stats)>,
+    total: Option<Stats>,
 }
 
 impl LabelStats {
@@ -184,33 +174,42 @@ impl LabelStats {
         let i = match self.index.get(&sample.label) {
             Some(&i) => i,
             None => {
-                let histogram =
-                    Histogram::new_with_max(3_600_000, 3).or_else(|_| Histogram::new(3));
-                let Ok(histogram) = histogram else { return };
-                self.labels.push(LabelEntry {
-                    label: sample.label.clone(),
-                    count: 0,
-                    errors: 0,
-                    sum: 0,
-                    histogram,
-                });
+                self.labels
+                    .push((sample.label.clone(), Stats::new(Percentiles::WholeRun)));
                 self.index
                     .insert(sample.label.clone(), self.labels.len() - 1);
                 self.labels.len() - 1
             }
         };
-        let entry = &mut self.labels[i];
-        entry.count += 1;
-        if !sample.success {
-            entry.errors += 1;
+        let measure = Measure {
+            elapsed: sample.elapsed,
+            success: sample.success,
+            bytes: sample.bytes,
+            sent_bytes: sample.sent_bytes,
+            start: sample.start_ms,
+            end: sample.end_ms,
+        };
+        // APDEX is not shown for runs; the default thresholds keep the counters meaningful.
+        let apdex = (500, 1500);
+        self.labels[i].1.record(measure, apdex);
+        if !sample.is_transaction {
+            self.total
+                .get_or_insert_with(|| Stats::new(Percentiles::WholeRun))
+                .record(measure, apdex);
         }
-        entry.sum += sample.elapsed;
-        entry.histogram.saturating_record(sample.elapsed);
-        self.first_start_ms = Some(
-            self.first_start_ms
-                .map_or(sample.start_ms, |s| s.min(sample.start_ms)),
-        );
-        self.last_end_ms = self.last_end_ms.max(sample.end_ms);
+    }
+
+    /// Evaluates thresholds against these statistics.
+    pub fn check(
+        &self,
+        thresholds: &[crate::report::threshold::Threshold],
+    ) -> Vec<crate::report::threshold::Outcome> {
+        let empty = Stats::new(Percentiles::WholeRun);
+        let total = self.total.as_ref().unwrap_or(&empty);
+        thresholds
+            .iter()
+            .map(|t| t.evaluate(self.labels.iter().map(|(l, s)| (l.as_str(), s)), total))
+            .collect()
     }
 
     /// The table printed after the summariser's last line.
@@ -221,37 +220,29 @@ impl LabelStats {
         let width = self
             .labels
             .iter()
-            .map(|e| e.label.chars().count())
+            .map(|(label, _)| label.chars().count())
             .max()
             .unwrap_or(5)
             .clamp(5, 48);
-        let duration_s = self
-            .first_start_ms
-            .map_or(0.0, |s| (self.last_end_ms - s) as f64 / 1000.0);
         let mut out = format!(
             "{:<width$} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9}\n",
             "label", "count", "err%", "avg", "p50", "p90", "p95", "p99", "max", "tput/s"
         );
-        for e in &self.labels {
-            let q = |p: f64| e.histogram.value_at_quantile(p);
-            let label: String = e.label.chars().take(width).collect();
+        for (label, s) in &self.labels {
+            let label: String = label.chars().take(width).collect();
             let _ = writeln!(
                 out,
-                "{:<width$} {:>8} {:>6.2}% {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9.1}",
+                "{:<width$} {:>8} {:>6.2}% {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7.0} {:>7} {:>9.1}",
                 label,
-                e.count,
-                e.errors as f64 * 100.0 / e.count as f64,
-                e.sum / e.count,
-                q(0.50),
-                q(0.90),
-                q(0.95),
-                q(0.99),
-                e.histogram.max(),
-                if duration_s > 0.0 {
-                    e.count as f64 / duration_s
-                } else {
-                    0.0
-                }
+                s.count,
+                s.error_pct(),
+                s.mean,
+                s.percentile(50.0),
+                s.percentile(90.0),
+                s.percentile(95.0),
+                s.percentile(99.0),
+                s.max,
+                s.throughput(),
             );
         }
         out.push_str("(times in ms; percentiles over the whole run, HdrHistogram with 3 significant digits)\n");

@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod read;
 pub mod stats;
+pub mod threshold;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,8 @@ pub enum ReportError {
 pub struct ReportSummary {
     pub rows: u64,
     pub folder: PathBuf,
+    /// The verdicts of the thresholds asked for.
+    pub thresholds: Vec<threshold::Outcome>,
 }
 
 const PREFIX: &str = "jmeter.reportgenerator.";
@@ -141,6 +144,7 @@ pub fn generate(
     jtl: &Path,
     folder: &Path,
     props: &Properties,
+    thresholds: &[threshold::Threshold],
 ) -> Result<ReportSummary, ReportError> {
     let settings = settings(props)?;
     let delimiter = match props
@@ -166,8 +170,13 @@ pub fn generate(
     };
     write("statistics.json", &statistics)?;
     write("index.html", &html::page(&page))?;
+    let labels = || collector.labels.iter().map(|l| (l.name.as_str(), &l.stats));
     Ok(ReportSummary {
         rows,
         folder: folder.to_path_buf(),
+        thresholds: thresholds
+            .iter()
+            .map(|t| t.evaluate(labels(), &collector.total))
+            .collect(),
     })
 }

@@ -78,8 +78,19 @@ pub struct Stats {
     values: Values,
 }
 
+/// One sample as [`Stats`] counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Measure {
+    pub elapsed: u64,
+    pub success: bool,
+    pub bytes: u64,
+    pub sent_bytes: u64,
+    pub start: i64,
+    pub end: i64,
+}
+
 impl Stats {
-    fn new(mode: Percentiles) -> Stats {
+    pub fn new(mode: Percentiles) -> Stats {
         Stats {
             count: 0,
             errors: 0,
@@ -100,29 +111,44 @@ impl Stats {
     }
 
     fn add(&mut self, row: &Row<'_>, apdex: (u64, u64)) {
+        self.record(
+            Measure {
+                elapsed: row.elapsed,
+                success: row.success,
+                bytes: row.bytes,
+                sent_bytes: row.sent_bytes,
+                start: row.start,
+                end: row.end(),
+            },
+            apdex,
+        );
+    }
+
+    /// Counts one sample; `apdex` is its (satisfied, tolerated) thresholds in ms.
+    pub fn record(&mut self, m: Measure, apdex: (u64, u64)) {
         self.count += 1;
-        self.errors += u64::from(!row.success);
-        self.mean += (row.elapsed as f64 - self.mean) / self.count as f64;
-        self.min = self.min.min(row.elapsed);
-        self.max = self.max.max(row.elapsed);
-        self.bytes += row.bytes;
-        self.sent_bytes += row.sent_bytes;
-        self.first_start = self.first_start.min(row.start);
-        self.last_end = self.last_end.max(row.end());
-        if row.success {
-            if row.elapsed <= apdex.0 {
+        self.errors += u64::from(!m.success);
+        self.mean += (m.elapsed as f64 - self.mean) / self.count as f64;
+        self.min = self.min.min(m.elapsed);
+        self.max = self.max.max(m.elapsed);
+        self.bytes += m.bytes;
+        self.sent_bytes += m.sent_bytes;
+        self.first_start = self.first_start.min(m.start);
+        self.last_end = self.last_end.max(m.end);
+        if m.success {
+            if m.elapsed <= apdex.0 {
                 self.apdex_satisfied += 1;
-            } else if row.elapsed <= apdex.1 {
+            } else if m.elapsed <= apdex.1 {
                 self.apdex_tolerated += 1;
             }
         }
         match &mut self.values {
-            Values::Histogram(h) => h.saturating_record(row.elapsed),
+            Values::Histogram(h) => h.saturating_record(m.elapsed),
             Values::Window(values, cap) => {
                 if values.len() == *cap {
                     values.pop_front();
                 }
-                values.push_back(row.elapsed);
+                values.push_back(m.elapsed);
             }
         }
     }

@@ -70,6 +70,9 @@ pub enum Command {
         /// The port to serve on (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Extra latency on every request, in ms (a slower "candidate" for `rmeter compare`).
+        #[arg(long, default_value_t = 0)]
+        extra_latency_ms: u64,
     },
     /// Write the HTML report and statistics.json from a CSV results file (the same as `-g`).
     Report {
@@ -78,6 +81,27 @@ pub enum Command {
         results: PathBuf,
         #[command(flatten)]
         args: RunArgs,
+    },
+    /// Compare a baseline and a candidate run (CSV JTL files): markdown on standard output,
+    /// and with -o a folder with index.html and compare.json.
+    Compare {
+        /// The baseline run's JTL.
+        baseline: PathBuf,
+        /// The candidate run's JTL.
+        candidate: PathBuf,
+        /// The output folder (absent or empty, unless -f).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Empty a non-empty output folder first.
+        #[arg(short = 'f', long = "force")]
+        force: bool,
+        /// A limit that fails the comparison (exit 3): 'p99=10%', 'p95=50ms', 'errors=0.5pp',
+        /// 'tps=5%' (a drop), optionally 'label=NAME:...' (repeatable).
+        #[arg(long = "max-regression", value_name = "LIMIT")]
+        max_regression: Vec<crate::report::compare::MaxRegression>,
+        /// Set a JMeter property (report settings such as sampleresult.timestamp.start).
+        #[arg(short = 'J', long = "jmeterproperty", value_parser = parse_property)]
+        props: Vec<(String, String)>,
     },
     /// Print the element support table (the source of compat/ELEMENTS.md).
     Elements,

@@ -26,6 +26,21 @@ fn main() -> ExitCode {
             send_command("StopTestNow", port_arg.or(port).unwrap_or(4445))
         }
         Some(Command::InstallHome { dir }) => install_home(&dir),
+        Some(Command::Compare {
+            baseline,
+            candidate,
+            output,
+            force,
+            max_regression,
+            props,
+        }) => compare(
+            &baseline,
+            &candidate,
+            output.as_deref(),
+            force,
+            &max_regression,
+            &props,
+        ),
         Some(Command::Elements) => {
             print!("{}", rmeter::plan::support::elements_markdown());
             Ok(ExitCode::SUCCESS)
@@ -36,11 +51,13 @@ fn main() -> ExitCode {
             jtl,
             serve,
             port,
+            extra_latency_ms,
         }) => {
+            let extra = std::time::Duration::from_millis(extra_latency_ms);
             if serve {
-                serve_demo(port)
+                serve_demo(port, extra)
             } else {
-                demo(duration, users, jtl)
+                demo(duration, users, jtl, extra)
             }
         }
         Some(Command::Run { file, args }) => args
@@ -171,6 +188,41 @@ fn report_only(config: rmeter::cli::ReportConfig) -> anyhow::Result<ExitCode> {
         summary.folder.join("index.html").display()
     );
     Ok(threshold_verdict(&summary.thresholds).unwrap_or(ExitCode::SUCCESS))
+}
+
+fn compare(
+    baseline: &std::path::Path,
+    candidate: &std::path::Path,
+    output: Option<&std::path::Path>,
+    force: bool,
+    limits: &[rmeter::report::compare::MaxRegression],
+    props: &[(String, String)],
+) -> anyhow::Result<ExitCode> {
+    let properties = rmeter::properties::Properties::with_jmeter_defaults();
+    for (k, v) in props {
+        properties.apply_option(k, v);
+    }
+    if let Some(folder) = output {
+        rmeter::report::prepare_folder(folder, force)?;
+    }
+    let comparison = rmeter::report::compare::compare(baseline, candidate, &properties, limits)?;
+    print!("{}", comparison.markdown);
+    if let Some(folder) = output {
+        rmeter::report::write_comparison(folder, &comparison)?;
+        println!(
+            "\nComparison written to {}",
+            folder.join("index.html").display()
+        );
+    }
+    let failed = comparison.verdicts.iter().filter(|v| !v.passed).count();
+    if failed > 0 {
+        eprintln!(
+            "{failed} regression limits exceeded: exit {}",
+            rmeter::report::threshold::EXIT_CODE
+        );
+        return Ok(ExitCode::from(rmeter::report::threshold::EXIT_CODE));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the thresholds' table; `Some(exit code)` when one was breached.
@@ -332,9 +384,9 @@ fn spawn_signal_handler(stop: Arc<Stop>) {
     });
 }
 
-fn serve_demo(port: u16) -> anyhow::Result<ExitCode> {
+fn serve_demo(port: u16, extra: std::time::Duration) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
-        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], port).into())
+        let (addr, _server) = rmeter::demo::start_slowed(([127, 0, 0, 1], port).into(), extra)
             .await
             .context("cannot start the demo bank")?;
         println!("Demo bank listening on http://{addr} (Ctrl-C to stop)");
@@ -345,10 +397,15 @@ fn serve_demo(port: u16) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn demo(duration: u64, users: u32, jtl: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+fn demo(
+    duration: u64,
+    users: u32,
+    jtl: std::path::PathBuf,
+    extra: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let (addr, _server) = rmeter::demo::start(([127, 0, 0, 1], 0).into())
+        let (addr, _server) = rmeter::demo::start_slowed(([127, 0, 0, 1], 0).into(), extra)
             .await
             .context("cannot start the demo bank")?;
         let dir = std::env::temp_dir().join(format!("rmeter-demo-{}", std::process::id()));

@@ -32,9 +32,26 @@ type Shared = Arc<Bank>;
 
 /// Starts the service on `addr` (port 0 picks a free port) and returns the bound address.
 pub async fn start(addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    start_slowed(addr, Duration::ZERO).await
+}
+
+/// The same service with `extra` latency on every request: the "candidate that got slower" of
+/// `rmeter compare` demonstrations and tests.
+pub async fn start_slowed(
+    addr: SocketAddr,
+    extra: Duration,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router();
+    let mut app = router();
+    if !extra.is_zero() {
+        app = app.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                tokio::time::sleep(extra).await;
+                next.run(request).await
+            },
+        ));
+    }
     let handle = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

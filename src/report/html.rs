@@ -19,3 +19,12 @@ pub fn page(data: &serde_json::Value) -> String {
         // Last, so that no text in the data can be taken for a placeholder.
         .replacen("/*RMETER_DATA*/", &data, 1)
 }
+
+/// The comparison page: until it has charts of its own, the markdown table in a page.
+pub fn compare_page(_data: &serde_json::Value, markdown: &str) -> String {
+    let escaped = markdown
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!("<!doctype html>\n<meta charset=\"utf-8\">\n<title>rmeter compare</title>\n<pre>{escaped}</pre>\n")
+}

@@ -5,6 +5,7 @@
 //! and over-time buckets, not rows; `json` turns the collector into `statistics.json` and the
 //! page's data, and `html` fills the page template.
 
+pub mod compare;
 pub mod html;
 pub mod json;
 pub mod read;
@@ -179,4 +180,27 @@ pub fn generate(
             .map(|t| t.evaluate(labels(), &collector.total))
             .collect(),
     })
+}
+
+/// Writes a comparison's `compare.json` and `index.html` into `folder`.
+pub fn write_comparison(
+    folder: &Path,
+    comparison: &compare::Comparison,
+) -> Result<(), ReportError> {
+    let write = |name: &str, text: &str| {
+        std::fs::create_dir_all(folder)
+            .and_then(|()| std::fs::write(folder.join(name), text))
+            .map_err(|cause| ReportError::Write {
+                path: folder.join(name).display().to_string(),
+                cause,
+            })
+    };
+    write(
+        "compare.json",
+        &serde_json::to_string_pretty(&comparison.json).unwrap_or_default(),
+    )?;
+    write(
+        "index.html",
+        &html::compare_page(&comparison.json, &comparison.markdown),
+    )
 }

@@ -169,6 +169,14 @@ impl Stats {
         }
     }
 
+    /// The whole-run histogram (none in window mode).
+    pub fn histogram(&self) -> Option<&Histogram<u64>> {
+        match &self.values {
+            Values::Histogram(h) => Some(h),
+            Values::Window(..) => None,
+        }
+    }
+
     /// Samples per second between the first start and the last end.
     pub fn throughput(&self) -> f64 {
         // In JMeter's order of operations, for the same last digit.

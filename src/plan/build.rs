@@ -15,6 +15,10 @@ use super::reader::Builder;
 use super::support::{self, Role, Status};
 use super::template::{Context, Template};
 use super::timer::Timer;
+
+/// The jmeter-plugins JSON Path Assertion that JMeter's own was ported from (Taurus writes it).
+const ATLANTBH_JSON_PATH_ASSERTION: &str =
+    "com.atlantbh.jmeter.plugins.jsonutils.jsonpathassertion.JSONPathAssertion";
 use super::vars::{VarId, VarTable};
 use super::*;
 use crate::jmx::{Element, Tree};
@@ -443,7 +447,11 @@ impl Walk<'_> {
                     scope.post.push(Arc::new(post));
                 }
             }
-            "ResponseAssertion" | "DurationAssertion" | "SizeAssertion" | "JSONPathAssertion" => {
+            "ResponseAssertion"
+            | "DurationAssertion"
+            | "SizeAssertion"
+            | "JSONPathAssertion"
+            | ATLANTBH_JSON_PATH_ASSERTION => {
                 if let Some(assertion) =
                     super::assertion::assertion(&mut self.b.props(element, &path))
                 {

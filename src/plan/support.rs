@@ -87,6 +87,7 @@ pub const KINDS: &[Kind] = &[
     kind("DurationAssertion", Assertion, Runs, ""),
     kind("SizeAssertion", Assertion, Runs, ""),
     kind("JSONPathAssertion", Assertion, Runs, ""),
+    kind("com.atlantbh.jmeter.plugins.jsonutils.jsonpathassertion.JSONPathAssertion", Assertion, Runs, "the jmeter-plugins JSON Path Assertion (Taurus's `assert-jsonpath`): the same properties and messages as JMeter's own, which was ported from it"),
     kind("ResultCollector", Listener, Runs, "writes its CSV file with its own saveConfig; with no file name it is a GUI-only visualizer (inert)"),
     kind("WorkBench", Other, Inert, "never runs"),
     kind("ProxyControl", Other, Inert, "the HTTP(S) Test Script Recorder does nothing in a non-GUI run"),

@@ -2,8 +2,9 @@
 # The project's test command (README): everything the tests need, then every test.
 # The Rust tests need only cargo and loopback sockets; the JMeter oracle is not needed (its
 # recordings are committed under compat/cases/). The Taurus test installs bzt from PyPI into
-# target/bzt-venv itself.
+# target/bzt-venv itself; the report page test installs Debian's chromium when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --all-targets
 bash compat/taurus/run.sh "${CARGO_TARGET_DIR:-target}/debug/rmeter"
+bash compat/report/run.sh "${CARGO_TARGET_DIR:-target}/debug/rmeter"

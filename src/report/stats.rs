@@ -180,15 +180,19 @@ impl Stats {
     /// Samples per second between the first start and the last end.
     pub fn throughput(&self) -> f64 {
         // In JMeter's order of operations, for the same last digit.
-        self.count as f64 / (self.last_end - self.first_start).max(1) as f64 * 1000.0
+        self.count as f64 / self.duration_ms() as f64 * 1000.0
     }
 
     pub fn kb_per_s(&self, bytes: u64) -> f64 {
-        bytes as f64 / 1024.0 / self.duration_s()
+        bytes as f64 / 1024.0 / (self.duration_ms() as f64 / 1000.0)
     }
 
-    fn duration_s(&self) -> f64 {
-        ((self.last_end - self.first_start).max(1)) as f64 / 1000.0
+    /// From the first start to the last end; at least 1 ms, also with no sample.
+    fn duration_ms(&self) -> i64 {
+        if self.count == 0 {
+            return 1;
+        }
+        self.last_end.saturating_sub(self.first_start).max(1)
     }
 
     pub fn error_pct(&self) -> f64 {
@@ -564,6 +568,21 @@ mod tests {
             assert_eq!(s.percentile(10.0), 100.0);
             assert_eq!(s.percentile(60.0), 170.0 + 0.4 * (329.0 - 170.0));
         }
+    }
+
+    #[test]
+    fn empty_statistics_are_zeros() {
+        let s = Stats::new(Percentiles::WholeRun);
+        assert_eq!(
+            (
+                s.throughput(),
+                s.kb_per_s(0),
+                s.percentile(99.0),
+                s.error_pct(),
+                s.apdex()
+            ),
+            (0.0, 0.0, 0.0, 0.0, 0.0)
+        );
     }
 
     #[test]

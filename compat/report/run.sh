@@ -24,3 +24,7 @@ bash "$here/chromium-check.sh" report/index.html ${shot:+"$(realpath -m "$shot")
 head -1 demo.jtl >empty.jtl
 "$rmeter" report empty.jtl -o empty-report >/dev/null
 bash "$here/chromium-check.sh" empty-report/index.html
+# The comparison page, against a bank made 20 ms slower.
+"$rmeter" demo --duration 4 --users 5 -l slow.jtl --extra-latency-ms 20 >/dev/null
+"$rmeter" compare demo.jtl slow.jtl -o compare >/dev/null
+bash "$here/chromium-check.sh" compare/index.html

@@ -199,8 +199,5 @@ pub fn write_comparison(
         "compare.json",
         &serde_json::to_string_pretty(&comparison.json).unwrap_or_default(),
     )?;
-    write(
-        "index.html",
-        &html::compare_page(&comparison.json, &comparison.markdown),
-    )
+    write("index.html", &html::compare_page(&comparison.json))
 }

@@ -39,7 +39,7 @@ if $smoke; then
     printf "%b" "$table"
     exit 0
 fi
-result="benches/results/$(date -u +%Y-%m-%d)-report.md"
+result="benches/results/$(date -u +%Y-%m-%d-%H%M)-report.md"
 {
     echo "# rmeter report: 1M and 10M rows"
     echo

@@ -71,6 +71,7 @@ pub fn router() -> Router {
         .route("/api/notifications", get(notifications))
         .route("/api/logout", post(logout))
         .route("/echo", get(echo).post(echo))
+        .route("/static", get(static_body))
         .route("/status/{code}", get(status))
         .route("/delay/{ms}", get(delay))
         .route("/redirect/{n}", get(redirect))
@@ -84,6 +85,17 @@ pub fn write_demo_plan(dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::write(&plan, DEMO_PLAN)?;
     std::fs::write(dir.join("customers.csv"), DEMO_CUSTOMERS)?;
     Ok(plan)
+}
+
+/// A small fixed body, for throughput benchmarks (`benches/`).
+const STATIC_BODY: &str = "rmeter demo bank: a small static body of one hundred and twenty-eight bytes, for load benchmarks...............................\n";
+
+async fn static_body() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain")],
+        STATIC_BODY,
+    )
+        .into_response()
 }
 
 fn hex(n: usize) -> String {

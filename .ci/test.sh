@@ -8,3 +8,6 @@ cd "$(dirname "$0")/.."
 cargo test --all-targets
 bash compat/taurus/run.sh "${CARGO_TARGET_DIR:-target}/debug/rmeter"
 bash compat/report/run.sh "${CARGO_TARGET_DIR:-target}/debug/rmeter"
+# The benchmarks in smoke mode (seconds, no speed verdicts), so that they cannot rot.
+python3 benches/load.py --smoke --rmeter "${CARGO_TARGET_DIR:-target}/debug/rmeter"
+bash benches/report.sh --smoke

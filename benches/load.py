@@ -5,7 +5,8 @@ result under benches/results/.
 
     python3 benches/load.py                 # everything, 3 rounds (about 10 minutes)
     python3 benches/load.py --only S1,S4    # some scenarios
-    python3 benches/load.py --smoke         # seconds-long version for CI: no result file, no goals
+    python3 benches/load.py --smoke         # seconds-long version for CI (debug binary, no JMeter,
+                                            # no result file, no goals), so the script cannot rot
 
 The target is `rmeter demo --serve` (axum/hyper) in its own process, so its CPU is not counted.
 Each tool runs under /usr/bin/time: wall time, user+sys CPU of the whole process tree, peak RSS.
@@ -35,7 +36,8 @@ def sh(cmd, **kw):
 
 def prepare(smoke):
     """Builds rmeter, installs wrk and /usr/bin/time, and JMeter when its oracle is present."""
-    sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
+    if not smoke:
+        sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
     missing = [p for p, exe in (("wrk", "wrk"), ("time", "/usr/bin/time")) if not shutil.which(exe)]
     if missing:
         sh(["apt-get", "update", "-qq"])
@@ -138,7 +140,11 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="S1,S2,S3,S4,S5")
+    ap.add_argument("--rmeter", help="the binary (default target/release/rmeter; --smoke: target/debug/rmeter)")
     args = ap.parse_args()
+    global RMETER
+    if args.rmeter or args.smoke:
+        RMETER = os.path.abspath(args.rmeter or os.path.join(REPO, "target", "debug", "rmeter"))
     only = set(args.only.split(","))
     rounds = 1 if args.smoke else args.rounds
     jmeter = prepare(args.smoke)

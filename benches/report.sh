@@ -3,15 +3,19 @@
 # 10 million rows, three runs each; writes benches/results/<date>-report.md.
 #
 #   bash benches/report.sh            # full: 1M and 10M rows
-#   bash benches/report.sh --smoke    # 10k rows, one run, no result file (CI keeps it working)
+#   bash benches/report.sh --smoke    # 10k rows, one run, debug binary, no result file (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=false
 [ "${1:-}" = "--smoke" ] && smoke=true
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
-cargo build --release --quiet
-bin=target/release/rmeter
-data=target/bench-data
+if $smoke; then
+    bin="${RMETER:-${CARGO_TARGET_DIR:-target}/debug/rmeter}"
+else
+    cargo build --release --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/rmeter"
+fi
+data="${CARGO_TARGET_DIR:-target}/bench-data"
 mkdir -p "$data"
 sizes="1000000 10000000"
 runs=3

@@ -5,6 +5,10 @@
 #
 # The page script sets data-charts, data-expected-charts and data-errors on <body>.
 set -euo pipefail
+if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+    echo "usage: bash chromium-check.sh path/to/index.html [screenshot.png] (no such page: ${1:-})" >&2
+    exit 1
+fi
 page="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shot="${2:-}"
 browser="$(command -v chromium || command -v chromium-browser || true)"

@@ -140,6 +140,14 @@ pub fn page_data(c: &Collector, settings: &Settings, props: &Properties, jtl: &P
             .collect::<Vec<_>>()
             .into()
     };
+    // A rate is 0, not missing, in a bucket where nothing happened.
+    let rate = |f: &dyn Fn(&super::stats::Bucket) -> f64| -> Value {
+        times
+            .iter()
+            .map(|t| at(t).map_or(0.0, f))
+            .collect::<Vec<_>>()
+            .into()
+    };
     let pct = |p: f64| {
         series(&|b| (!b.ok_times.is_empty()).then(|| b.ok_times.value_at_quantile(p) as f64))
     };
@@ -181,8 +189,8 @@ pub fn page_data(c: &Collector, settings: &Settings, props: &Properties, jtl: &P
         transactions.insert(
             label.name.clone(),
             json!({
-                "ok": series(&|b| Some(lb(b).ok as f64 * per_s)),
-                "ko": series(&|b| Some(lb(b).ko as f64 * per_s)),
+                "ok": rate(&|b| lb(b).ok as f64 * per_s),
+                "ko": rate(&|b| lb(b).ko as f64 * per_s),
             }),
         );
         response_times.insert(label.name.clone(), mean(|x| x.elapsed));
@@ -225,7 +233,7 @@ pub fn page_data(c: &Collector, settings: &Settings, props: &Properties, jtl: &P
             "tps": if total.count > 0 { total.throughput() } else { 0.0 },
             "maxUsers": c.max_users,
             "apdex": {
-                "score": total.apdex(),
+                "score": (total.count > 0).then(|| total.apdex()),
                 "satisfiedMs": settings.apdex.satisfied_ms,
                 "toleratedMs": settings.apdex.tolerated_ms,
             },
@@ -239,15 +247,15 @@ pub fn page_data(c: &Collector, settings: &Settings, props: &Properties, jtl: &P
             "responseTimePercentiles": {"p50": pct(50.0 / 100.0), "p90": pct(0.9), "p95": pct(0.95), "p99": pct(0.99)},
             "activeThreads": threads,
             "transactions": transactions,
-            "hits": series(&|b| Some(b.hits as f64 * per_s)),
-            "errors": series(&|b| Some(b.errors as f64 * per_s)),
+            "hits": rate(&|b| b.hits as f64 * per_s),
+            "errors": rate(&|b| b.errors as f64 * per_s),
             "codes": codes,
             "responseTimes": response_times,
             "latency": latency,
             "connect": connect,
             "bytes": {
-                "received": series(&|b| Some(b.bytes as f64 * per_s)),
-                "sent": series(&|b| Some(b.sent_bytes as f64 * per_s)),
+                "received": rate(&|b| b.bytes as f64 * per_s),
+                "sent": rate(&|b| b.sent_bytes as f64 * per_s),
             },
         },
         "distribution": {"bucketMs": settings.distribution_ms, "labels": distribution},

@@ -51,11 +51,13 @@
     [["Duration", duration(s.durationMs)], ["Samples", fmt(s.samples)],
       ["Errors", fmt(s.errors) + " (" + fmt(s.errorPct, 2) + "%)"], ["Throughput", fmt(s.tps, 1) + "/s"],
       ["Max users", fmt(s.maxUsers)],
-      ["APDEX", fmt(s.apdex.score, 3) + " (" + s.apdex.satisfiedMs + " / " + s.apdex.toleratedMs + " ms)"]
+      ["APDEX", fmt(s.apdex.score, 3),
+        "T " + fmt(s.apdex.satisfiedMs) + " ms · F " + fmt(s.apdex.toleratedMs) + " ms"]
     ].forEach(function (kv) {
       var c = el("div", null, "card");
       c.appendChild(el("div", kv[0], "k"));
       c.appendChild(el("div", kv[1], "v"));
+      if (kv[2]) c.appendChild(el("div", kv[2], "sub"));
       cards.appendChild(c);
     });
     document.getElementById("percentile-note").textContent = DATA.percentileNote;
@@ -99,7 +101,8 @@
         var tr = el("tr", null, pinnedLast && ri === body.length - 1 ? "total" : "");
         columns.forEach(function (c) {
           var v = c.get(r);
-          var td = el("td", c.num ? fmt(v, c.digits) : v, (c.num ? "num" : "") + (c.bad && c.bad(r) ? " bad" : ""));
+          var td = el("td", c.num ? (v === null && c.blank ? "" : fmt(v, c.digits)) : v,
+            (c.num ? "num" : "") + (c.wrap ? " wrap" : "") + (c.bad && c.bad(r) ? " bad" : ""));
           tr.appendChild(td);
         });
         tbody.appendChild(tr);
@@ -122,19 +125,43 @@
       col("Sent KB/s", "sentKBs", 2), col("APDEX", "apdex", 3)
     ], DATA.statistics, true);
     table("errors", [
-      { title: "Type of error", get: function (r) { return r.type; } },
+      { title: "Type of error", get: function (r) { return r.type; }, wrap: true },
       col("Count", "count", 0), col("% of errors", "pctOfErrors", 2), col("% of all samples", "pctOfAll", 2)
     ], DATA.errors, false);
     var top = [{ title: "Sample", get: function (r) { return r.label; } },
       col("Samples", "samples", 0), col("Errors", "errors", 0)];
-    for (var i = 0; i < 5; i++) {
+    var pairs = Math.max(1, Math.min(5, Math.max.apply(null, [0].concat(DATA.topErrors.map(function (r) {
+      return r.top.length;
+    })))));
+    for (var i = 0; i < pairs; i++) {
       (function (i) {
-        top.push({ title: "Error #" + (i + 1), get: function (r) { return r.top[i] ? r.top[i].type : ""; } });
-        top.push({ title: "Count", get: function (r) { return r.top[i] ? r.top[i].count : null; }, num: true, digits: 0 });
+        top.push({ title: "Error #" + (i + 1), get: function (r) { return r.top[i] ? r.top[i].type : ""; }, wrap: true });
+        top.push({ title: "Count", get: function (r) { return r.top[i] ? r.top[i].count : null; }, num: true, digits: 0, blank: true });
       })(i);
     }
     table("top-errors", top, DATA.topErrors, false);
   }
+
+  // Axis ticks: 1,250 / 12.5k / 3.4M, so that labels stay narrow.
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) return fmt(v / 1e9, a >= 1e10 ? 0 : 1) + "G";
+    if (a >= 1e6) return fmt(v / 1e6, a >= 1e7 ? 0 : 1) + "M";
+    if (a >= 1e4) return fmt(v / 1e3, a >= 1e5 ? 0 : 1) + "k";
+    return fmt(v, Math.round(v) === v ? 0 : (a < 1 ? 2 : 1));
+  }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  // Local clock time on every tick; runs that cross midnight also show the day.
+  function timeTicks(u, splits) {
+    var span = u.scales.x.max - u.scales.x.min;
+    return splits.map(function (sec) {
+      var d = new Date(sec * 1000);
+      var hm = two(d.getHours()) + ":" + two(d.getMinutes());
+      if (span > 86400) return (d.getMonth() + 1) + "/" + d.getDate() + " " + hm;
+      return span > 1800 ? hm : hm + ":" + two(d.getSeconds());
+    });
+  }
+  function valueTicks(u, splits) { return splits.map(compact); }
 
   // One chart: series = [{label, values}], x = array; opts: {xTime, yLabel, points, bars}.
   function chart(container, title, x, series, opts) {
@@ -151,14 +178,16 @@
         return;
       }
       var width = Math.max(300, box.clientWidth - 24);
-      var paths = opts.bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.9, 40] }) : undefined;
+      var paths = opts.steps ? uPlot.paths.stepped({ align: 1 }) : undefined;
       var u = new uPlot({
         width: width,
         height: 260,
         scales: { x: { time: !!opts.xTime } },
         axes: [
-          { stroke: "#667085", grid: { stroke: "#eef0f3" }, label: opts.xLabel },
-          { stroke: "#667085", grid: { stroke: "#eef0f3" }, label: opts.yLabel, size: 60 }
+          { stroke: "#667085", grid: { stroke: "#eef0f3" }, label: opts.xTime ? "local time" : opts.xLabel,
+            values: opts.xTime ? timeTicks : valueTicks, labelSize: 20, size: 36 },
+          { stroke: "#667085", grid: { stroke: "#eef0f3" }, label: opts.yLabel, values: valueTicks,
+            size: 56, labelSize: 20 }
         ],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
@@ -170,7 +199,8 @@
             spec.points = { show: true, size: 6, stroke: c, fill: c };
           } else if (paths) {
             spec.paths = paths;
-            spec.fill = c + "55";
+            spec.fill = c + "22";
+            spec.points = { show: false };
           }
           return spec;
         }))
@@ -229,11 +259,18 @@
     var starts = {};
     labels.forEach(function (e) { e[1].forEach(function (p) { starts[p[0]] = true; }); });
     var dx = Object.keys(starts).map(Number).sort(function (a, b) { return a - b; });
+    // Every bucket from the first to one past the last (so that the last step has a width),
+    // with 0 where a label had no sample; sparse buckets only when there would be too many.
+    if (dx.length && width > 0 && (dx[dx.length - 1] - dx[0]) / width < 2000) {
+      var dense = [];
+      for (var b = dx[0]; b <= dx[dx.length - 1] + width; b += width) dense.push(b);
+      dx = dense;
+    }
     chart(dist, "Response time distribution (" + width + " ms buckets)", dx, labels.map(function (e) {
       var counts = {};
       e[1].forEach(function (p) { counts[p[0]] = p[1]; });
-      return { label: e[0], values: dx.map(function (b) { return counts[b] === undefined ? null : counts[b]; }) };
-    }), { xLabel: "response time (ms)", yLabel: "samples", bars: true });
+      return { label: e[0], values: dx.map(function (b) { return counts[b] === undefined ? 0 : counts[b]; }) };
+    }), { xLabel: "response time (ms, bucket start)", yLabel: "samples", steps: true });
     var points = DATA.rtVsThroughput.slice().sort(function (a, b) { return a[0] - b[0]; });
     chart(dist, "Response time vs throughput (median, per bucket)", points.map(function (p) { return p[0]; }), [
       { label: "median response time (ms)", values: points.map(function (p) { return p[1]; }) }

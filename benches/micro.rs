@@ -184,5 +184,11 @@ fn report_rows(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, parse_and_build, template_render, jtl_row, report_rows);
+criterion_group!(
+    benches,
+    parse_and_build,
+    template_render,
+    jtl_row,
+    report_rows
+);
 criterion_main!(benches);

@@ -166,7 +166,7 @@ pub fn page_data(c: &Collector, settings: &Settings, props: &Properties, jtl: &P
     for (i, code) in c.codes.iter().enumerate() {
         codes.insert(
             code.clone(),
-            series(&|b| Some(*b.codes.get(&(i as u16)).unwrap_or(&0) as f64 * per_s)),
+            rate(&|b| *b.codes.get(&(i as u16)).unwrap_or(&0) as f64 * per_s),
         );
     }
     let mut transactions = Map::new();

@@ -10,6 +10,11 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use rmeter::cli::{CheckFormat, Cli, CliError, Command, RunConfig};
 use rmeter::runtime::Stop;
 
+/// glibc's malloc takes an arena lock on the per-sample path under many threads (measured in
+/// `benches/`: futex wake-ups and lock waits); mimalloc's thread-local heaps do not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -56,6 +56,8 @@ pub enum RunError {
     Delete { path: String, cause: std::io::Error },
     #[error(transparent)]
     Proxy(#[from] runtime::http::ProxyError),
+    #[error("cannot set up TLS: {0}")]
+    Tls(rustls::Error),
     #[error("hc.parameters.file {path}: {message}")]
     HcParameters { path: String, message: String },
 }
@@ -130,8 +132,10 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let tls = runtime::http::tls_config(config.verify_tls).map_err(RunError::Tls)?;
     let mut http = runtime::http::HttpSettings {
         verify_tls: config.verify_tls,
+        tls: Some(Arc::new(tls)),
         proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
         host_map: config.host_map.clone(),
         ..Default::default()

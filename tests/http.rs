@@ -214,3 +214,56 @@ async fn cookies_saved_as_variables() {
         ["login", "sid=abc123", "after logout sid=${COOKIE_SID}"]
     );
 }
+
+const HTTPS: &str = r#"<jmeterTestPlan><hashTree>
+<TestPlan testclass="TestPlan" testname="TLS"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">2</stringProp>
+  <elementProp name="ThreadGroup.main_controller" elementType="LoopController"><stringProp name="LoopController.loops">3</stringProp></elementProp>
+</ThreadGroup><hashTree>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="secure">
+    <stringProp name="HTTPSampler.protocol">https</stringProp>
+    <stringProp name="HTTPSampler.domain">localhost</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/secure</stringProp></HTTPSamplerProxy><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+/// HTTPS with the run's shared TLS configuration: any certificate is accepted by default, as
+/// in JMeter; `--verify-tls` refuses the self-signed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_accepts_any_certificate_unless_verifying() {
+    let addr = support::serve_target_tls(serde_json::json!([
+        {"method": "GET", "path": "/secure", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "tls"}
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, HTTPS).unwrap();
+    for verify in [false, true] {
+        let jtl = dir.path().join(format!("out-{verify}.jtl"));
+        let args = rmeter::cli::RunArgs {
+            props: vec![("port".into(), addr.port().to_string())],
+            verify_tls: verify,
+            ..Default::default()
+        };
+        support::run_with(&plan, &jtl, args).await.unwrap();
+        let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+        assert_eq!(rows.len(), 1 + 6, "{rows:?}");
+        for row in &rows[1..] {
+            if verify {
+                assert_eq!(row[7], "false", "{row:?}");
+                assert!(row[3].starts_with("Non HTTP response code"), "{row:?}");
+            } else {
+                assert_eq!(
+                    (row[3].as_str(), row[7].as_str()),
+                    ("200", "true"),
+                    "{row:?}"
+                );
+            }
+        }
+        if !verify {
+            // Each user connects once (TLS included) and keeps the connection.
+            let connects = rows[1..].iter().filter(|r| r[16] != "0").count();
+            assert!(connects <= 2, "{rows:?}");
+        }
+    }
+}

@@ -88,6 +88,9 @@ pub struct ClientKey {
 pub struct HttpSettings {
     /// Verify TLS certificates (JMeter accepts any certificate).
     pub verify_tls: bool,
+    /// The TLS configuration every user's client starts from, built once: building it per client
+    /// (root store, verifier, provider) cost about 50 KB per user.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// JMeter's global proxy (`-H -P`, or the `http.proxyHost` system properties).
     pub proxy: Option<ProxySettings>,
     /// `--host-map` rules, applied to every request URL (redirects included) before it is sent.
@@ -261,6 +264,76 @@ pub struct ProxyError {
     pub value: String,
 }
 
+/// The run's TLS client configuration: TLS 1.2 and 1.3, HTTP/1.1 by ALPN, and either the Mozilla
+/// roots (`--verify-tls`) or, as JMeter does, any certificate.
+pub fn tls_config(verify: bool) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let mut config = if verify {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// JMeter's default trust: any server certificate, with the handshake signatures still checked.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 impl ProxySettings {
     /// The proxy the properties name, if any.
     pub fn from_properties(
@@ -420,6 +493,13 @@ impl UserHttp {
             .http1_only()
             .http1_title_case_headers()
             .connector_layer(ConnectTiming(self.probe.clone()));
+        if let Some(tls) = &self.settings.tls {
+            // A clone shares the verifier and roots; each user keeps its own session cache, as
+            // each JMeter thread has its own SSL context.
+            let mut config = (**tls).clone();
+            config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+            builder = builder.use_preconfigured_tls(config);
+        }
         builder = match &self.settings.proxy {
             Some(proxy) => builder.proxy(proxy.reqwest_proxy()),
             // JMeter ignores the HTTP_PROXY environment variables.

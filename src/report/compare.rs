@@ -282,8 +282,7 @@ pub struct Comparison {
 
 fn collect(jtl: &Path, settings: &Settings, props: &Properties) -> Result<Collector, ReportError> {
     let mut collector = Collector::new(settings.clone());
-    let timestamp_is_start = props.bool("sampleresult.timestamp.start", true);
-    super::read::read_jtl(jtl, b',', timestamp_is_start, |row| collector.add(row))?;
+    super::collect(jtl, props, &mut collector)?;
     Ok(collector)
 }
 

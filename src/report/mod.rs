@@ -148,29 +148,12 @@ pub fn generate(
     thresholds: &[threshold::Threshold],
 ) -> Result<ReportSummary, ReportError> {
     let settings = settings(props)?;
-    let delimiter = match props
-        .get("jmeter.save.saveservice.default_delimiter")
-        .as_deref()
-    {
-        Some("\\t") => b'\t',
-        Some(d) if d.len() == 1 => d.as_bytes()[0],
-        _ => b',',
-    };
-    let timestamp_is_start = props.bool("sampleresult.timestamp.start", true);
     let mut collector = stats::Collector::new(settings.clone());
-    let rows = read::read_jtl(jtl, delimiter, timestamp_is_start, |row| collector.add(row))?;
+    let rows = collect(jtl, props, &mut collector)?;
     let statistics = json::statistics(&collector, props);
     let page = json::page_data(&collector, &settings, props, jtl);
-    let write = |name: &str, text: &str| {
-        std::fs::create_dir_all(folder)
-            .and_then(|()| std::fs::write(folder.join(name), text))
-            .map_err(|cause| ReportError::Write {
-                path: folder.join(name).display().to_string(),
-                cause,
-            })
-    };
-    write("statistics.json", &statistics)?;
-    write("index.html", &html::page(&page))?;
+    write_file(folder, "statistics.json", &statistics)?;
+    write_file(folder, "index.html", &html::page(&page))?;
     let labels = || collector.labels.iter().map(|l| (l.name.as_str(), &l.stats));
     Ok(ReportSummary {
         rows,
@@ -187,17 +170,40 @@ pub fn write_comparison(
     folder: &Path,
     comparison: &compare::Comparison,
 ) -> Result<(), ReportError> {
-    let write = |name: &str, text: &str| {
-        std::fs::create_dir_all(folder)
-            .and_then(|()| std::fs::write(folder.join(name), text))
-            .map_err(|cause| ReportError::Write {
-                path: folder.join(name).display().to_string(),
-                cause,
-            })
-    };
-    write(
+    write_file(
+        folder,
         "compare.json",
         &serde_json::to_string_pretty(&comparison.json).unwrap_or_default(),
     )?;
-    write("index.html", &html::compare_page(&comparison.json))
+    write_file(folder, "index.html", &html::compare_page(&comparison.json))
+}
+
+/// Streams a CSV JTL into `collector`, with the delimiter and timestamp meaning the properties
+/// give (`default_delimiter`, `sampleresult.timestamp.start`); returns the rows read.
+pub fn collect(
+    jtl: &Path,
+    props: &Properties,
+    collector: &mut stats::Collector,
+) -> Result<u64, ReportError> {
+    let delimiter = match props
+        .get("jmeter.save.saveservice.default_delimiter")
+        .as_deref()
+    {
+        Some("\\t") => b'\t',
+        Some(d) if d.len() == 1 => d.as_bytes()[0],
+        _ => b',',
+    };
+    let timestamp_is_start = props.bool("sampleresult.timestamp.start", true);
+    Ok(read::read_jtl(jtl, delimiter, timestamp_is_start, |row| {
+        collector.add(row)
+    })?)
+}
+
+fn write_file(folder: &Path, name: &str, text: &str) -> Result<(), ReportError> {
+    std::fs::create_dir_all(folder)
+        .and_then(|()| std::fs::write(folder.join(name), text))
+        .map_err(|cause| ReportError::Write {
+            path: folder.join(name).display().to_string(),
+            cause,
+        })
 }

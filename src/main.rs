@@ -3,6 +3,28 @@
 //! 1: the run could not start or the plan is not runnable).
 
 use std::process::ExitCode;
+
+// Console output that never panics: a closed pipe (`rmeter check ... | head`) must not kill a
+// run or lose what it measured, so errors writing to standard output or error are ignored.
+// These shadow the standard macros for this file.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use std::sync::Arc;
 
 use anyhow::Context as _;

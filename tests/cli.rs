@@ -294,3 +294,24 @@ fn xml_results_append_like_jmeter() {
         "{xml}"
     );
 }
+
+/// `rmeter check ... | head`: a reader that goes away is not a panic (and not an error).
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read as _;
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("jmx-fixtures/demo/banking-journey.jmx");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .args(["check", "--format", "json"])
+        .args(std::iter::repeat_n(&demo, 40))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here, while the report is far longer than a pipe holds.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

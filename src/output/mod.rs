@@ -323,7 +323,9 @@ fn print_lines(lines: &[String], to_stdout: bool) {
     for line in lines {
         tracing::info!(target: "jmeter.reporters.Summariser", "{line}");
         if to_stdout {
-            println!("{line}");
+            // A closed standard output must not stop the writer: the files matter more.
+            use std::io::Write as _;
+            let _ = writeln!(io::stdout(), "{line}");
         }
     }
 }

@@ -403,7 +403,10 @@ impl ProxySettings {
 
 /// A virtual user's HTTP clients (usually one).
 pub struct UserHttp {
+    /// reqwest clients, for runs through a proxy.
     clients: Vec<(ClientKey, reqwest::Client)>,
+    /// The user's own connections, for everything else.
+    direct: super::direct::Connections,
     probe: Arc<ConnectProbe>,
     settings: Arc<HttpSettings>,
 }
@@ -471,6 +474,7 @@ impl UserHttp {
     pub fn new(settings: Arc<HttpSettings>) -> UserHttp {
         UserHttp {
             clients: Vec::new(),
+            direct: super::direct::Connections::default(),
             probe: Arc::new(ConnectProbe::default()),
             settings,
         }
@@ -479,6 +483,7 @@ impl UserHttp {
     /// Drops the user's connections (a new user on the next iteration).
     pub fn reset(&mut self) {
         self.clients.clear();
+        self.direct.clear();
     }
 
     fn client(&mut self, key: ClientKey) -> Result<reqwest::Client, reqwest::Error> {
@@ -534,78 +539,102 @@ impl UserHttp {
         self.probe.take();
         let url_text = out.url.to_string();
         let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
-        let client = match self.client(key) {
-            Ok(client) => client,
-            Err(e) => {
-                fail(
-                    &mut exchange,
-                    "java.lang.IllegalStateException",
-                    &e.to_string(),
-                );
-                return exchange;
-            }
-        };
-        let mut request = client.request(out.method.clone(), out.url.clone());
         let mut request_headers = String::new();
         for (name, value) in &out.headers {
-            request = request.header(name.as_str(), value.as_str());
             request_headers.push_str(name);
             request_headers.push_str(": ");
             request_headers.push_str(value);
             request_headers.push('\n');
         }
         if !out.keep_alive {
-            request = request.header("Connection", "close");
             request_headers.push_str("Connection: close\n");
         }
-        if let Some(jar) = jar.as_deref() {
-            if let Some(cookie) = jar.header_for(&out.url) {
-                request_headers.push_str("Cookie: ");
-                request_headers.push_str(&cookie);
-                request_headers.push('\n');
-                request = request.header("Cookie", cookie);
-            }
+        let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
+        if let Some(cookie) = &cookie {
+            request_headers.push_str("Cookie: ");
+            request_headers.push_str(cookie);
+            request_headers.push('\n');
         }
         let body_len = out.body.as_ref().map_or(0, Vec::len);
-        if let Some(body) = out.body {
-            request = request.body(body);
-        }
         exchange.sent_bytes = sent_size(&out.method, &out.url, &request_headers, body_len);
         exchange.request_headers = request_headers;
-
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => {
-                exchange.connect = self.probe.take();
-                exchange.elapsed = start.elapsed();
-                let (class, message) = classify_error(&e, &out.url);
-                fail(&mut exchange, class, &message);
-                exchange.sent_bytes = 0;
-                return exchange;
+        let (response, connect) = match (&self.settings.proxy, &self.settings.tls) {
+            (None, Some(tls)) => {
+                let tls = tls.clone();
+                let request = match direct_request(&out, cookie.as_deref()) {
+                    Ok(request) => request,
+                    Err(message) => {
+                        fail(
+                            &mut exchange,
+                            "java.lang.IllegalArgumentException",
+                            &message,
+                        );
+                        exchange.sent_bytes = 0;
+                        return exchange;
+                    }
+                };
+                let sent = self
+                    .direct
+                    .send(
+                        &out.url,
+                        request,
+                        key.connect_timeout.or(self.settings.connect_timeout),
+                        key.response_timeout.or(self.settings.response_timeout),
+                        &tls,
+                    )
+                    .await;
+                match sent {
+                    Ok(r) => (Sent::Direct(r.inner), r.connect),
+                    Err(failure) => {
+                        exchange.elapsed = start.elapsed();
+                        let (class, message) = classify(&failure, &out.url);
+                        fail(&mut exchange, class, &message);
+                        exchange.sent_bytes = 0;
+                        return exchange;
+                    }
+                }
             }
+            _ => match self.send_reqwest(key, &out, cookie).await {
+                Ok(response) => (Sent::Reqwest(response), self.probe.take()),
+                Err(e) => {
+                    exchange.connect = self.probe.take();
+                    exchange.elapsed = start.elapsed();
+                    let (class, message) = classify_error(&e, &out.url);
+                    fail(&mut exchange, class, &message);
+                    exchange.sent_bytes = 0;
+                    return exchange;
+                }
+            },
+        };
+        let (status, version, reason, headers) = match &response {
+            Sent::Direct(r) => (
+                r.status(),
+                r.version(),
+                r.extensions().get::<hyper::ext::ReasonPhrase>().cloned(),
+                r.headers(),
+            ),
+            Sent::Reqwest(r) => (
+                r.status(),
+                r.version(),
+                r.extensions().get::<hyper::ext::ReasonPhrase>().cloned(),
+                r.headers(),
+            ),
         };
         exchange.latency = start.elapsed();
-        exchange.connect = self.probe.take();
-        let status = response.status();
+        exchange.connect = connect;
         exchange.status = status.as_u16();
         exchange.code = status.as_str().to_string();
         // hyper keeps the server's reason phrase when it is not the canonical one.
-        exchange.message = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+        exchange.message = match &reason {
             Some(reason) => String::from_utf8_lossy(reason.as_bytes()).into_owned(),
             None => status.canonical_reason().unwrap_or("").to_string(),
         };
         exchange.success = (200..400).contains(&status.as_u16());
         let mut header_text = String::new();
-        let mut header_bytes = format!(
-            "{:?} {} {}\r\n",
-            response.version(),
-            status.as_str(),
-            exchange.message
-        )
-        .len() as u64
-            + 2;
+        let mut header_bytes =
+            format!("{:?} {} {}\r\n", version, status.as_str(), exchange.message).len() as u64 + 2;
         let mut content_type = String::new();
-        for (name, value) in response.headers() {
+        for (name, value) in headers {
             let value = String::from_utf8_lossy(value.as_bytes());
             header_bytes += (name.as_str().len() + 2 + value.len() + 2) as u64;
             push_header_name(&mut header_text, name.as_str());
@@ -620,7 +649,7 @@ impl UserHttp {
             }
         }
         if let Some(jar) = jar {
-            for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            for value in headers.get_all(reqwest::header::SET_COOKIE) {
                 jar.store(&String::from_utf8_lossy(value.as_bytes()), &out.url);
             }
         }
@@ -633,23 +662,29 @@ impl UserHttp {
             data_type(&content_type)
         };
         exchange.encoding = charset(&content_type).unwrap_or_default();
-        let content_encoding = response
-            .headers()
+        let content_encoding = headers
             .get(reqwest::header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        match response.bytes().await {
+        let body = match response {
+            Sent::Direct(r) => {
+                super::direct::body(r, key.response_timeout.or(self.settings.response_timeout))
+                    .await
+                    .map_err(|f| classify(&f, &out.url))
+            }
+            Sent::Reqwest(r) => r.bytes().await.map_err(|e| classify_error(&e, &out.url)),
+        };
+        match body {
             Ok(body) => {
                 // JMeter counts the bytes as they came over the wire but lets extractors and
                 // assertions see the decoded body.
                 exchange.wire_body_bytes = body.len() as u64;
                 exchange.body = decode_body(&content_encoding, body.to_vec());
             }
-            Err(e) => {
+            Err((class, message)) => {
                 exchange.elapsed = start.elapsed();
-                let (class, message) = classify_error(&e, &out.url);
                 fail(&mut exchange, class, &message);
                 return exchange;
             }
@@ -657,6 +692,83 @@ impl UserHttp {
         exchange.elapsed = start.elapsed();
         exchange
     }
+}
+
+/// A response from either client.
+enum Sent {
+    Direct(hyper::Response<hyper::body::Incoming>),
+    Reqwest(reqwest::Response),
+}
+
+impl UserHttp {
+    /// The proxied path: the request through this user's reqwest client.
+    async fn send_reqwest(
+        &mut self,
+        key: ClientKey,
+        out: &Outgoing,
+        cookie: Option<String>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let client = self.client(key)?;
+        let mut request = client.request(out.method.clone(), out.url.clone());
+        for (name, value) in &out.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if !out.keep_alive {
+            request = request.header("Connection", "close");
+        }
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        if let Some(body) = &out.body {
+            request = request.body(body.clone());
+        }
+        request.send().await
+    }
+}
+
+/// The request for a direct connection, with the headers reqwest would add: the plan's, then
+/// `Connection: close` and `Cookie`, then `Accept: */*` and `Host` when the plan sets none.
+fn direct_request(
+    out: &Outgoing,
+    cookie: Option<&str>,
+) -> Result<hyper::Request<http_body_util::Full<bytes::Bytes>>, String> {
+    let mut target = out.url.path().to_string();
+    if let Some(query) = out.url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let mut builder = hyper::Request::builder()
+        .method(out.method.clone())
+        .uri(target);
+    let has = |name: &str| {
+        out.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for (name, value) in &out.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    if !out.keep_alive {
+        builder = builder.header("Connection", "close");
+    }
+    if let Some(cookie) = cookie {
+        builder = builder.header("Cookie", cookie);
+    }
+    if !has("accept") {
+        builder = builder.header("Accept", "*/*");
+    }
+    if !has("host") {
+        let host = out.url.host_str().unwrap_or("");
+        let host = match out.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        builder = builder.header("Host", host);
+    }
+    let body = bytes::Bytes::from(out.body.clone().unwrap_or_default());
+    builder
+        .body(http_body_util::Full::new(body))
+        .map_err(|e| e.to_string())
 }
 
 /// JMeter's error result: the exception class and message, and the "stack trace" as the body.
@@ -673,6 +785,21 @@ fn fail(exchange: &mut Exchange, class: &str, message: &str) {
 
 /// Maps a reqwest error to the Java exception JMeter's HttpClient4 sampler reports for it.
 fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, String) {
+    let failure = super::direct::Failure {
+        timeout: error.is_timeout(),
+        connect: error.is_connect(),
+        io_kind: source_chain(error)
+            .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind())),
+        text: source_chain(error)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(": "),
+    };
+    classify(&failure, url)
+}
+
+/// JMeter's exception class and message for a failed exchange.
+fn classify(failure: &super::direct::Failure, url: &url::Url) -> (&'static str, String) {
     let host = url
         .host_str()
         .unwrap_or("")
@@ -680,18 +807,14 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
         .trim_end_matches(']')
         .to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    let io_kind =
-        source_chain(error).find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()));
-    let text = source_chain(error)
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ");
+    let io_kind = failure.io_kind;
+    let text = failure.text.clone();
     let address = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => format!("[/{ip}]"),
         Err(_) => format!("[{host}]"),
     };
-    if error.is_timeout() {
-        if error.is_connect() {
+    if failure.timeout {
+        if failure.connect {
             return (
                 "org.apache.http.conn.ConnectTimeoutException",
                 format!("Connect to {host}:{port} {address} failed: connect timed out"),
@@ -722,7 +845,7 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
         Some(std::io::ErrorKind::TimedOut) => {
             ("java.net.SocketTimeoutException", "Read timed out".into())
         }
-        _ if error.is_connect() => (
+        _ if failure.connect => (
             "org.apache.http.conn.HttpHostConnectException",
             format!("Connect to {host}:{port} {address} failed: {text}"),
         ),
@@ -739,7 +862,7 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
     }
 }
 
-fn source_chain<'a>(
+pub(super) fn source_chain<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())

@@ -9,6 +9,7 @@
 
 pub mod cookies;
 pub mod csv_data;
+mod direct;
 pub mod http;
 mod process;
 mod shaping;

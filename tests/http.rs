@@ -267,3 +267,27 @@ async fn https_accepts_any_certificate_unless_verifying() {
         }
     }
 }
+
+const TWICE: &str = r#"<jmeterTestPlan><hashTree>
+<TestPlan testclass="TestPlan" testname="Stale"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">3</stringProp>
+  <elementProp name="ThreadGroup.main_controller" elementType="LoopController"><stringProp name="LoopController.loops">20</stringProp></elementProp>
+</ThreadGroup><hashTree>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="closing">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/closing</stringProp></HTTPSamplerProxy><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+
+/// A server that silently closes each kept-alive connection after answering: the next request
+/// goes out on a new connection, never as a failed sample.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_keep_alive_connections_are_replaced() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/closing", "status": 200, "drop": true, "headers": {"Content-Type": "text/plain"}, "body": "bye"}
+    ]);
+    let (_, rows) = run_inline(TWICE, routes).await;
+    assert_eq!(rows.len(), 1 + 60);
+    let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}

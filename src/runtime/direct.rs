@@ -106,52 +106,70 @@ impl Connections {
             .trim_end_matches(']')
             .to_string();
         let port = url.port_or_known_default().unwrap_or(80);
-        // A connection the server closed while idle is dropped before use.
-        self.open.retain(|c| !c.sender.is_closed());
-        let found = self
-            .open
-            .iter()
-            .position(|c| c.https == https && c.port == port && c.host == host);
-        let (index, connect) = match found {
-            Some(i) => (i, Duration::ZERO),
-            None => {
-                let started = Instant::now();
-                let connecting = self.connect(https, &host, port, tls);
-                let sender = match connect_timeout {
-                    Some(limit) => tokio::time::timeout(limit, connecting)
-                        .await
-                        .map_err(|_| Failure::timeout(true))??,
-                    None => connecting.await?,
-                };
-                self.open.push(Connection {
-                    https,
-                    host,
-                    port,
-                    sender,
-                });
-                (self.open.len() - 1, started.elapsed())
+        let mut request = request;
+        let mut retried = false;
+        loop {
+            // A connection the server closed while idle is dropped before use.
+            self.open.retain(|c| !c.sender.is_closed());
+            let found = self
+                .open
+                .iter()
+                .position(|c| c.https == https && c.port == port && c.host == host);
+            let (index, connect) = match found {
+                Some(i) => (i, Duration::ZERO),
+                None => {
+                    let started = Instant::now();
+                    let connecting = self.connect(https, &host, port, tls);
+                    let sender = match connect_timeout {
+                        Some(limit) => tokio::time::timeout(limit, connecting)
+                            .await
+                            .map_err(|_| Failure::timeout(true))??,
+                        None => connecting.await?,
+                    };
+                    self.open.push(Connection {
+                        https,
+                        host: host.clone(),
+                        port,
+                        sender,
+                    });
+                    (self.open.len() - 1, started.elapsed())
+                }
+            };
+            let sender = &mut self.open[index].sender;
+            // On failure, the request comes back when it never reached the connection.
+            let sending = async {
+                if let Err(e) = sender.ready().await {
+                    return Err((Failure::hyper(&e), Some(request)));
+                }
+                sender.try_send_request(request).await.map_err(|mut e| {
+                    let unsent = e.take_message();
+                    (Failure::hyper(e.error()), unsent)
+                })
+            };
+            let result = match response_timeout {
+                Some(limit) => match tokio::time::timeout(limit, sending).await {
+                    Ok(result) => result,
+                    Err(_) => Err((Failure::timeout(false), None)),
+                },
+                None => sending.await,
+            };
+            match result {
+                Ok(inner) => return Ok(Response { inner, connect }),
+                Err((failure, unsent)) => {
+                    // A failed exchange leaves the connection in an unknown state.
+                    self.open.swap_remove(index);
+                    match unsent {
+                        // A kept-alive connection the server had closed: once more on a new
+                        // one, as HttpClient does for a request it could not send.
+                        Some(unsent) if connect.is_zero() && !retried => {
+                            retried = true;
+                            request = unsent;
+                        }
+                        _ => return Err(failure),
+                    }
+                }
             }
-        };
-        let sender = &mut self.open[index].sender;
-        let sending = async {
-            sender.ready().await.map_err(|e| Failure::hyper(&e))?;
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| Failure::hyper(&e))
-        };
-        let result = match response_timeout {
-            Some(limit) => tokio::time::timeout(limit, sending)
-                .await
-                .map_err(|_| Failure::timeout(false))
-                .and_then(|r| r),
-            None => sending.await,
-        };
-        if result.is_err() {
-            // A failed exchange leaves the connection in an unknown state.
-            self.open.swap_remove(index);
         }
-        result.map(|inner| Response { inner, connect })
     }
 
     async fn connect(

@@ -142,9 +142,13 @@ async fn serve_connection(
             }
         };
         reader.get_mut().write_all(response.as_bytes()).await?;
-        let close = headers
-            .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+        // `"drop": true`: the server closes the connection after answering, without saying so
+        // (as a server whose keep-alive timeout ran out).
+        let dropped = route.is_some_and(|r| r["drop"].as_bool() == Some(true));
+        let close = dropped
+            || headers.iter().any(|(n, v)| {
+                n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close")
+            });
         if close {
             return Ok(());
         }

@@ -19,6 +19,9 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 pub struct Failure {
     pub timeout: bool,
     pub connect: bool,
+    /// A kept-alive connection ended before any response: the server had closed it as the
+    /// request went out. An idempotent request may be sent again on a new connection.
+    pub stale: bool,
     pub io_kind: Option<std::io::ErrorKind>,
     pub text: String,
 }
@@ -28,6 +31,7 @@ impl Failure {
         Failure {
             timeout: error.kind() == std::io::ErrorKind::TimedOut,
             connect: true,
+            stale: false,
             io_kind: Some(error.kind()),
             text: error.to_string(),
         }
@@ -37,6 +41,7 @@ impl Failure {
         Failure {
             timeout: true,
             connect,
+            stale: false,
             io_kind: None,
             text: "timed out".into(),
         }
@@ -55,6 +60,7 @@ impl Failure {
         Failure {
             timeout: error.is_timeout(),
             connect: false,
+            stale: false,
             io_kind,
             text,
         }
@@ -143,7 +149,9 @@ impl Connections {
                 }
                 sender.try_send_request(request).await.map_err(|mut e| {
                     let unsent = e.take_message();
-                    (Failure::hyper(e.error()), unsent)
+                    let mut failure = Failure::hyper(e.error());
+                    failure.stale = e.error().is_incomplete_message();
+                    (failure, unsent)
                 })
             };
             let result = match response_timeout {
@@ -165,7 +173,12 @@ impl Connections {
                             retried = true;
                             request = unsent;
                         }
-                        _ => return Err(failure),
+                        _ => {
+                            return Err(Failure {
+                                stale: failure.stale && connect.is_zero(),
+                                ..failure
+                            })
+                        }
                     }
                 }
             }
@@ -184,6 +197,7 @@ impl Connections {
             .map_err(|e| Failure {
                 timeout: false,
                 connect: true,
+                stale: false,
                 io_kind: Some(e.kind()),
                 text: format!("dns error: failed to lookup address information: {e}"),
             })?;
@@ -205,6 +219,7 @@ impl Connections {
                 return Err(Failure {
                     timeout: false,
                     connect: true,
+                    stale: false,
                     io_kind: None,
                     text: format!("dns error: no address for {host}"),
                 })
@@ -224,6 +239,7 @@ impl Connections {
                 rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| Failure {
                     timeout: false,
                     connect: true,
+                    stale: false,
                     io_kind: None,
                     text: format!("invalid TLS server name {host}: {e}"),
                 })?;
@@ -233,6 +249,7 @@ impl Connections {
                 .map_err(|e| Failure {
                     timeout: false,
                     connect: true,
+                    stale: false,
                     io_kind: Some(e.kind()),
                     text: format!("TLS handshake failed: {e}"),
                 })?;

@@ -573,16 +573,22 @@ impl UserHttp {
                         return exchange;
                     }
                 };
-                let sent = self
+                let connect_timeout = key.connect_timeout.or(self.settings.connect_timeout);
+                let response_timeout = key.response_timeout.or(self.settings.response_timeout);
+                let mut sent = self
                     .direct
-                    .send(
-                        &out.url,
-                        request,
-                        key.connect_timeout.or(self.settings.connect_timeout),
-                        key.response_timeout.or(self.settings.response_timeout),
-                        &tls,
-                    )
+                    .send(&out.url, request, connect_timeout, response_timeout, &tls)
                     .await;
+                // The server closed a kept-alive connection as the request went out: an
+                // idempotent request goes once more, on a new connection.
+                if matches!(&sent, Err(f) if f.stale) && out.method.is_idempotent() {
+                    if let Ok(request) = direct_request(&out, cookie.as_deref()) {
+                        sent = self
+                            .direct
+                            .send(&out.url, request, connect_timeout, response_timeout, &tls)
+                            .await;
+                    }
+                }
                 match sent {
                     Ok(r) => (Sent::Direct(r.inner), r.connect),
                     Err(failure) => {
@@ -788,6 +794,7 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
     let failure = super::direct::Failure {
         timeout: error.is_timeout(),
         connect: error.is_connect(),
+        stale: false,
         io_kind: source_chain(error)
             .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind())),
         text: source_chain(error)

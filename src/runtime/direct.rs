@@ -26,7 +26,29 @@ pub struct Failure {
     pub text: String,
 }
 
+/// A URL's host (IPv6 without brackets) and port, as connections and error messages name them.
+pub fn host_and_port(url: &url::Url) -> (String, u16) {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    (host, url.port_or_known_default().unwrap_or(80))
+}
+
 impl Failure {
+    /// A failure while connecting that is not an I/O error of the connect itself.
+    fn connecting(io_kind: Option<std::io::ErrorKind>, text: String) -> Failure {
+        Failure {
+            timeout: false,
+            connect: true,
+            stale: false,
+            io_kind,
+            text,
+        }
+    }
+
     fn connect(error: &std::io::Error) -> Failure {
         Failure {
             timeout: error.kind() == std::io::ErrorKind::TimedOut,
@@ -105,13 +127,7 @@ impl Connections {
         tls: &Arc<rustls::ClientConfig>,
     ) -> Result<Response, Failure> {
         let https = url.scheme() == "https";
-        let host = url
-            .host_str()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = url.port_or_known_default().unwrap_or(80);
+        let (host, port) = host_and_port(url);
         let mut request = request;
         let mut retried = false;
         loop {
@@ -192,15 +208,12 @@ impl Connections {
         port: u16,
         run_tls: &Arc<rustls::ClientConfig>,
     ) -> Result<SendRequest<Full<Bytes>>, Failure> {
-        let addresses = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| Failure {
-                timeout: false,
-                connect: true,
-                stale: false,
-                io_kind: Some(e.kind()),
-                text: format!("dns error: failed to lookup address information: {e}"),
-            })?;
+        let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+            Failure::connecting(
+                Some(e.kind()),
+                format!("dns error: failed to lookup address information: {e}"),
+            )
+        })?;
         let mut last = None;
         let mut stream = None;
         for address in addresses {
@@ -216,13 +229,10 @@ impl Connections {
             (Some(s), _) => s,
             (None, Some(e)) => return Err(Failure::connect(&e)),
             (None, None) => {
-                return Err(Failure {
-                    timeout: false,
-                    connect: true,
-                    stale: false,
-                    io_kind: None,
-                    text: format!("dns error: no address for {host}"),
-                })
+                return Err(Failure::connecting(
+                    None,
+                    format!("dns error: no address for {host}"),
+                ))
             }
         };
         let _ = stream.set_nodelay(true);
@@ -235,23 +245,14 @@ impl Connections {
                     Arc::new(config)
                 })
                 .clone();
-            let name =
-                rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| Failure {
-                    timeout: false,
-                    connect: true,
-                    stale: false,
-                    io_kind: None,
-                    text: format!("invalid TLS server name {host}: {e}"),
-                })?;
+            let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| {
+                Failure::connecting(None, format!("invalid TLS server name {host}: {e}"))
+            })?;
             let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(name, stream)
                 .await
-                .map_err(|e| Failure {
-                    timeout: false,
-                    connect: true,
-                    stale: false,
-                    io_kind: Some(e.kind()),
-                    text: format!("TLS handshake failed: {e}"),
+                .map_err(|e| {
+                    Failure::connecting(Some(e.kind()), format!("TLS handshake failed: {e}"))
                 })?;
             Box::new(tls)
         } else {

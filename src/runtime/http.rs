@@ -807,13 +807,7 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
 
 /// JMeter's exception class and message for a failed exchange.
 fn classify(failure: &super::direct::Failure, url: &url::Url) -> (&'static str, String) {
-    let host = url
-        .host_str()
-        .unwrap_or("")
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url.port_or_known_default().unwrap_or(80);
+    let (host, port) = super::direct::host_and_port(url);
     let io_kind = failure.io_kind;
     let text = failure.text.clone();
     let address = match host.parse::<std::net::IpAddr>() {

@@ -1,8 +1,10 @@
 //! The `rmeter` binary: parses the command line, sets up logging, calls the library, and maps the
-//! result to an exit code (0: the run completed, even with failed samples, as JMeter;
-//! 1: the run could not start or the plan is not runnable).
+//! result to an exit code (README "Exit codes"): 0 the run completed, even with failed samples,
+//! as JMeter; 1 the run could not start, the plan is not runnable, or `--fail-on-error` saw a
+//! failure; 2 a usage error; 3 a threshold or regression limit was breached.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 // Console output that never panics: a closed pipe (`rmeter check ... | head`) must not kill a
 // run or lose what it measured, so errors writing to standard output or error are ignored.
@@ -25,7 +27,6 @@ macro_rules! eprintln {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _};

@@ -2,16 +2,11 @@
 //! significant change; a run against the same service made 25 ms slower shows a real slowdown,
 //! and `--max-regression` turns that into exit 3.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-fn rmeter(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rmeter"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::Path;
+
+use support::rmeter;
 
 fn demo_run(dir: &Path, jtl: &str, extra_ms: &str) {
     let out = rmeter(

@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,14 +12,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn rmeter(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmeter"))
-        .current_dir(dir)
-        .env_remove("RMETER_HOME")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use support::rmeter;
 
 /// Runs the binary off the async runtime, which serves the target meanwhile.
 async fn blocking(dir: &Path, args: &[&str]) -> Output {

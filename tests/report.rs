@@ -5,7 +5,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn batch(name: &str) -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,13 +18,7 @@ fn batch(name: &str) -> Option<PathBuf> {
     }
 }
 
-fn rmeter(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rmeter"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use support::rmeter;
 
 /// Compares two JSON trees; numbers must be equal as f64 (JMeter writes `6.1894261494177E-4`
 /// where serde writes `0.00061894261494177`).

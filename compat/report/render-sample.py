@@ -26,6 +26,7 @@ with open(data_path, encoding="utf-8") as f:
 page = read(report, "page", "index.html")
 for placeholder, text in [
     ("/*RMETER_UPLOT_CSS*/", read(report, "vendor", "uplot", "uPlot.min.css")),
+    ("/*RMETER_PAGE_CSS*/", read(report, "page", "style.css")),
     ("/*RMETER_UPLOT_JS*/", read(report, "vendor", "uplot", "uPlot.iife.min.js")),
     ("/*RMETER_PAGE_JS*/", read(report, "page", "report.js")),
     # Last, as in html.rs, so that no text in the data can be taken for a placeholder.

@@ -161,15 +161,7 @@ impl std::str::FromStr for MaxRegression {
 
     fn from_str(text: &str) -> Result<MaxRegression, String> {
         let text = text.trim();
-        let (label, expr) = match text.strip_prefix("label=") {
-            Some(rest) => {
-                let (label, expr) = rest
-                    .rsplit_once(':')
-                    .ok_or_else(|| format!("{text:?}: expected label=NAME:METRIC=LIMIT"))?;
-                (Some(label.to_string()), expr)
-            }
-            None => (None, text),
-        };
+        let (label, expr) = super::threshold::split_label(text, "METRIC=LIMIT")?;
         let (metric, value) = expr
             .split_once('=')
             .ok_or_else(|| format!("{text:?}: expected METRIC=LIMIT, e.g. p99=10%"))?;

@@ -3,6 +3,7 @@
 
 const TEMPLATE: &str = include_str!("page/index.html");
 const PAGE_JS: &str = include_str!("page/report.js");
+const PAGE_CSS: &str = include_str!("page/style.css");
 const UPLOT_JS: &str = include_str!("vendor/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("vendor/uplot/uPlot.min.css");
 
@@ -18,6 +19,7 @@ fn fill(template: &str, script: &str, data: &serde_json::Value) -> String {
         .replace("</", "<\\/");
     template
         .replacen("/*RMETER_UPLOT_CSS*/", UPLOT_CSS, 1)
+        .replacen("/*RMETER_PAGE_CSS*/", PAGE_CSS, 1)
         .replacen("/*RMETER_UPLOT_JS*/", UPLOT_JS, 1)
         .replacen("/*RMETER_PAGE_JS*/", script, 1)
         // Last, so that no text in the data can be taken for a placeholder.

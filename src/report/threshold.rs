@@ -49,15 +49,7 @@ impl std::str::FromStr for Threshold {
 
     fn from_str(text: &str) -> Result<Threshold, String> {
         let text = text.trim();
-        let (label, expr) = match text.strip_prefix("label=") {
-            Some(rest) => {
-                let (label, expr) = rest
-                    .rsplit_once(':')
-                    .ok_or_else(|| format!("{text:?}: expected label=NAME:METRIC<VALUE"))?;
-                (Some(label.to_string()), expr)
-            }
-            None => (None, text),
-        };
+        let (label, expr) = split_label(text, "METRIC<VALUE")?;
         let at = expr
             .find(['<', '>'])
             .ok_or_else(|| format!("{text:?}: expected an operator (<, <=, >, >=)"))?;
@@ -112,6 +104,18 @@ impl std::str::FromStr for Threshold {
             op,
             limit,
         })
+    }
+}
+
+/// `label=NAME:REST` → `(Some(NAME), REST)`; without the prefix, `(None, text)`. The last `:`
+/// ends the name, so a label may contain colons. `shape` names REST in the error message.
+pub fn split_label<'t>(text: &'t str, shape: &str) -> Result<(Option<String>, &'t str), String> {
+    match text.strip_prefix("label=") {
+        Some(rest) => rest
+            .rsplit_once(':')
+            .map(|(label, expr)| (Some(label.to_string()), expr))
+            .ok_or_else(|| format!("{text:?}: expected label=NAME:{shape}")),
+        None => Ok((None, text)),
     }
 }
 

@@ -155,6 +155,16 @@ async fn serve_connection(
     }
 }
 
+/// Runs the real binary in `dir` (without an `RMETER_HOME` from the environment).
+pub fn rmeter(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rmeter"))
+        .current_dir(dir)
+        .env_remove("RMETER_HOME")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// A port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -291,3 +291,16 @@ async fn closed_keep_alive_connections_are_replaced() {
     let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
     assert!(failed.is_empty(), "{failed:?}");
 }
+
+/// A server that resets each kept-alive connection once the next request has reached it: an
+/// idempotent request that got no response goes once more, on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_keep_alive_connections_are_replaced() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/closing", "status": 200, "reset": true, "headers": {"Content-Type": "text/plain"}, "body": "bye"}
+    ]);
+    let (_, rows) = run_inline(TWICE, routes).await;
+    assert_eq!(rows.len(), 1 + 60);
+    let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}

@@ -19,8 +19,8 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 pub struct Failure {
     pub timeout: bool,
     pub connect: bool,
-    /// A kept-alive connection ended before any response: the server had closed it as the
-    /// request went out. An idempotent request may be sent again on a new connection.
+    /// A kept-alive connection ended or was reset before any response: the server had closed
+    /// it as the request went out. An idempotent request may be sent again on a new connection.
     pub stale: bool,
     pub io_kind: Option<std::io::ErrorKind>,
     pub text: String,
@@ -166,7 +166,17 @@ impl Connections {
                 sender.try_send_request(request).await.map_err(|mut e| {
                     let unsent = e.take_message();
                     let mut failure = Failure::hyper(e.error());
-                    failure.stale = e.error().is_incomplete_message();
+                    // No response came back: the connection ended (or was reset) under the
+                    // request. A response head ends this future, so no byte of one was read.
+                    failure.stale = e.error().is_incomplete_message()
+                        || matches!(
+                            failure.io_kind,
+                            Some(
+                                std::io::ErrorKind::ConnectionReset
+                                    | std::io::ErrorKind::ConnectionAborted
+                                    | std::io::ErrorKind::BrokenPipe
+                            )
+                        );
                     (failure, unsent)
                 })
             };

@@ -145,6 +145,12 @@ async fn serve_connection(
         // `"drop": true`: the server closes the connection after answering, without saying so
         // (as a server whose keep-alive timeout ran out).
         let dropped = route.is_some_and(|r| r["drop"].as_bool() == Some(true));
+        // `"reset": true`: the server waits a moment without reading, then closes; a request
+        // that arrived meanwhile is left unread, so the client's socket gets a reset.
+        if route.is_some_and(|r| r["reset"].as_bool() == Some(true)) {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            return Ok(());
+        }
         let close = dropped
             || headers.iter().any(|(n, v)| {
                 n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close")

@@ -100,6 +100,18 @@ impl Properties {
         };
     }
 
+    /// Every property, sorted by name (the Debug Sampler's listing).
+    pub fn sorted(&self) -> Vec<(String, String)> {
+        let map = match self.map.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut all: Vec<(String, String)> =
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        all.sort();
+        all
+    }
+
     /// `-J name=value`; JMeter: an empty value removes the property.
     pub fn apply_option(&self, name: &str, value: &str) {
         if value.is_empty() {

@@ -597,18 +597,26 @@ impl Walk<'_> {
 
     fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
         let label = self.b.template(path, &element.name);
-        let defaults = innermost_first(&scope.http_defaults);
-        let headers = innermost_first(&scope.headers);
-        let request = http::request(
-            &mut self.b.props(element, path),
-            &defaults,
-            &headers,
-            scope.cookies.as_deref(),
-        )?;
+        let mut p = self.b.props(element, path);
+        let kind = match element.testclass.as_str() {
+            "JavaSampler" => SamplerKind::JavaTest(super::sampler::java_test(&mut p)?),
+            "DebugSampler" => SamplerKind::Debug(super::sampler::debug(&mut p)),
+            "TestAction" => SamplerKind::Action(super::sampler::flow_action(&mut p)?),
+            _ => {
+                let defaults = innermost_first(&scope.http_defaults);
+                let headers = innermost_first(&scope.headers);
+                SamplerKind::Http(http::request(
+                    &mut p,
+                    &defaults,
+                    &headers,
+                    scope.cookies.as_deref(),
+                )?)
+            }
+        };
         Some(Sampler {
             label,
             path: path.clone(),
-            kind: SamplerKind::Http(request),
+            kind,
             timers: scope.timers.clone(),
             pre: scope.pre.clone(),
             post: scope.post.clone(),

@@ -87,6 +87,8 @@ functions! {
     Logn => "__logn",
     Split => "__split",
     JavaScript => "__javaScript",
+    Jexl3 => "__jexl3",
+    Jexl2 => "__jexl2",
 }
 
 /// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
@@ -266,6 +268,21 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             };
             (value, args.get(1))
         }
+        Function::Jexl3 | Function::Jexl2 => {
+            // JMeter runs Apache Commons JEXL; rmeter evaluates the expressions JEXL shares with
+            // the JavaScript subset, with JEXL's word operators (`eq`, `and`, `not`...) mapped.
+            let name = call.function.name();
+            let value = match jexl_to_javascript(arg(0))
+                .and_then(|js| super::javascript::eval(&js).map_err(|e| e.to_string()))
+            {
+                Ok(v) => super::javascript::to_string(&v),
+                Err(e) => {
+                    tracing::error!(target: "jmeter.functions", "{name}({}): {e}", arg(0));
+                    String::new()
+                }
+            };
+            (value, args.get(1))
+        }
         Function::Split => {
             let delimiter = if args.len() > 2 && !arg(2).is_empty() {
                 arg(2)
@@ -400,6 +417,66 @@ pub fn unescape_html(s: &str) -> String {
         "euro" => Some('\u{20ac}'),
         _ => None,
     })
+}
+
+/// Rewrites JEXL's word operators into JavaScript's, outside string literals. JEXL operators with
+/// no JavaScript counterpart (`=~`, `!~`, `=^`, `=$`, `empty`, `size`) are refused.
+fn jexl_to_javascript(expr: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(expr.len());
+    let mut chars = expr.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                out.push(c);
+                while let Some((_, d)) = chars.next() {
+                    out.push(d);
+                    if d == '\\' {
+                        if let Some((_, e)) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c {
+                        break;
+                    }
+                }
+            }
+            '=' | '!' if matches!(chars.peek(), Some((_, '~' | '^' | '$'))) => {
+                return Err(format!(
+                    "the JEXL operator at {i} has no equivalent in rmeter's expression subset"
+                ));
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '_' || d == '$' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &expr[i..end];
+                out.push_str(match word {
+                    "eq" => "==",
+                    "ne" => "!=",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "le" => "<=",
+                    "ge" => ">=",
+                    "and" => "&&",
+                    "or" => "||",
+                    "not" => "!",
+                    "empty" | "size" | "new" | "var" => {
+                        return Err(format!(
+                            "`{word}` is JEXL that rmeter's expression subset does not run"
+                        ))
+                    }
+                    _ => word,
+                });
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -543,6 +620,11 @@ pub(crate) mod tests {
             "true"
         );
         assert_eq!(eval("${__javaScript(nosuch)}").0, "");
+        assert_eq!(eval("${__jexl3(3 == 3)}").0, "true");
+        assert_eq!(eval("${__jexl3(2 != 3 and not (1 gt 2))}").0, "true");
+        assert_eq!(eval("${__jexl3(\"a and b\" eq \"a and b\")}").0, "true");
+        assert_eq!(eval("${__jexl2(1 + 2,v)}").1.vars["v"], "3");
+        assert_eq!(eval("${__jexl3(\"abc\" =~ \"a.*\")}").0, "");
     }
 
     #[test]

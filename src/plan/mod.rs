@@ -22,6 +22,7 @@ pub mod java_time;
 pub mod javascript;
 pub mod listener;
 mod reader;
+pub mod sampler;
 pub mod shaping;
 pub mod support;
 pub mod template;
@@ -216,6 +217,10 @@ pub struct Sampler {
 #[derive(Debug)]
 pub enum SamplerKind {
     Http(HttpRequest),
+    JavaTest(sampler::JavaTest),
+    Debug(sampler::Debug),
+    /// A Flow Control Action: it runs its pre-processors and timers, then acts; no sample.
+    Action(sampler::FlowAction),
 }
 
 impl Plan {

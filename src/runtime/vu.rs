@@ -20,7 +20,8 @@ use super::process::{self, Response};
 use super::Shared;
 use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
-use crate::plan::template::Context;
+use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest};
+use crate::plan::template::{Context, Template};
 use crate::plan::timer::Timer;
 use crate::plan::{
     Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, PreProcessor, Sampler,
@@ -40,6 +41,10 @@ enum Flow {
     StartNextLoop,
     /// End this thread (its loops, the scheduler or a stop are done).
     StopThread,
+    /// Flow Control Action: go to the next iteration of the innermost loop.
+    ContinueLoop,
+    /// Flow Control Action: leave the innermost loop.
+    BreakLoop,
 }
 
 /// A virtual user's variables: a slot per plan variable, plus names made up at run time.
@@ -366,9 +371,10 @@ impl VirtualUser {
                     let count: i64 = rendered.trim().parse().unwrap_or(0);
                     let mut i: i64 = 0;
                     while count < 0 || i < count {
-                        let flow = self.loop_pass(controller, *idx_var, i as u64).await;
-                        if flow != Flow::Next {
-                            return flow;
+                        match self.loop_pass(controller, *idx_var, i as u64).await {
+                            Flow::Next | Flow::ContinueLoop => {}
+                            Flow::BreakLoop => break,
+                            flow => return flow,
                         }
                         if self.should_stop() {
                             return Flow::StopThread;
@@ -394,9 +400,10 @@ impl VirtualUser {
                         if !enter {
                             break;
                         }
-                        let flow = self.loop_pass(controller, *idx_var, i).await;
-                        if flow != Flow::Next {
-                            return flow;
+                        match self.loop_pass(controller, *idx_var, i).await {
+                            Flow::Next | Flow::ContinueLoop => {}
+                            Flow::BreakLoop => break,
+                            flow => return flow,
                         }
                         i += 1;
                         // Empty condition and LAST: leave when the last sample failed.
@@ -446,7 +453,11 @@ impl VirtualUser {
                         .pop()
                         .filter(|f| f.tx.parent || flow != Flow::StopThread)
                     {
-                        let mut sample = self.transaction_sample(frame);
+                        let cut = matches!(
+                            flow,
+                            Flow::StartNextLoop | Flow::ContinueLoop | Flow::BreakLoop
+                        );
+                        let mut sample = self.transaction_sample(frame, cut);
                         if tx.parent {
                             self.assert_transaction(tx, &mut sample);
                         }
@@ -550,7 +561,9 @@ impl VirtualUser {
         (group, self.shared.threads.active.load(Ordering::Relaxed))
     }
 
-    fn transaction_sample(&self, frame: TxFrame) -> Sample {
+    /// `cut`: the transaction ended through a jump out of it (start next loop, next
+    /// iteration, break); JMeter's `triggerEndOfLoop` then leaves a non-parent code empty.
+    fn transaction_sample(&self, frame: TxFrame, cut: bool) -> Sample {
         let end = Instant::now();
         let wall = end.duration_since(frame.start).as_millis() as u64;
         // No child filled in the thread fields of an empty transaction: JMeter leaves them blank.
@@ -569,6 +582,7 @@ impl VirtualUser {
         sample.elapsed = wall - sample.idle;
         sample.success = frame.failures == 0;
         sample.response_code = match (sample.success, frame.tx.parent) {
+            (true, false) if cut => String::new(),
             (true, _) => "200".into(),
             (false, true) => frame.code.unwrap_or_default(),
             (false, false) => String::new(),
@@ -678,6 +692,9 @@ impl VirtualUser {
         let label = self.sampler_name.clone();
         let (mut sample, exchange) = match &sampler.kind {
             SamplerKind::Http(request) => self.http_sample(request, label).await,
+            SamplerKind::JavaTest(test) => self.java_test_sample(test, label).await,
+            SamplerKind::Debug(debug) => self.debug_sample(debug, label),
+            SamplerKind::Action(action) => return self.flow_action(action).await,
         };
         sample.listeners = sampler.listeners.clone();
         (sample.grp_threads, sample.all_threads) = self.thread_counts();
@@ -735,6 +752,142 @@ impl VirtualUser {
                 self.shared.stop.stop_now();
                 Flow::StopThread
             }
+        }
+    }
+
+    /// JMeter's `JavaTest`: sleeps `Sleep_Time + now % Sleep_Mask` ms, then answers with the
+    /// code, message, status and data its arguments give. A stop-now interrupts it (a failure).
+    async fn java_test_sample(&mut self, test: &JavaTest, label: String) -> (Sample, Exchange) {
+        let mut arg = |t: &Option<Template>| t.as_ref().map(|t| t.render(self));
+        let sleep_time = arg(&test.sleep_time);
+        let sleep_mask = arg(&test.sleep_mask);
+        let custom_label = arg(&test.label).unwrap_or_default();
+        let code = arg(&test.response_code).unwrap_or_default();
+        let message = arg(&test.response_message).unwrap_or_default();
+        let ok = arg(&test.status).is_none_or(|s| s.eq_ignore_ascii_case("OK"));
+        let sampler_data = arg(&test.sampler_data).unwrap_or_default();
+        let result_data = arg(&test.result_data).unwrap_or_default();
+        // JMeter's `getLongParameter` falls back to the default on a value it cannot parse.
+        let long = |v: Option<String>, default: i64| {
+            v.and_then(|v| crate::plan::sampler::decode_long(&v))
+                .unwrap_or(default)
+        };
+        let (sleep_time, sleep_mask) = (long(sleep_time, 100), long(sleep_mask, 0xff));
+        let label = if custom_label.is_empty() {
+            label
+        } else {
+            custom_label
+        };
+        let start_ms = self.shared.epoch.millis();
+        let started = Instant::now();
+        let sleep = if sleep_time > 0 && sleep_mask > 0 {
+            sleep_time + start_ms.rem_euclid(sleep_mask)
+        } else {
+            sleep_time
+        };
+        let mut interrupted = false;
+        if sleep > 0 {
+            let until = tokio::time::Instant::now() + Duration::from_millis(sleep as u64);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    _ = self.stop_rx.changed() => {
+                        if self.shared.stop.is_stop_now() {
+                            interrupted = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+        sample.elapsed = started.elapsed().as_millis() as u64;
+        sample.end_ms = start_ms + sample.elapsed as i64;
+        sample.response_code = code;
+        sample.response_message = message;
+        sample.success = ok && !interrupted;
+        sample.sent_bytes = sampler_data.len() as u64;
+        sample.bytes = result_data.len() as u64;
+        let exchange = Exchange::empty(String::new(), start_ms, result_data.into_bytes());
+        (sample, exchange)
+    }
+
+    /// JMeter's Debug Sampler: `name=value` lines of the variables, then of the properties.
+    fn debug_sample(&mut self, debug: &Debug, label: String) -> (Sample, Exchange) {
+        let start_ms = self.shared.epoch.millis();
+        let mut text = String::new();
+        if debug.variables {
+            let mut all: Vec<(&str, &str)> = self
+                .vars
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let value = v.as_deref()?;
+                    Some((self.plan.vars.name(VarId(i as u32)), value))
+                })
+                .chain(
+                    self.vars
+                        .extra
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+                .collect();
+            all.sort();
+            text.push_str("JMeterVariables:\n");
+            for (name, value) in all {
+                text.push_str(&format!("{name}={value}\n"));
+            }
+        }
+        if debug.properties {
+            text.push_str("\nJMeterProperties:\n");
+            for (name, value) in self.shared.props.sorted() {
+                text.push_str(&format!("{name}={value}\n"));
+            }
+        }
+        let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+        sample.response_code = "200".into();
+        sample.response_message = "OK".into();
+        sample.bytes = text.len() as u64;
+        let exchange = Exchange::empty(String::new(), start_ms, text.into_bytes());
+        (sample, exchange)
+    }
+
+    /// A Flow Control Action, after its pre-processors and timers ran. It writes no sample, but
+    /// JMeter's non-parent Transaction Controllers count it among their samplers.
+    async fn flow_action(&mut self, action: &FlowAction) -> Flow {
+        for frame in self.tx_stack.iter_mut().rev() {
+            if frame.tx.parent {
+                break;
+            }
+            frame.count += 1;
+        }
+        match action.action {
+            Action::Pause => {
+                let ms = action
+                    .duration
+                    .render(self)
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap_or(0);
+                if ms > 0 && !self.pause(Duration::from_millis(ms as u64)).await {
+                    return Flow::StopThread;
+                }
+                Flow::Next
+            }
+            Action::Stop if action.all_threads => {
+                self.shared.stop.shutdown();
+                Flow::StopThread
+            }
+            Action::Stop => Flow::StopThread,
+            Action::StopNow if action.all_threads => {
+                self.shared.stop.stop_now();
+                Flow::StopThread
+            }
+            Action::StopNow => Flow::StopThread,
+            Action::StartNextLoop => Flow::StartNextLoop,
+            Action::NextIteration => Flow::ContinueLoop,
+            Action::BreakLoop => Flow::BreakLoop,
         }
     }
 
@@ -1113,6 +1266,7 @@ fn cookie_flag(nodes: &[Node], flag: &dyn Fn(&crate::plan::http::CookiePolicy) -
     nodes.iter().any(|node| match node {
         Node::Sampler(s) => match &s.kind {
             SamplerKind::Http(r) => r.cookies.as_ref().is_some_and(flag),
+            _ => false,
         },
         Node::Controller(c) => cookie_flag(&c.children, flag),
     })

@@ -92,7 +92,7 @@ pub fn load_plan(
         path: path.display().to_string(),
         cause,
     })?;
-    Ok(plan::build(&tree, props))
+    Ok(plan::build_file(&tree, props, path.parent()))
 }
 
 /// A plan that is built, checked and ready to run.

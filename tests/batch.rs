@@ -85,3 +85,27 @@ fn bug52968_transactions_and_start_next_loop() {
 fn bug54685_sample_variables() {
     run_batch("Bug54685", &["-Jsample_variables=REFERENCE,JSESSIONID"]).unwrap();
 }
+
+/// A Module Controller whose target (a disabled Simple Controller) has its own name.
+#[test]
+fn bug55375_module_controller() {
+    run_batch("Bug55375", &[]).unwrap();
+}
+
+/// Two Include Controllers of the same name bringing in a Test Fragment from another file.
+#[test]
+fn bug50898_include_controllers() {
+    run_batch("Bug50898", &[]).unwrap();
+}
+
+/// `__jm__<name>__idx` of Loop, While and ForEach seen by If Controllers inside them.
+#[test]
+fn bug62847_loop_indexes_in_conditions() {
+    run_batch("BUG_62847", &[]).unwrap();
+}
+
+/// Flow Control Action "break" and "next iteration" in Loop, While and ForEach.
+#[test]
+fn bug62239_break_and_continue() {
+    run_batch("Bug62239", &[]).unwrap();
+}

@@ -208,7 +208,30 @@ fn prop_from_node(node: &xml::Node) -> Result<Option<Prop>, JmxError> {
             value: PropValue::Map(props_of(node)?),
         },
         "objProp" => object_prop(node),
-        // `<doubleProp>` and friends may wrap their value in `<value>`/`<savedValue>` children.
+        // The long form (`<FloatProperty><name>…</name><value>50.0</value><savedValue>…`), as
+        // the Throughput Controller saves its percentage.
+        "FloatProperty" | "DoubleProperty" | "IntegerProperty" | "LongProperty"
+        | "StringProperty" | "BooleanProperty" => {
+            let child = |tag: &str| {
+                node.children
+                    .iter()
+                    .find(|c| c.name == tag)
+                    .map(|c| c.text.clone())
+                    .unwrap_or_default()
+            };
+            let kind = match node.name.as_str() {
+                "FloatProperty" => ScalarKind::Float,
+                "DoubleProperty" => ScalarKind::Double,
+                "IntegerProperty" => ScalarKind::Int,
+                "LongProperty" => ScalarKind::Long,
+                "BooleanProperty" => ScalarKind::Bool,
+                _ => ScalarKind::String,
+            };
+            Prop {
+                name: child("name"),
+                value: PropValue::Scalar(kind, child("value")),
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(prop))
@@ -299,6 +322,19 @@ mod tests {
 
     fn parse_str(s: &str) -> Tree {
         parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_long_property_form() {
+        let tree = parse_str(
+            r#"<jmeterTestPlan><hashTree><ThroughputController testname="T">
+<FloatProperty><name>ThroughputController.percentThroughput</name><value>50.0</value><savedValue>0.0</savedValue></FloatProperty>
+</ThroughputController><hashTree/></hashTree></jmeterTestPlan>"#,
+        );
+        assert_eq!(
+            tree.roots[0].text("ThroughputController.percentThroughput"),
+            Some("50.0")
+        );
     }
 
     #[test]

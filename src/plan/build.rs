@@ -27,7 +27,20 @@ use crate::properties::Properties;
 /// Builds the plan from a parsed tree. `props` are the run's properties, which thread group
 /// counts and user-defined variables may read.
 pub fn build(tree: &Tree, props: &Properties) -> (Plan, Vec<Diagnostic>) {
+    build_file(tree, props, None)
+}
+
+/// [`build`] for a plan read from a file in `plan_dir`, which Include Controllers resolve
+/// their files against.
+pub fn build_file(
+    tree: &Tree,
+    props: &Properties,
+    plan_dir: Option<&std::path::Path>,
+) -> (Plan, Vec<Diagnostic>) {
     let mut walk = Walk {
+        tree,
+        plan_dir: plan_dir.map(std::path::Path::to_path_buf),
+        expanding: Vec::new(),
         b: Builder::default(),
         props,
         elements: Vec::new(),
@@ -147,6 +160,11 @@ struct Scope {
 }
 
 struct Walk<'p> {
+    tree: &'p Tree,
+    plan_dir: Option<std::path::PathBuf>,
+    /// The Module and Include Controllers being expanded, innermost last (their targets' lines
+    /// or files), to refuse a controller that includes itself.
+    expanding: Vec<String>,
     b: Builder,
     props: &'p Properties,
     elements: Vec<ElementReport>,
@@ -169,6 +187,10 @@ impl Walk<'_> {
         role: Role,
         note: &'static str,
     ) {
+        // A module's or an included file's elements are reported where they are written.
+        if !self.expanding.is_empty() {
+            return;
+        }
         self.elements.push(ElementReport {
             line: element.line,
             path: path.clone(),
@@ -536,11 +558,26 @@ impl Walk<'_> {
                 if let Some(sampler) = self.sampler(element, &path, &inner) {
                     nodes.push(Node::Sampler(Arc::new(sampler)));
                 }
+            } else if element.testclass == "ModuleController" {
+                if let Some(node) = self.module(element, &path, &inner) {
+                    nodes.push(node);
+                }
+            } else if element.testclass == "IncludeController" {
+                if let Some(node) = self.include(element, &path, &inner) {
+                    nodes.push(node);
+                }
             } else {
-                let kind = self.controller_kind(element, &path, scope, &inner);
-                let children = self.nodes(&grandchildren, &path, &inner, &mut hooks);
                 let slot = self.n_controller_slots;
                 self.n_controller_slots += 1;
+                let kind = self.controller_kind(element, &path, scope, &inner, slot);
+                if let ControllerKind::Throughput(spec) = &kind {
+                    // JMeter: the decision is an iteration listener of the parent controller.
+                    parent_hooks.push(IterationHook::Throughput(spec.clone()));
+                }
+                if let ControllerKind::Interleave { .. } = &kind {
+                    self.check_interleave_style(element, &path, &grandchildren);
+                }
+                let children = self.nodes(&grandchildren, &path, &inner, &mut hooks);
                 nodes.push(Node::Controller(Controller {
                     name: element.name.as_str().into(),
                     kind,
@@ -559,6 +596,7 @@ impl Walk<'_> {
         path: &ElementPath,
         scope: &Scope,
         inner: &Scope,
+        slot: usize,
     ) -> ControllerKind {
         let idx_var = || format!("__jm__{}__idx", element.name);
         let mut p = self.b.props(element, path);
@@ -591,8 +629,220 @@ impl Walk<'_> {
                 listeners: scope.listeners.clone().into(),
                 assertions: inner.assertions.clone(),
             })),
+            "InterleaveControl" | "RandomController" => ControllerKind::Interleave {
+                random: element.testclass == "RandomController",
+                across_threads: p.bool("InterleaveControl.accrossThreads", false),
+            },
+            "RandomOrderController" => ControllerKind::RandomOrder,
+            "SwitchController" => ControllerKind::Switch {
+                value: p.template("SwitchController.value"),
+            },
+            "ThroughputController" => {
+                // JMeter's constructor defaults hold for missing properties: total executions,
+                // per user, 1 execution, 100 percent.
+                let by_percent = p.int("ThroughputController.style", 0) == 1;
+                let per_user = p.bool("ThroughputController.perThread", true);
+                let text_or = |p: &mut super::reader::Props, name: &str, default: &str| {
+                    let text = p.text(name).to_string();
+                    let text = if p.has(name) { text } else { default.into() };
+                    p.builder.template(&p.path, &text)
+                };
+                ControllerKind::Throughput(Arc::new(Throughput {
+                    slot,
+                    per_user,
+                    by_percent,
+                    max_executions: text_or(&mut p, "ThroughputController.maxThroughput", "1"),
+                    percent: text_or(&mut p, "ThroughputController.percentThroughput", "100"),
+                }))
+            }
+            "RunTime" => ControllerKind::RunTime {
+                seconds: p.template("RunTime.seconds"),
+            },
+            "ForeachController" => {
+                let optional = |p: &mut super::reader::Props, name: &str| {
+                    p.has(name).then(|| p.template(name))
+                };
+                ControllerKind::ForEach(Arc::new(ForEach {
+                    input_prefix: p.template("ForeachController.inputVal"),
+                    return_var: p.template("ForeachController.returnVal"),
+                    separator: p.bool("ForeachController.useSeparator", true),
+                    start: optional(&mut p, "ForeachController.startIndex"),
+                    end: optional(&mut p, "ForeachController.endIndex"),
+                    idx_var: p.builder.vars.intern(&idx_var()),
+                }))
+            }
+            "CriticalSectionController" => ControllerKind::CriticalSection {
+                lock: p.template("CriticalSectionController.lockName"),
+            },
             _ => ControllerKind::Simple,
         }
+    }
+
+    /// "Ignore sub-controller blocks" (`InterleaveControl.style` 0, also when missing) takes one
+    /// sampler at a time out of a child controller; rmeter runs a child controller's whole pass.
+    /// With only samplers as children the two are the same.
+    fn check_interleave_style(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+        children: &[&Element],
+    ) {
+        let style = element
+            .text("InterleaveControl.style")
+            .unwrap_or("0")
+            .trim();
+        let has_controller = children
+            .iter()
+            .any(|c| support::classify(c).1 == Role::Controller);
+        if style != "1" && has_controller {
+            self.b.error(
+                path,
+                DiagnosticKind::UnsupportedOption {
+                    prop: "InterleaveControl.style".into(),
+                    why: format!(
+                        "`{style}` (ignore sub-controller blocks) with a controller among the children is not supported yet; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
+                    ),
+                },
+            );
+        }
+    }
+
+    /// A Module Controller: the target controller (found by its names from the Test Plan, even
+    /// when disabled) is built again here, under this controller's scope.
+    fn module(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Node> {
+        let names: Vec<&str> = element
+            .collection("ModuleController.node_path")
+            .iter()
+            .filter_map(|item| match &item.value {
+                crate::jmx::PropValue::Scalar(_, text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        // The first name is the GUI tree's root (WorkBench or Test Plan), not an element.
+        let target = names
+            .get(1..)
+            .filter(|rest| !rest.is_empty())
+            .and_then(|rest| find_module_target(&self.tree.roots, rest));
+        let Some(target) = target else {
+            self.b.error(
+                path,
+                DiagnosticKind::Other(format!(
+                    "the Module Controller's target `{}` is not in the plan (was an element on the path renamed?)",
+                    names.get(1..).unwrap_or_default().join(" › ")
+                )),
+            );
+            return None;
+        };
+        let key = format!("line {}", target.line);
+        self.expand(element, path, scope, key, &[target])
+    }
+
+    /// An Include Controller: the children of the first Test Fragment of another plan file, read
+    /// at build time as `includecontroller.prefix` + path, else relative to this plan's folder.
+    fn include(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Node> {
+        let given = element.text("IncludeController.includepath").unwrap_or("");
+        let prefix = self
+            .props
+            .get("includecontroller.prefix")
+            .unwrap_or_default();
+        let first = std::path::PathBuf::from(format!("{prefix}{given}").trim());
+        let file = if first.exists() || first.is_absolute() {
+            first
+        } else {
+            match &self.plan_dir {
+                Some(dir) => dir.join(given.trim()),
+                None => first,
+            }
+        };
+        let tree = std::fs::read(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::jmx::parse(&bytes).map_err(|e| e.to_string()));
+        let tree = match tree {
+            Ok(tree) => tree,
+            Err(e) => {
+                self.b.error(
+                    path,
+                    DiagnosticKind::Other(format!("cannot include {}: {e}", file.display())),
+                );
+                return None;
+            }
+        };
+        let fragment = tree
+            .roots
+            .iter()
+            .flat_map(|root| root.children.iter())
+            .find(|e| e.testclass == "TestFragmentController");
+        let Some(fragment) = fragment else {
+            self.b.error(
+                path,
+                DiagnosticKind::Other(format!(
+                    "{} has no Test Fragment at its top level to include",
+                    file.display()
+                )),
+            );
+            return None;
+        };
+        let children: Vec<&Element> = fragment.children.iter().filter(|c| c.enabled).collect();
+        let key = format!("file {}", file.display());
+        let mut scope = scope.clone();
+        let mut hooks = Vec::new();
+        if self.expanding.contains(&key) {
+            self.b.error(
+                path,
+                DiagnosticKind::Other(format!("{} includes itself", file.display())),
+            );
+            return None;
+        }
+        self.expanding.push(key);
+        for child in &children {
+            self.collect_level_item(child, path, &mut scope, &mut hooks);
+        }
+        let nodes = self.nodes(&children, path, &scope, &mut hooks);
+        self.expanding.pop();
+        Some(self.simple_node(element, nodes, hooks))
+    }
+
+    /// Builds `targets` as the children of a Simple Controller standing for `element`.
+    fn expand(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+        scope: &Scope,
+        key: String,
+        targets: &[&Element],
+    ) -> Option<Node> {
+        if self.expanding.contains(&key) {
+            self.b.error(
+                path,
+                DiagnosticKind::Other(
+                    "the Module Controller's target contains it: it would run itself forever"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        self.expanding.push(key);
+        let mut hooks = Vec::new();
+        let nodes = self.nodes(targets, path, scope, &mut hooks);
+        self.expanding.pop();
+        Some(self.simple_node(element, nodes, hooks))
+    }
+
+    fn simple_node(
+        &mut self,
+        element: &Element,
+        children: Vec<Node>,
+        hooks: Vec<IterationHook>,
+    ) -> Node {
+        let slot = self.n_controller_slots;
+        self.n_controller_slots += 1;
+        Node::Controller(Controller {
+            name: element.name.as_str().into(),
+            kind: ControllerKind::Simple,
+            children,
+            on_iteration: hooks,
+            slot,
+        })
     }
 
     fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
@@ -627,6 +877,27 @@ impl Walk<'_> {
 }
 
 /// JMeter merges config elements innermost level first, and in tree order within a level.
+/// JMeter's module target search: names from the Test Plan down, Module Controllers skipped,
+/// disabled elements included; the last match in document order wins.
+fn find_module_target<'t>(elements: &'t [Element], names: &[&str]) -> Option<&'t Element> {
+    let (first, rest) = names.split_first()?;
+    let mut found = None;
+    for element in elements {
+        if element.testclass == "ModuleController" || element.name != *first {
+            continue;
+        }
+        let hit = if rest.is_empty() {
+            Some(element)
+        } else {
+            find_module_target(&element.children, rest)
+        };
+        if hit.is_some() {
+            found = hit;
+        }
+    }
+    found
+}
+
 fn innermost_first<T>(items: &[(usize, Arc<T>)]) -> Vec<Arc<T>> {
     let mut sorted: Vec<&(usize, Arc<T>)> = items.iter().collect();
     sorted.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));

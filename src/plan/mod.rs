@@ -35,7 +35,7 @@ pub mod data;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use build::build;
+pub use build::{build, build_file};
 pub use data::{Counter, CsvDataSet, RandomVariable, ShareMode, UserParameters};
 pub use diagnostic::{Diagnostic, DiagnosticKind, ElementPath, Severity};
 pub use template::Template;
@@ -166,6 +166,55 @@ pub enum ControllerKind {
     },
     OnceOnly,
     Transaction(Arc<Transaction>),
+    /// Interleave (`random: false`) and Random controllers: one child (a sampler, or a whole
+    /// pass of a sub-controller) per visit.
+    Interleave {
+        random: bool,
+        /// `InterleaveControl.accrossThreads`: thread n starts at child n-1.
+        across_threads: bool,
+    },
+    /// Runs every child once per pass, in a new random order each pass.
+    RandomOrder,
+    /// Runs the child named, or numbered, by the value.
+    Switch {
+        value: Template,
+    },
+    Throughput(Arc<Throughput>),
+    /// Loops over its children until `seconds` have passed since the visit began.
+    RunTime {
+        seconds: Template,
+    },
+    ForEach(Arc<ForEach>),
+    /// Holds the named run-wide lock over each pass.
+    CriticalSection {
+        lock: Template,
+    },
+}
+
+/// A Throughput Controller. The decision is taken when its parent starts an iteration.
+#[derive(Debug)]
+pub struct Throughput {
+    /// Per-user state index (the controller's slot).
+    pub slot: usize,
+    pub per_user: bool,
+    /// Percent mode, else total executions.
+    pub by_percent: bool,
+    pub max_executions: Template,
+    pub percent: Template,
+}
+
+/// A ForEach Controller.
+#[derive(Debug)]
+pub struct ForEach {
+    pub input_prefix: Template,
+    pub return_var: Template,
+    /// `_` between the prefix and the number.
+    pub separator: bool,
+    /// Exclusive; `None` is 0.
+    pub start: Option<Template>,
+    /// Inclusive; `None` is unbounded.
+    pub end: Option<Template>,
+    pub idx_var: VarId,
 }
 
 /// A Transaction Controller's settings.
@@ -188,6 +237,8 @@ pub enum IterationHook {
     Counter(Arc<Counter>),
     Random(Arc<RandomVariable>),
     UserParameters(Arc<UserParameters>),
+    /// A Throughput Controller among the children decides whether it runs in this iteration.
+    Throughput(Arc<Throughput>),
 }
 
 /// A pre-processor, run before the sampler's timers.

@@ -163,6 +163,17 @@ struct Shared {
     /// Seeded generators of Random Variable elements shared by all threads, by call slot.
     /// Locked once per iteration of such an element only.
     seeded: Arc<std::sync::Mutex<std::collections::HashMap<usize, fastrand::Rng>>>,
+    controllers: Arc<ControllerShared>,
+}
+
+/// Run-wide state of controllers.
+#[derive(Default)]
+struct ControllerShared {
+    /// Throughput Controllers not per user: (decisions taken, executions), by controller slot.
+    /// Locked once per parent iteration of such a controller only.
+    throughput: Vec<std::sync::Mutex<(i64, i64)>>,
+    /// Critical Section Controllers' locks, by name.
+    locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Runs the plan to the end, or until `stop`. Every sample is sent to `tx` before this returns.
@@ -223,6 +234,12 @@ pub async fn run(
         ),
         user_variables,
         seeded: Arc::default(),
+        controllers: Arc::new(ControllerShared {
+            throughput: (0..plan.n_controller_slots)
+                .map(|_| std::sync::Mutex::new((0, 0)))
+                .collect(),
+            locks: Default::default(),
+        }),
     });
 
     let mut stats = RunStats::default();
@@ -275,6 +292,7 @@ impl Shared {
             max_redirects: other.max_redirects,
             user_variables: other.user_variables.clone(),
             seeded: other.seeded.clone(),
+            controllers: other.controllers.clone(),
         }
     }
 

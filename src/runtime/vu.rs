@@ -24,8 +24,8 @@ use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest};
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::Timer;
 use crate::plan::{
-    Controller, ControllerKind, IterationHook, Node, OnSampleError, Plan, PreProcessor, Sampler,
-    SamplerKind, Transaction, UserParameters, VarId,
+    Controller, ControllerKind, ForEach, IterationHook, Node, OnSampleError, Plan, PreProcessor,
+    Sampler, SamplerKind, Throughput, Transaction, UserParameters, VarId,
 };
 use crate::properties::Properties;
 use crate::sample::Details;
@@ -45,6 +45,18 @@ enum Flow {
     ContinueLoop,
     /// Flow Control Action: leave the innermost loop.
     BreakLoop,
+}
+
+/// One controller's state for one user.
+#[derive(Debug, Clone, Copy, Default)]
+struct ControllerState {
+    /// Interleave and Random: the next child.
+    position: u32,
+    started: bool,
+    /// Throughput: decisions taken and executions granted (per user), and the last decision.
+    decisions: i64,
+    executions: i64,
+    run: bool,
 }
 
 /// A virtual user's variables: a slot per plan variable, plus names made up at run time.
@@ -86,6 +98,10 @@ pub(super) struct VirtualUser {
     /// `__counter(TRUE)` and per-user Counter values, by call slot.
     user_slots: Vec<Option<i64>>,
     once_done: Vec<bool>,
+    /// Interleave, Random and Throughput Controllers' per-user state, by controller slot.
+    controllers: Vec<ControllerState>,
+    /// Samplers run so far, to tell whether a child controller's pass ran anything.
+    samplers_run: u64,
     csv_positions: Vec<usize>,
     last_sample_ok_var: Option<VarId>,
     tx_stack: Vec<TxFrame>,
@@ -127,6 +143,8 @@ impl VirtualUser {
             cookies: CookieJar::default(),
             user_slots: vec![None; plan.n_call_slots],
             once_done: vec![false; plan.n_controller_slots],
+            controllers: vec![ControllerState::default(); plan.n_controller_slots],
+            samplers_run: 0,
             csv_positions: vec![0; plan.csv_data_sets.len()],
             last_sample_ok_var: plan.vars.get("JMeterThread.last_sample_ok"),
             tx_stack: Vec::new(),
@@ -187,10 +205,11 @@ impl VirtualUser {
                 Some(flow) => flow,
                 None => self.run_nodes(&group.body.children).await,
             };
-            if flow == Flow::StopThread || self.stop_thread {
+            // A break with no loop around it breaks the thread's own loop, which ends the thread.
+            if matches!(flow, Flow::StopThread | Flow::BreakLoop) || self.stop_thread {
                 break;
             }
-            if flow == Flow::StartNextLoop {
+            if matches!(flow, Flow::StartNextLoop | Flow::ContinueLoop) {
                 // JMeter resets the flag when it starts the next loop after an error.
                 self.set_var("JMeterThread.last_sample_ok", "true".into());
             }
@@ -286,6 +305,7 @@ impl VirtualUser {
                     self.vars.slots[counter.var.0 as usize] = Some(counter.format.format(value));
                 }
                 IterationHook::UserParameters(parameters) => self.set_user_parameters(parameters),
+                IterationHook::Throughput(spec) => self.decide_throughput(spec),
                 IterationHook::Random(random) => {
                     let (lo, hi) = (random.min.min(random.max), random.max.max(random.min));
                     let value = match (random.seed, random.per_thread) {
@@ -372,8 +392,12 @@ impl VirtualUser {
                     let mut i: i64 = 0;
                     while count < 0 || i < count {
                         match self.loop_pass(controller, *idx_var, i as u64).await {
-                            Flow::Next | Flow::ContinueLoop => {}
-                            Flow::BreakLoop => break,
+                            Flow::Next => {}
+                            Flow::ContinueLoop => self.loop_jumped(),
+                            Flow::BreakLoop => {
+                                self.loop_jumped();
+                                break;
+                            }
                             flow => return flow,
                         }
                         if self.should_stop() {
@@ -384,6 +408,8 @@ impl VirtualUser {
                             tokio::task::yield_now().await;
                         }
                     }
+                    // JMeter: the index is back to 0 once the loop ends or breaks.
+                    self.vars.slots[idx_var.0 as usize] = Some("0".into());
                     Flow::Next
                 }
                 ControllerKind::While { condition, idx_var } => {
@@ -401,8 +427,12 @@ impl VirtualUser {
                             break;
                         }
                         match self.loop_pass(controller, *idx_var, i).await {
-                            Flow::Next | Flow::ContinueLoop => {}
-                            Flow::BreakLoop => break,
+                            Flow::Next => {}
+                            Flow::ContinueLoop => self.loop_jumped(),
+                            Flow::BreakLoop => {
+                                self.loop_jumped();
+                                break;
+                            }
                             flow => return flow,
                         }
                         i += 1;
@@ -417,7 +447,105 @@ impl VirtualUser {
                         }
                         tokio::task::yield_now().await;
                     }
+                    self.vars.slots[idx_var.0 as usize] = Some("0".into());
                     Flow::Next
+                }
+                ControllerKind::Interleave {
+                    random,
+                    across_threads,
+                } => self.interleave(controller, *random, *across_threads).await,
+                ControllerKind::RandomOrder => {
+                    if let Some(flow) = self.fire_hooks(controller) {
+                        return flow;
+                    }
+                    let mut order: Vec<usize> = (0..controller.children.len()).collect();
+                    self.rng.shuffle(&mut order);
+                    for i in order {
+                        let flow = self.run_nodes(&controller.children[i..=i]).await;
+                        if flow != Flow::Next {
+                            return flow;
+                        }
+                    }
+                    Flow::Next
+                }
+                ControllerKind::Switch { value } => {
+                    let value = value.render(self);
+                    let Some(i) = switch_choice(value.trim(), &controller.children) else {
+                        return Flow::Next;
+                    };
+                    if let Some(flow) = self.fire_hooks(controller) {
+                        return flow;
+                    }
+                    self.run_nodes(&controller.children[i..=i]).await
+                }
+                ControllerKind::Throughput(spec) => {
+                    if !self.controllers[spec.slot].run {
+                        return Flow::Next;
+                    }
+                    match self.fire_hooks(controller) {
+                        Some(flow) => flow,
+                        None => self.run_nodes(&controller.children).await,
+                    }
+                }
+                ControllerKind::RunTime { seconds } => {
+                    // JMeter parses the value with `Long.parseLong`, untrimmed; 0 when it cannot.
+                    let seconds = seconds.render(self).parse::<u64>().unwrap_or(0);
+                    if seconds == 0 || controller.children.is_empty() {
+                        return Flow::Next;
+                    }
+                    let started = Instant::now();
+                    let over = || started.elapsed().as_secs() >= seconds;
+                    loop {
+                        if let Some(flow) = self.fire_hooks(controller) {
+                            return flow;
+                        }
+                        let before = self.samplers_run;
+                        for child in &controller.children {
+                            if over() {
+                                return Flow::Next;
+                            }
+                            let flow = self.run_nodes(std::slice::from_ref(child)).await;
+                            if flow != Flow::Next {
+                                return flow;
+                            }
+                        }
+                        if over() {
+                            return Flow::Next;
+                        }
+                        if self.should_stop() {
+                            return Flow::StopThread;
+                        }
+                        if self.samplers_run == before {
+                            // Nothing ran: wait a little rather than spin until the time is up.
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                    }
+                }
+                ControllerKind::ForEach(spec) => self.for_each(controller, spec).await,
+                ControllerKind::CriticalSection { lock } => {
+                    let name = lock.render(self);
+                    if name.is_empty() {
+                        tracing::warn!("Critical Section Controller {} has an empty lock name: it runs without a lock", controller.name);
+                        return match self.fire_hooks(controller) {
+                            Some(flow) => flow,
+                            None => self.run_nodes(&controller.children).await,
+                        };
+                    }
+                    let mutex = {
+                        let mut locks = match self.shared.controllers.locks.lock() {
+                            Ok(guard) => guard,
+                            Err(poisoned) => poisoned.into_inner(),
+                        };
+                        locks.entry(name).or_default().clone()
+                    };
+                    let _guard = tokio::select! {
+                        guard = mutex.lock_owned() => guard,
+                        _ = self.stop_rx.changed() => return Flow::StopThread,
+                    };
+                    match self.fire_hooks(controller) {
+                        Some(flow) => flow,
+                        None => self.run_nodes(&controller.children).await,
+                    }
                 }
                 ControllerKind::Transaction(tx) => {
                     // JMeter: a controller without children is done after its first pass and
@@ -499,6 +627,143 @@ impl VirtualUser {
             sample.assertions.push(outcome);
         }
         self.set_var("JMeterThread.last_sample_ok", sample.success.to_string());
+    }
+
+    /// A Flow Control Action's continue or break reached its loop: JMeter then resets the
+    /// thread's `JMeterThread.last_sample_ok`.
+    fn loop_jumped(&mut self) {
+        self.set_var("JMeterThread.last_sample_ok", "true".into());
+    }
+
+    /// Interleave and Random Controllers: one child per visit (a sampler, or a child
+    /// controller's whole pass); a child controller that runs nothing hands over to the next.
+    async fn interleave(&mut self, controller: &Controller, random: bool, across: bool) -> Flow {
+        let n = controller.children.len();
+        if n == 0 {
+            return Flow::Next;
+        }
+        let slot = controller.slot;
+        if !self.controllers[slot].started {
+            self.controllers[slot].started = true;
+            self.controllers[slot].position = if random {
+                self.rng.usize(..n) as u32
+            } else if across {
+                ((self.thread_num as usize - 1) % n) as u32
+            } else {
+                0
+            };
+        }
+        // JMeter starts an iteration of the controller at every visit.
+        if let Some(flow) = self.fire_hooks(controller) {
+            return flow;
+        }
+        for _ in 0..n {
+            let i = self.controllers[slot].position as usize % n;
+            let before = self.samplers_run;
+            let flow = self.run_nodes(&controller.children[i..=i]).await;
+            self.controllers[slot].position = if random {
+                self.rng.usize(..n) as u32
+            } else {
+                ((i + 1) % n) as u32
+            };
+            if flow != Flow::Next {
+                return flow;
+            }
+            if self.samplers_run != before {
+                break;
+            }
+        }
+        Flow::Next
+    }
+
+    /// JMeter's Throughput Controller decision, taken when its parent starts an iteration:
+    /// total executions run while fewer than the maximum were granted; percent executions run
+    /// when `(100 × executions + 50) / (iteration + 1) < percent` (a running ratio, not a draw).
+    fn decide_throughput(&mut self, spec: &Throughput) {
+        // JMeter: an unparsable maximum is 1, an unparsable percentage 100.
+        let max = spec.max_executions.render(self).parse::<i64>().unwrap_or(1);
+        let percent = spec
+            .percent
+            .render(self)
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(100.0);
+        let decide = |executions: i64, iteration: i64| {
+            if spec.by_percent {
+                (100.0 * executions as f64 + 50.0) / (iteration as f64 + 1.0) < percent
+            } else {
+                executions < max
+            }
+        };
+        let run = if spec.per_user {
+            let state = &mut self.controllers[spec.slot];
+            let run = decide(state.executions, state.decisions);
+            state.decisions += 1;
+            state.executions += run as i64;
+            run
+        } else {
+            let Some(cell) = self.shared.controllers.throughput.get(spec.slot) else {
+                return;
+            };
+            let mut counts = match cell.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let run = decide(counts.1, counts.0);
+            counts.0 += 1;
+            counts.1 += run as i64;
+            run
+        };
+        self.controllers[spec.slot].run = run;
+    }
+
+    /// A ForEach Controller: one pass per variable `<prefix>_<n>` from `start + 1` to `end`,
+    /// up to the first one missing, with the value in the return variable.
+    async fn for_each(&mut self, controller: &Controller, spec: &ForEach) -> Flow {
+        let prefix = spec.input_prefix.render(self);
+        let return_var = spec.return_var.render(self);
+        let separator = if spec.separator { "_" } else { "" };
+        // JMeter: a present but empty or unparsable index reads as 0.
+        let mut index = |t: &Option<Template>, missing: i64| match t {
+            Some(t) => t.render(self).parse::<i64>().unwrap_or(0),
+            None => missing,
+        };
+        let start = index(&spec.start, 0);
+        let end = index(&spec.end, i64::MAX);
+        let mut i = start;
+        let mut first = None;
+        while i < end {
+            let name = format!("{prefix}{separator}{}", i + 1);
+            let Some(value) = self.var_by_name(&name).map(str::to_string) else {
+                break;
+            };
+            if first.is_none() {
+                first = Some(value.clone());
+            }
+            self.set_var(&return_var, value);
+            match self
+                .loop_pass(controller, spec.idx_var, i.max(0) as u64)
+                .await
+            {
+                Flow::Next => {}
+                Flow::ContinueLoop => self.loop_jumped(),
+                Flow::BreakLoop => {
+                    self.loop_jumped();
+                    break;
+                }
+                flow => return flow,
+            }
+            if self.should_stop() {
+                return Flow::StopThread;
+            }
+            i += 1;
+        }
+        self.vars.slots[spec.idx_var.0 as usize] = Some(start.to_string());
+        // JMeter: after the loop the return variable holds the first value again.
+        if let Some(first) = first {
+            self.set_var(&return_var, first);
+        }
+        Flow::Next
     }
 
     /// One pass of a Loop or While controller: `__jm__<name>__idx`, iteration hooks, children.
@@ -657,6 +922,7 @@ impl VirtualUser {
     }
 
     async fn run_sampler(&mut self, sampler: &Sampler) -> Flow {
+        self.samplers_run += 1;
         for pre in &sampler.pre {
             match pre.as_ref() {
                 PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
@@ -1242,6 +1508,38 @@ fn exchange_details(
         method: method.as_str().to_string(),
         query_string,
         redirect_location: exchange.location.clone().filter(|_| redirect),
+    })
+}
+
+/// JMeter's Switch Controller choice: empty is the first child; digits are an index (the first
+/// child when out of range); anything else is a child's exact name, else a child named
+/// `default` in any case (the last one), else nothing.
+fn switch_choice(value: &str, children: &[Node]) -> Option<usize> {
+    if children.is_empty() {
+        return None;
+    }
+    if value.is_empty() {
+        return Some(0);
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = value.parse::<i32>() {
+            return Some(if (n as usize) < children.len() {
+                n as usize
+            } else {
+                0
+            });
+        }
+    }
+    let name = |node: &Node| -> String {
+        match node {
+            Node::Sampler(s) => s.path.0.last().cloned().unwrap_or_default(),
+            Node::Controller(c) => c.name.to_string(),
+        }
+    };
+    children.iter().position(|c| name(c) == value).or_else(|| {
+        children
+            .iter()
+            .rposition(|c| name(c).eq_ignore_ascii_case("default"))
     })
 }
 

@@ -1,0 +1,245 @@
+//! Logic controllers whose behaviour depends on time, chance or several users, which the
+//! compatibility cases (one user, fixed order) cannot pin down. The samplers are JMeter's own
+//! test Java Request, so no server is needed.
+
+mod support;
+
+use std::collections::HashSet;
+
+/// A Java Request that sleeps `sleep_ms` exactly (no random mask).
+fn java(label: &str, sleep_ms: u64) -> String {
+    format!(
+        r#"<JavaSampler guiclass="JavaTestSamplerGui" testclass="JavaSampler" testname="{label}">
+  <elementProp name="arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+    <elementProp name="Sleep_Time" elementType="Argument"><stringProp name="Argument.name">Sleep_Time</stringProp><stringProp name="Argument.value">{sleep_ms}</stringProp></elementProp>
+    <elementProp name="Sleep_Mask" elementType="Argument"><stringProp name="Argument.name">Sleep_Mask</stringProp><stringProp name="Argument.value">0</stringProp></elementProp>
+  </collectionProp></elementProp>
+  <stringProp name="classname">org.apache.jmeter.protocol.java.test.JavaTest</stringProp>
+</JavaSampler><hashTree/>"#
+    )
+}
+
+fn controller(class: &str, name: &str, props: &str, children: &str) -> String {
+    format!(
+        r#"<{class} testclass="{class}" testname="{name}">{props}</{class}><hashTree>{children}</hashTree>"#
+    )
+}
+
+fn plan(users: u32, loops: u32, body: &str) -> String {
+    format!(
+        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Controllers"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users">
+  <stringProp name="ThreadGroup.num_threads">{users}</stringProp>
+  <elementProp name="ThreadGroup.main_controller" elementType="LoopController"><stringProp name="LoopController.loops">{loops}</stringProp></elementProp>
+</ThreadGroup><hashTree>{body}</hashTree></hashTree></hashTree></jmeterTestPlan>"#
+    )
+}
+
+/// Runs a plan; returns the rows (header first).
+async fn run(plan_text: &str) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, plan_text).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&plan, &jtl, &[]).await.unwrap();
+    support::read_jtl(&std::fs::read_to_string(&jtl).unwrap())
+}
+
+fn column(rows: &[Vec<String>], name: &str) -> usize {
+    rows[0].iter().position(|h| h == name).unwrap()
+}
+
+/// The diagnostics of building a plan, as text.
+fn diagnostics(plan_text: &str) -> Vec<String> {
+    let tree = rmeter::jmx::parse(plan_text.as_bytes()).unwrap();
+    let (_, diagnostics) = rmeter::plan::build(
+        &tree,
+        &rmeter::properties::Properties::with_jmeter_defaults(),
+    );
+    diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_order_runs_each_child_once_per_pass_in_changing_orders() {
+    let children: String = ["a", "b", "c", "d"].iter().map(|l| java(l, 0)).collect();
+    let rows = run(&plan(
+        1,
+        30,
+        &controller("RandomOrderController", "RO", "", &children),
+    ))
+    .await;
+    let label = column(&rows, "label");
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+    assert_eq!(labels.len(), 4 * 30);
+    let mut orders = HashSet::new();
+    for pass in labels.chunks(4) {
+        let mut sorted = pass.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, ["a", "b", "c", "d"], "{pass:?}");
+        orders.insert(pass.to_vec());
+    }
+    assert!(orders.len() > 1, "30 passes in one order: {orders:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_time_loops_until_its_seconds_have_passed() {
+    let started = std::time::Instant::now();
+    let body = controller(
+        "RunTime",
+        "For 1 s",
+        r#"<stringProp name="RunTime.seconds">1</stringProp>"#,
+        &java("tick", 100),
+    ) + &java("after", 0);
+    let rows = run(&plan(1, 1, &body)).await;
+    let label = column(&rows, "label");
+    let ticks = rows[1..].iter().filter(|r| r[label] == "tick").count();
+    assert!((8..=11).contains(&ticks), "{ticks} ticks of 100 ms in 1 s");
+    assert_eq!(rows.last().unwrap()[label], "after");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_section_lets_one_user_in_at_a_time() {
+    let body = controller(
+        "CriticalSectionController",
+        "Locked",
+        r#"<stringProp name="CriticalSectionController.lockName">the-lock</stringProp>"#,
+        &java("inside", 40),
+    );
+    let rows = run(&plan(4, 2, &body)).await;
+    let (start, elapsed) = (column(&rows, "timeStamp"), column(&rows, "elapsed"));
+    let mut spans: Vec<(i64, i64)> = rows[1..]
+        .iter()
+        .map(|r| {
+            let s: i64 = r[start].parse().unwrap();
+            (s, s + r[elapsed].parse::<i64>().unwrap())
+        })
+        .collect();
+    assert_eq!(spans.len(), 8);
+    spans.sort();
+    for pair in spans.windows(2) {
+        // Millisecond stamps: a sample may start in the millisecond the previous one ended.
+        assert!(pair[1].0 >= pair[0].1, "overlapping samples: {spans:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleave_across_threads_starts_each_user_at_its_own_child() {
+    let children: String = ["first", "second", "third"]
+        .iter()
+        .map(|l| java(l, 0))
+        .collect();
+    let props = r#"<intProp name="InterleaveControl.style">1</intProp><boolProp name="InterleaveControl.accrossThreads">true</boolProp>"#;
+    let rows = run(&plan(
+        3,
+        2,
+        &controller("InterleaveControl", "I", props, &children),
+    ))
+    .await;
+    let (label, thread) = (column(&rows, "label"), column(&rows, "threadName"));
+    let mut seen: Vec<(String, String)> = rows[1..]
+        .iter()
+        .map(|r| (r[thread].clone(), r[label].clone()))
+        .collect();
+    seen.sort();
+    let expected: Vec<(String, String)> = [
+        ("Users 1-1", "first"),
+        ("Users 1-1", "second"),
+        ("Users 1-2", "second"),
+        ("Users 1-2", "third"),
+        ("Users 1-3", "first"),
+        ("Users 1-3", "third"),
+    ]
+    .iter()
+    .map(|(t, l)| (t.to_string(), l.to_string()))
+    .collect();
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_throughput_controller_counts_executions_over_all_users() {
+    let props = r#"<intProp name="ThroughputController.style">0</intProp><boolProp name="ThroughputController.perThread">false</boolProp><intProp name="ThroughputController.maxThroughput">5</intProp>"#;
+    let body =
+        controller("ThroughputController", "Five", props, &java("limited", 0)) + &java("always", 0);
+    let rows = run(&plan(3, 4, &body)).await;
+    let label = column(&rows, "label");
+    let count = |l: &str| rows[1..].iter().filter(|r| r[label] == l).count();
+    assert_eq!((count("limited"), count("always")), (5, 12));
+}
+
+#[test]
+fn what_cannot_run_is_reported_with_its_place() {
+    // "Ignore sub-controller blocks" (style 0, also when missing) over a controller child.
+    let interleave = plan(
+        1,
+        1,
+        &controller(
+            "InterleaveControl",
+            "I",
+            "",
+            &controller("GenericController", "Block", "", &java("x", 0)),
+        ),
+    );
+    let found = diagnostics(&interleave);
+    assert!(
+        found.iter().any(|d| d.contains("Controllers › Users › I")
+            && d.contains("InterleaveControl.style")),
+        "{found:?}"
+    );
+
+    let include = plan(
+        1,
+        1,
+        &controller(
+            "IncludeController",
+            "Inc",
+            r#"<stringProp name="IncludeController.includepath">no-such-fragment.jmx</stringProp>"#,
+            "",
+        ),
+    );
+    let found = diagnostics(&include);
+    assert!(
+        found.iter().any(|d| d.contains("Controllers › Users › Inc")
+            && d.contains("cannot include no-such-fragment.jmx")),
+        "{found:?}"
+    );
+
+    let module = plan(
+        1,
+        1,
+        &controller(
+            "ModuleController",
+            "Mod",
+            r#"<collectionProp name="ModuleController.node_path"><stringProp name="1">Test Plan</stringProp><stringProp name="2">Controllers</stringProp><stringProp name="3">Users</stringProp><stringProp name="4">Gone</stringProp></collectionProp>"#,
+            "",
+        ),
+    );
+    let found = diagnostics(&module);
+    assert!(
+        found.iter().any(|d| d.contains("Controllers › Users › Mod")
+            && d.contains("target `Controllers › Users › Gone` is not in the plan")),
+        "{found:?}"
+    );
+
+    // A module whose target holds the module would run itself forever.
+    let recursive = plan(
+        1,
+        1,
+        &controller(
+            "GenericController",
+            "Outer",
+            "",
+            &controller(
+                "ModuleController",
+                "Again",
+                r#"<collectionProp name="ModuleController.node_path"><stringProp name="1">Test Plan</stringProp><stringProp name="2">Controllers</stringProp><stringProp name="3">Users</stringProp><stringProp name="4">Outer</stringProp></collectionProp>"#,
+                "",
+            ),
+        ),
+    );
+    let found = diagnostics(&recursive);
+    assert!(
+        found.iter().any(|d| d.contains("would run itself forever")),
+        "{found:?}"
+    );
+}

@@ -19,6 +19,17 @@ fn java(label: &str, sleep_ms: u64) -> String {
     )
 }
 
+/// A Java Request that fails (`Status` other than OK), with a Result Status Action Handler.
+fn failing_with_action(label: &str, action: u8) -> String {
+    java(label, 0).replace(
+        "</collectionProp></elementProp>",
+        r#"<elementProp name="Status" elementType="Argument"><stringProp name="Argument.name">Status</stringProp><stringProp name="Argument.value">FAIL</stringProp></elementProp></collectionProp></elementProp>"#,
+    ).replace(
+        "</JavaSampler><hashTree/>",
+        &format!(r#"</JavaSampler><hashTree><ResultAction testclass="ResultAction" testname="On error"><intProp name="OnError.action">{action}</intProp></ResultAction><hashTree/></hashTree>"#),
+    )
+}
+
 fn controller(class: &str, name: &str, props: &str, children: &str) -> String {
     format!(
         r#"<{class} testclass="{class}" testname="{name}">{props}</{class}><hashTree>{children}</hashTree>"#
@@ -242,4 +253,31 @@ fn what_cannot_run_is_reported_with_its_place() {
         found.iter().any(|d| d.contains("would run itself forever")),
         "{found:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn result_status_action_handler_acts_on_failed_samples() {
+    // 4: start the next thread loop; 6: leave the innermost loop.
+    let body = failing_with_action("fails", 4)
+        + &java("skipped", 0)
+        + &controller(
+            "LoopController",
+            "Three",
+            r#"<stringProp name="LoopController.loops">3</stringProp>"#,
+            &(java("in loop", 0) + &failing_with_action("breaks", 6) + &java("never", 0)),
+        );
+    let rows = run(&plan(1, 2, &body)).await;
+    let label = column(&rows, "label");
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+    assert_eq!(labels, ["fails", "fails"]);
+
+    let body = controller(
+        "LoopController",
+        "Three",
+        r#"<stringProp name="LoopController.loops">3</stringProp>"#,
+        &(java("in loop", 0) + &failing_with_action("breaks", 6) + &java("never", 0)),
+    ) + &java("after", 0);
+    let rows = run(&plan(1, 1, &body)).await;
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+    assert_eq!(labels, ["in loop", "breaks", "after"]);
 }

@@ -157,6 +157,7 @@ struct Scope {
     post: Vec<Arc<PostProcessor>>,
     assertions: Vec<Arc<Assertion>>,
     listeners: Vec<u16>,
+    on_error: Vec<OnSampleError>,
 }
 
 struct Walk<'p> {
@@ -479,6 +480,29 @@ impl Walk<'_> {
                 {
                     scope.assertions.push(Arc::new(assertion));
                 }
+            }
+            "ResultAction" => {
+                let action = match self.b.props(element, &path).int("OnError.action", 0) {
+                    0 => OnSampleError::Continue,
+                    1 => OnSampleError::StopThread,
+                    2 => OnSampleError::StopTest,
+                    3 => OnSampleError::StopTestNow,
+                    4 => OnSampleError::StartNextLoop,
+                    5 => OnSampleError::NextIteration,
+                    6 => OnSampleError::BreakLoop,
+                    other => {
+                        self.b.error(
+                            &path,
+                            DiagnosticKind::BadValue {
+                                prop: "OnError.action".into(),
+                                expected: "0 to 6",
+                                value: other.to_string(),
+                            },
+                        );
+                        OnSampleError::Continue
+                    }
+                };
+                scope.on_error.push(action);
             }
             "ResultCollector" => {
                 let collector = listener::result_collector(&mut self.b.props(element, &path));
@@ -872,6 +896,7 @@ impl Walk<'_> {
             post: scope.post.clone(),
             assertions: scope.assertions.clone(),
             listeners: scope.listeners.clone().into(),
+            on_error: scope.on_error.clone(),
         })
     }
 }

@@ -104,6 +104,10 @@ pub enum OnSampleError {
     StopThread,
     StopTest,
     StopTestNow,
+    /// Result Status Action Handler only: the next iteration of the innermost loop.
+    NextIteration,
+    /// Result Status Action Handler only: leave the innermost loop.
+    BreakLoop,
 }
 
 /// A thread group with its counts resolved at build time (JMeter evaluates them at test start,
@@ -263,6 +267,8 @@ pub struct Sampler {
     pub assertions: Vec<Arc<Assertion>>,
     /// Plan listeners (indexes into `Plan::listeners`) that receive this sampler's results.
     pub listeners: Arc<[u16]>,
+    /// Result Status Action Handlers in scope: what a failed sample does, outermost first.
+    pub on_error: Vec<OnSampleError>,
 }
 
 #[derive(Debug)]

@@ -107,7 +107,7 @@ pub const KINDS: &[Kind] = &[
     kind("BeanShellPostProcessor", PostProcessor, Unsupported, "scripting"),
     kind("BeanShellAssertion", Assertion, Unsupported, "scripting"),
     kind("TestAction", Sampler, Runs, "Flow Control Action: pause, stop, stop now, start next thread loop, next iteration and break of the innermost loop; writes no sample, as in JMeter"),
-    kind("ResultAction", PostProcessor, Unsupported, "Result Status Action Handler"),
+    kind("ResultAction", PostProcessor, Runs, "Result Status Action Handler: what a failed sample in its scope does (continue, stop thread, stop test, stop now, start next thread loop, next iteration or break of the innermost loop)"),
     kind("ForeachController", Controller, Runs, "start index exclusive, end index inclusive, stops at the first missing variable"),
     kind("SwitchController", Controller, Runs, "by index (out of range: the first child) or by name, else a child named `default`"),
     kind("RandomController", Controller, Runs, "one child per visit; \"ignore sub-controller blocks\" with a controller child is an unsupported option"),

@@ -1006,8 +1006,18 @@ impl VirtualUser {
         if ok {
             return Flow::Next;
         }
-        match self.shared.group(self.group_index).on_sample_error {
+        // A Result Status Action Handler's action comes first; "continue" there leaves the
+        // thread group's own setting.
+        let action = sampler
+            .on_error
+            .iter()
+            .copied()
+            .find(|a| *a != OnSampleError::Continue)
+            .unwrap_or(self.shared.group(self.group_index).on_sample_error);
+        match action {
             OnSampleError::Continue => Flow::Next,
+            OnSampleError::NextIteration => Flow::ContinueLoop,
+            OnSampleError::BreakLoop => Flow::BreakLoop,
             OnSampleError::StartNextLoop => Flow::StartNextLoop,
             OnSampleError::StopThread => Flow::StopThread,
             OnSampleError::StopTest => {

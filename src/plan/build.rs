@@ -152,6 +152,8 @@ struct Scope {
     http_defaults: Vec<(usize, Arc<HttpDefaults>)>,
     headers: Vec<(usize, Arc<HeaderSet>)>,
     cookies: Option<Arc<CookiePolicy>>,
+    cache: Option<Arc<http::CachePolicy>>,
+    credentials: Option<Arc<[http::Credentials]>>,
     pre: Vec<Arc<PreProcessor>>,
     timers: Vec<Arc<Timer>>,
     post: Vec<Arc<PostProcessor>>,
@@ -408,6 +410,19 @@ impl Walk<'_> {
                 // JMeter: the outermost Cookie Manager wins.
                 if scope.cookies.is_none() {
                     scope.cookies = Some(Arc::new(policy));
+                }
+            }
+            "CacheManager" => {
+                let policy = http::cache_policy(&mut self.b.props(element, &path));
+                // JMeter: the outermost Cache Manager wins, as for cookies.
+                if scope.cache.is_none() {
+                    scope.cache = Some(Arc::new(policy));
+                }
+            }
+            "AuthManager" => {
+                let entries = http::credentials(&mut self.b.props(element, &path));
+                if scope.credentials.is_none() {
+                    scope.credentials = Some(entries.into());
                 }
             }
             "Arguments" => {} // Collected in the pre-pass.
@@ -884,6 +899,8 @@ impl Walk<'_> {
                     &defaults,
                     &headers,
                     scope.cookies.as_deref(),
+                    scope.cache.as_deref(),
+                    scope.credentials.as_ref(),
                 )?)
             }
         };

@@ -36,6 +36,29 @@ pub struct CookiePolicy {
     pub ignore: bool,
 }
 
+/// A Cache Manager in scope: the sampler keeps validators (and expiry dates) in its user's cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePolicy {
+    pub clear_each_iteration: bool,
+    /// `useExpires`: a fresh entry answers a GET without a request.
+    pub use_expires: bool,
+    /// `CacheManager.controlledByThread`: only a new user (`same_user_on_next_iteration=false`)
+    /// clears the cache; `clearEachIteration` is then ignored.
+    pub controlled_by_thread: bool,
+    pub max_size: usize,
+}
+
+/// An Authorization Manager's entry: credentials for the URLs that start with `url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// An empty prefix matches every URL.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    /// A non-empty domain makes the user `DOMAIN\user`, as HttpClient's NT credentials.
+    pub domain: String,
+}
+
 /// An HTTP request, compiled.
 #[derive(Debug)]
 pub struct HttpRequest {
@@ -55,6 +78,9 @@ pub struct HttpRequest {
     /// Merged headers, first wins on duplicate names only for the merge itself.
     pub headers: Vec<(Template, Template)>,
     pub cookies: Option<CookiePolicy>,
+    pub cache: Option<CachePolicy>,
+    /// The Authorization Manager's entries, first match wins (Basic, sent pre-emptively).
+    pub credentials: Option<std::sync::Arc<[Credentials]>>,
 }
 
 /// A query or form argument.
@@ -126,6 +152,55 @@ pub fn cookie_policy(p: &mut Props<'_, '_>) -> CookiePolicy {
     }
 }
 
+pub fn cache_policy(p: &mut Props<'_, '_>) -> CachePolicy {
+    let max_size = p.int("maxSize", 5000);
+    CachePolicy {
+        clear_each_iteration: p.bool("clearEachIteration", false),
+        use_expires: p.bool("useExpires", false),
+        controlled_by_thread: p.bool("CacheManager.controlledByThread", false),
+        max_size: max_size.clamp(1, 1 << 24) as usize,
+    }
+}
+
+/// An Authorization Manager. Basic credentials are sent with the first request, as JMeter does
+/// with `httpclient4.auth.preemptive=true` (its default); Digest and Kerberos are unsupported.
+pub fn credentials(p: &mut Props<'_, '_>) -> Vec<Credentials> {
+    let mut out = Vec::new();
+    for item in p.element.collection("AuthManager.auth_list") {
+        let crate::jmx::PropValue::Element(entry) = &item.value else {
+            continue;
+        };
+        let text = |name: &str| entry.text(name).unwrap_or("").to_string();
+        let mechanism = text("Authorization.mechanism");
+        if !matches!(mechanism.trim(), "" | "BASIC" | "BASIC_DIGEST") {
+            p.unsupported_option(
+                "Authorization.mechanism",
+                &format!("`{mechanism}` is not supported yet; only BASIC credentials are sent"),
+            );
+            continue;
+        }
+        for (name, value) in [
+            ("Authorization.url", text("Authorization.url")),
+            ("Authorization.username", text("Authorization.username")),
+            ("Authorization.password", text("Authorization.password")),
+        ] {
+            if value.contains("${") {
+                p.unsupported_option(
+                    name,
+                    "an expression in an Authorization Manager entry is not supported yet",
+                );
+            }
+        }
+        out.push(Credentials {
+            url: text("Authorization.url"),
+            username: text("Authorization.username"),
+            password: text("Authorization.password"),
+            domain: text("Authorization.domain"),
+        });
+    }
+    out
+}
+
 /// The DNS Cache Manager: only its system-resolver form runs (see the support table).
 pub fn dns_cache_manager(p: &mut Props<'_, '_>) {
     if p.bool("DNSCacheManager.isCustomResolver", false) {
@@ -172,6 +247,8 @@ pub fn request(
     defaults: &[std::sync::Arc<HttpDefaults>],
     headers: &[std::sync::Arc<HeaderSet>],
     cookies: Option<&CookiePolicy>,
+    cache: Option<&CachePolicy>,
+    credentials: Option<&std::sync::Arc<[Credentials]>>,
 ) -> Option<HttpRequest> {
     let merged = |name: &str, own: &str| -> String {
         if !own.is_empty() {
@@ -327,5 +404,7 @@ pub fn request(
         response_timeout,
         headers,
         cookies: cookies.filter(|c| !c.ignore).cloned(),
+        cache: cache.cloned(),
+        credentials: credentials.filter(|c| !c.is_empty()).cloned(),
     })
 }

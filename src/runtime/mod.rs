@@ -7,6 +7,7 @@
 //! the per-sample path takes a lock. Samples go to the single writer over a bounded channel; when
 //! the writer falls behind, users wait on the channel.
 
+pub mod cache;
 pub mod cookies;
 pub mod csv_data;
 mod direct;
@@ -164,6 +165,10 @@ struct Shared {
     /// Locked once per iteration of such an element only.
     seeded: Arc<std::sync::Mutex<std::collections::HashMap<usize, fastrand::Rng>>>,
     controllers: Arc<ControllerShared>,
+    /// What a GET answered by a Cache Manager leaves (`cache_manager.cached_resource_mode`).
+    cached_mode: cache::CachedMode,
+    /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
+    cacheable_methods: Vec<String>,
 }
 
 /// Run-wide state of controllers.
@@ -174,6 +179,34 @@ struct ControllerShared {
     throughput: Vec<std::sync::Mutex<(i64, i64)>>,
     /// Critical Section Controllers' locks, by name.
     locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// JMeter's `cache_manager.cached_resource_mode` and the code and message it implies.
+fn cached_mode(props: &Properties) -> cache::CachedMode {
+    let mode = props
+        .get("cache_manager.cached_resource_mode")
+        .unwrap_or_default();
+    match mode.trim() {
+        "RETURN_200_CACHE" => cache::CachedMode::Sample {
+            code: "200".into(),
+            message: props
+                .get("RETURN_200_CACHE.message")
+                .unwrap_or_else(|| "(ex cache)".into()),
+        },
+        "RETURN_CUSTOM_STATUS" => cache::CachedMode::Sample {
+            code: props.get("RETURN_CUSTOM_STATUS.code").unwrap_or_default(),
+            message: props
+                .get("RETURN_CUSTOM_STATUS.message")
+                .unwrap_or_default(),
+        },
+        "" | "RETURN_NO_SAMPLE" => cache::CachedMode::NoSample,
+        other => {
+            tracing::warn!(
+                "cache_manager.cached_resource_mode={other} is not one of RETURN_NO_SAMPLE, RETURN_200_CACHE, RETURN_CUSTOM_STATUS; using RETURN_NO_SAMPLE"
+            );
+            cache::CachedMode::NoSample
+        }
+    }
 }
 
 /// Runs the plan to the end, or until `stop`. Every sample is sent to `tx` before this returns.
@@ -210,6 +243,14 @@ pub async fn run(
             .get("CookieManager.name.prefix")
             .unwrap_or_else(|| "COOKIE_".into())
     });
+    let cached_mode = cached_mode(&props);
+    let cacheable_methods = props
+        .get("cacheable_methods")
+        .unwrap_or_else(|| "GET".into())
+        .split([' ', ','])
+        .filter(|m| !m.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
     let shared = Arc::new(Shared {
         save_cookies,
         sample_variables: props.list("sample_variables"),
@@ -234,6 +275,8 @@ pub async fn run(
         ),
         user_variables,
         seeded: Arc::default(),
+        cached_mode,
+        cacheable_methods,
         controllers: Arc::new(ControllerShared {
             throughput: (0..plan.n_controller_slots)
                 .map(|_| std::sync::Mutex::new((0, 0)))
@@ -293,6 +336,8 @@ impl Shared {
             user_variables: other.user_variables.clone(),
             seeded: other.seeded.clone(),
             controllers: other.controllers.clone(),
+            cached_mode: other.cached_mode.clone(),
+            cacheable_methods: other.cacheable_methods.clone(),
         }
     }
 

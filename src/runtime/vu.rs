@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::cache::{CachedMode, HttpCache};
 use super::cookies::CookieJar;
 use super::csv_data::Next;
 use super::http::{ClientKey, Exchange, Outgoing, UserHttp};
@@ -95,6 +96,7 @@ pub(super) struct VirtualUser {
     rng: fastrand::Rng,
     http: UserHttp,
     cookies: CookieJar,
+    cache: HttpCache,
     /// `__counter(TRUE)` and per-user Counter values, by call slot.
     user_slots: Vec<Option<i64>>,
     once_done: Vec<bool>,
@@ -141,6 +143,7 @@ impl VirtualUser {
             rng: fastrand::Rng::new(),
             http: UserHttp::new(shared.http.clone()),
             cookies: CookieJar::default(),
+            cache: HttpCache::default(),
             user_slots: vec![None; plan.n_call_slots],
             once_done: vec![false; plan.n_controller_slots],
             controllers: vec![ControllerState::default(); plan.n_controller_slots],
@@ -179,6 +182,16 @@ impl VirtualUser {
         let clear_cookies = cookie_flag(&group.body.children, &|c| c.clear_each_iteration);
         let controlled_cookies =
             cookie_flag(&group.body.children, &|c| c.controlled_by_thread_group);
+        // JMeter's Cache Manager, at each iteration start: with "controlled by thread group",
+        // only a new user clears it; else `clearEachIteration` does.
+        let cache_policy = cache_policy(&group.body.children);
+        let clear_cache = cache_policy.as_ref().is_some_and(|c| {
+            if c.controlled_by_thread {
+                !group.same_user_on_next_iteration
+            } else {
+                c.clear_each_iteration
+            }
+        });
         let mut reset_counters = Vec::new();
         counters_to_reset(
             &group.body.on_iteration,
@@ -196,6 +209,9 @@ impl VirtualUser {
             }
             if clear_cookies || (new_user && controlled_cookies) {
                 self.cookies.clear();
+            }
+            if clear_cache {
+                self.cache.clear();
             }
             iteration += 1;
             for &slot in &reset_counters {
@@ -957,7 +973,12 @@ impl VirtualUser {
         }
         let label = self.sampler_name.clone();
         let (mut sample, exchange) = match &sampler.kind {
-            SamplerKind::Http(request) => self.http_sample(request, label).await,
+            SamplerKind::Http(request) => match self.http_sample(request, label).await {
+                Some(result) => result,
+                // Answered by the Cache Manager, which leaves no sample: JMeter then skips the
+                // post-processors, assertions and listeners.
+                None => return Flow::Next,
+            },
             SamplerKind::JavaTest(test) => self.java_test_sample(test, label).await,
             SamplerKind::Debug(debug) => self.debug_sample(debug, label),
             SamplerKind::Action(action) => return self.flow_action(action).await,
@@ -1184,7 +1205,12 @@ impl VirtualUser {
         !cut
     }
 
-    async fn http_sample(&mut self, request: &HttpRequest, label: String) -> (Sample, Exchange) {
+    /// `None` when the Cache Manager answered the request and leaves no sample.
+    async fn http_sample(
+        &mut self,
+        request: &HttpRequest,
+        label: String,
+    ) -> Option<(Sample, Exchange)> {
         let start_ms = self.shared.epoch.millis();
         let outgoing = match self.render_request(request) {
             Ok(outgoing) => outgoing,
@@ -1197,7 +1223,7 @@ impl VirtualUser {
                 let body = format!("{class}: {message}\n").into_bytes();
                 sample.bytes = body.len() as u64;
                 let exchange = Exchange::empty(String::new(), start_ms, body);
-                return (sample, exchange);
+                return Some((sample, exchange));
             }
         };
         let key = ClientKey {
@@ -1208,7 +1234,20 @@ impl VirtualUser {
         let mut hops: Vec<Exchange> = Vec::new();
         let mut details: Vec<Box<Details>> = Vec::new();
         let mut next = Some(outgoing);
-        while let Some(out) = next.take() {
+        while let Some(mut out) = next.take() {
+            if let Some(policy) = &request.cache {
+                match self.consult_cache(policy, &mut out) {
+                    None => {}
+                    // The first hop is cached: no sample; a later one ends the redirects.
+                    Some(None) if hops.is_empty() => return None,
+                    Some(None) => break,
+                    Some(Some(cached)) => {
+                        hops.push(cached);
+                        break;
+                    }
+                }
+            }
+            self.add_credentials(request, &mut out);
             let url = out.url.clone();
             let method = out.method.clone();
             let headers = out.headers.clone();
@@ -1218,6 +1257,22 @@ impl VirtualUser {
             let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
             if request.cookies.is_some() {
                 self.save_cookies(&exchange);
+            }
+            if let Some(policy) = &request.cache {
+                let cacheable = self
+                    .shared
+                    .cacheable_methods
+                    .iter()
+                    .any(|m| m.as_str() == method.as_str());
+                self.cache.store(
+                    policy,
+                    cacheable,
+                    url.as_str(),
+                    &exchange.code,
+                    &exchange.response_headers,
+                    &headers,
+                    std::time::SystemTime::now(),
+                );
             }
             if self.shared.keep_details {
                 details.push(exchange_details(&exchange, &method, &url, body.as_deref()));
@@ -1308,7 +1363,71 @@ impl VirtualUser {
             sample.details = Some(last_details);
         }
         last.url = sample.url.clone().unwrap_or_default();
-        (sample, last)
+        Some((sample, last))
+    }
+
+    /// Before a request with a Cache Manager: the stored validators become `If-Modified-Since`
+    /// and `If-None-Match`; a GET whose entry is fresh is not sent. `Some(None)`: answered with
+    /// no sample; `Some(Some(..))`: answered with the configured sample.
+    fn consult_cache(
+        &mut self,
+        policy: &crate::plan::http::CachePolicy,
+        out: &mut Outgoing,
+    ) -> Option<Option<Exchange>> {
+        let url = out.url.as_str();
+        let (modified, etag) = self.cache.validators(url, &out.headers);
+        for (name, value) in [("If-Modified-Since", modified), ("If-None-Match", etag)] {
+            if let Some(value) = value {
+                out.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                out.headers.push((name.to_string(), value));
+            }
+        }
+        let fresh = policy.use_expires
+            && out.method == reqwest::Method::GET
+            && self
+                .cache
+                .is_fresh(url, &out.headers, std::time::SystemTime::now());
+        if !fresh {
+            return None;
+        }
+        Some(match &self.shared.cached_mode {
+            CachedMode::NoSample => None,
+            CachedMode::Sample { code, message } => {
+                let start_ms = self.shared.epoch.millis();
+                let mut exchange = Exchange::empty(url.to_string(), start_ms, Vec::new());
+                exchange.code = code.clone();
+                exchange.message = message.clone();
+                exchange.success = true;
+                Some(exchange)
+            }
+        })
+    }
+
+    /// The Authorization Manager's first entry whose URL prefix matches: `Authorization: Basic`,
+    /// unless the request already has an `Authorization` header (HttpClient's rule).
+    fn add_credentials(&self, request: &HttpRequest, out: &mut Outgoing) {
+        let Some(entries) = &request.credentials else {
+            return;
+        };
+        let url = out.url.as_str();
+        let Some(entry) = entries.iter().find(|e| url.starts_with(e.url.as_str())) else {
+            return;
+        };
+        if out
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("Authorization"))
+        {
+            return;
+        }
+        let user = if entry.domain.is_empty() {
+            entry.username.clone()
+        } else {
+            format!("{}\\{}", entry.domain, entry.username)
+        };
+        let token = base64(format!("{user}:{}", entry.password).as_bytes());
+        out.headers
+            .push(("Authorization".into(), format!("Basic {token}")));
     }
 
     /// `CookieManager.save.cookies`: each cookie a response sets becomes the variable
@@ -1521,6 +1640,28 @@ fn exchange_details(
     })
 }
 
+/// Standard base64 with padding (RFC 4648), for Basic credentials.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// JMeter's Switch Controller choice: empty is the first child; digits are an index (the first
 /// child when out of range); anything else is a child's exact name, else a child named
 /// `default` in any case (the last one), else nothing.
@@ -1567,6 +1708,17 @@ fn counters_to_reset(hooks: &[IterationHook], nodes: &[Node], out: &mut Vec<usiz
             counters_to_reset(&c.on_iteration, &c.children, out);
         }
     }
+}
+
+/// The group's Cache Manager, if a sampler has one.
+fn cache_policy(nodes: &[Node]) -> Option<crate::plan::http::CachePolicy> {
+    nodes.iter().find_map(|node| match node {
+        Node::Sampler(s) => match &s.kind {
+            SamplerKind::Http(r) => r.cache.clone(),
+            _ => None,
+        },
+        Node::Controller(c) => cache_policy(&c.children),
+    })
 }
 
 /// True when a Cookie Manager in the group has the flag.

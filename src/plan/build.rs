@@ -519,7 +519,21 @@ impl Walk<'_> {
                 };
                 scope.on_error.push(action);
             }
-            "ResultCollector" => {
+            "ResultCollector" | "kg.apc.jmeter.vizualizers.CorrectedResultCollector" => {
+                let mut p = self.b.props(element, &path);
+                for name in [
+                    "include_sample_labels",
+                    "exclude_sample_labels",
+                    "start_offset",
+                    "end_offset",
+                ] {
+                    if !p.text(name).trim().is_empty() {
+                        p.unsupported_option(
+                            name,
+                            "the jmeter-plugins result filters are not supported yet",
+                        );
+                    }
+                }
                 let collector = listener::result_collector(&mut self.b.props(element, &path));
                 let filename = self.evaluate(&collector.0);
                 let index = self.listeners.len() as u16;

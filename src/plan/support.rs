@@ -89,6 +89,7 @@ pub const KINDS: &[Kind] = &[
     kind("JSONPathAssertion", Assertion, Runs, ""),
     kind("com.atlantbh.jmeter.plugins.jsonutils.jsonpathassertion.JSONPathAssertion", Assertion, Runs, "the jmeter-plugins JSON Path Assertion (Taurus's `assert-jsonpath`): the same properties and messages as JMeter's own, which was ported from it"),
     kind("ResultCollector", Listener, Runs, "writes its CSV file with its own saveConfig; with no file name it is a GUI-only visualizer (inert)"),
+    kind("kg.apc.jmeter.vizualizers.CorrectedResultCollector", Listener, Runs, "the jmeter-plugins graphs (jp@gc - Transactions per Second, Response Times Over Time...): with no file name a GUI-only graph (inert), with one a result file as ResultCollector's; its label filters and offsets are an unsupported option"),
     kind("WorkBench", Other, Inert, "never runs"),
     kind("ProxyControl", Other, Inert, "the HTTP(S) Test Script Recorder does nothing in a non-GUI run"),
     kind("TestFragmentController", Controller, Inert, "a Test Fragment runs only through Module or Include controllers"),
@@ -162,8 +163,10 @@ pub fn classify(element: &Element) -> (Status, Role, &'static str) {
             "not implemented",
         );
     };
-    if kind.testclass == "ResultCollector"
-        && element.text("filename").unwrap_or("").trim().is_empty()
+    if matches!(
+        kind.testclass,
+        "ResultCollector" | "kg.apc.jmeter.vizualizers.CorrectedResultCollector"
+    ) && element.text("filename").unwrap_or("").trim().is_empty()
     {
         return (
             Inert,

@@ -281,3 +281,24 @@ async fn result_status_action_handler_acts_on_failed_samples() {
     let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
     assert_eq!(labels, ["in loop", "breaks", "after"]);
 }
+
+/// A Constant Throughput Timer shared by all threads spaces every sample by 60 s / rate, whatever
+/// the number of users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_throughput_timer_shared_by_all_threads_holds_the_rate() {
+    let timer = r#"<ConstantThroughputTimer testclass="ConstantThroughputTimer" testname="Rate"><intProp name="calcMode">3</intProp><doubleProp><name>throughput</name><value>1200.0</value><savedValue>0.0</savedValue></doubleProp></ConstantThroughputTimer><hashTree/>"#;
+    let rows = run(&plan(4, 6, &(timer.to_string() + &java("paced", 0)))).await;
+    let start = column(&rows, "timeStamp");
+    let mut stamps: Vec<i64> = rows[1..]
+        .iter()
+        .map(|r| r[start].parse().unwrap())
+        .collect();
+    stamps.sort();
+    assert_eq!(stamps.len(), 24);
+    // 24 samples at 20 per second: 23 intervals of 50 ms.
+    let span = stamps[23] - stamps[0];
+    assert!(
+        (1100..=1400).contains(&span),
+        "{span} ms for 23 intervals of 50 ms"
+    );
+}

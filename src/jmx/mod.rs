@@ -175,10 +175,24 @@ fn element_from_node(node: &xml::Node) -> Result<Element, JmxError> {
 }
 
 fn prop_from_node(node: &xml::Node) -> Result<Option<Prop>, JmxError> {
-    let name = node.attr("name").unwrap_or_default().to_string();
+    let child = |tag: &str| node.children.iter().find(|c| c.name == tag);
+    // TestBean properties are often saved in the long form:
+    // `<doubleProp><name>throughput</name><value>60.0</value><savedValue>0.0</savedValue></doubleProp>`.
+    let long_form = node.attr("name").is_none() && child("name").is_some();
+    let name = match node.attr("name") {
+        Some(name) => name.to_string(),
+        None => child("name").map(|c| c.text.clone()).unwrap_or_default(),
+    };
     let scalar = |kind| Prop {
         name: name.clone(),
-        value: PropValue::Scalar(kind, node.text.clone()),
+        value: PropValue::Scalar(
+            kind,
+            if long_form {
+                child("value").map(|c| c.text.clone()).unwrap_or_default()
+            } else {
+                node.text.clone()
+            },
+        ),
     };
     let prop = match node.name.as_str() {
         "stringProp" => scalar(ScalarKind::String),
@@ -210,28 +224,12 @@ fn prop_from_node(node: &xml::Node) -> Result<Option<Prop>, JmxError> {
         "objProp" => object_prop(node),
         // The long form (`<FloatProperty><name>…</name><value>50.0</value><savedValue>…`), as
         // the Throughput Controller saves its percentage.
-        "FloatProperty" | "DoubleProperty" | "IntegerProperty" | "LongProperty"
-        | "StringProperty" | "BooleanProperty" => {
-            let child = |tag: &str| {
-                node.children
-                    .iter()
-                    .find(|c| c.name == tag)
-                    .map(|c| c.text.clone())
-                    .unwrap_or_default()
-            };
-            let kind = match node.name.as_str() {
-                "FloatProperty" => ScalarKind::Float,
-                "DoubleProperty" => ScalarKind::Double,
-                "IntegerProperty" => ScalarKind::Int,
-                "LongProperty" => ScalarKind::Long,
-                "BooleanProperty" => ScalarKind::Bool,
-                _ => ScalarKind::String,
-            };
-            Prop {
-                name: child("name"),
-                value: PropValue::Scalar(kind, child("value")),
-            }
-        }
+        "FloatProperty" => scalar(ScalarKind::Float),
+        "DoubleProperty" => scalar(ScalarKind::Double),
+        "IntegerProperty" => scalar(ScalarKind::Int),
+        "LongProperty" => scalar(ScalarKind::Long),
+        "StringProperty" => scalar(ScalarKind::String),
+        "BooleanProperty" => scalar(ScalarKind::Bool),
         _ => return Ok(None),
     };
     Ok(Some(prop))
@@ -335,6 +333,12 @@ mod tests {
             tree.roots[0].text("ThroughputController.percentThroughput"),
             Some("50.0")
         );
+        let tree = parse_str(
+            r#"<jmeterTestPlan><hashTree><ConstantThroughputTimer testname="T">
+<doubleProp><name>throughput</name><value>60.0</value><savedValue>0.0</savedValue></doubleProp>
+</ConstantThroughputTimer><hashTree/></hashTree></jmeterTestPlan>"#,
+        );
+        assert_eq!(tree.roots[0].text("throughput"), Some("60.0"));
     }
 
     #[test]

@@ -136,6 +136,7 @@ pub fn build_file(
         teardown_groups,
         n_call_slots: walk.b.next_slot,
         n_shaping_timers: walk.b.next_shaping_slot,
+        n_throughput_timers: walk.b.next_throughput_slot,
         n_controller_slots: walk.n_controller_slots,
         vars: walk.b.vars,
         csv_data_sets: walk.csv_data_sets,
@@ -469,6 +470,17 @@ impl Walk<'_> {
                 scope.timers.push(Arc::new(super::timer::timer(
                     &mut self.b.props(element, &path),
                 )));
+            }
+            "ConstantThroughputTimer" => {
+                let slot = self.b.next_throughput_slot;
+                self.b.next_throughput_slot += 1;
+                if let Some(timer) =
+                    super::timer::constant_throughput(&mut self.b.props(element, &path), slot)
+                {
+                    scope
+                        .timers
+                        .push(Arc::new(Timer::ConstantThroughput(timer)));
+                }
             }
             "kg.apc.jmeter.timers.VariableThroughputTimer" => {
                 let slot = self.b.next_shaping_slot;

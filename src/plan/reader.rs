@@ -16,6 +16,8 @@ pub struct Builder {
     pub next_slot: usize,
     /// Run-time states of Throughput Shaping Timers handed out so far.
     pub next_shaping_slot: usize,
+    /// Run-time states of Constant Throughput Timers handed out so far.
+    pub next_throughput_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
 

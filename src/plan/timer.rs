@@ -28,6 +28,56 @@ pub enum Timer {
     },
     /// Holds samplers back to a rate (the runtime waits for a slot); draws no delay.
     Shaping(super::shaping::ShapingTimer),
+    /// Constant Throughput Timer: the runtime computes the delay from the last scheduled time.
+    ConstantThroughput(ConstantThroughput),
+}
+
+/// Who a Constant Throughput Timer's rate is for (`calcMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThroughputMode {
+    /// 0: each thread on its own.
+    ThisThread,
+    /// 1: all active threads (each waits `threads × interval` after its own last sample).
+    AllActiveThreads,
+    /// 2: all active threads of the thread group.
+    ActiveThreadsInGroup,
+    /// 3: all threads share one schedule.
+    SharedAll,
+    /// 4: the threads of each group share one schedule.
+    SharedInGroup,
+}
+
+/// A Constant Throughput Timer.
+#[derive(Debug)]
+pub struct ConstantThroughput {
+    /// Samples per minute.
+    pub per_minute: Template,
+    pub mode: ThroughputMode,
+    /// Index of its run-time state.
+    pub slot: usize,
+}
+
+pub fn constant_throughput(p: &mut Props<'_, '_>, slot: usize) -> Option<ConstantThroughput> {
+    let mode = match p.int("calcMode", 0) {
+        0 => ThroughputMode::ThisThread,
+        1 => ThroughputMode::AllActiveThreads,
+        2 => ThroughputMode::ActiveThreadsInGroup,
+        3 => ThroughputMode::SharedAll,
+        4 => ThroughputMode::SharedInGroup,
+        other => {
+            p.error(super::diagnostic::DiagnosticKind::BadValue {
+                prop: "calcMode".into(),
+                expected: "0 to 4",
+                value: other.to_string(),
+            });
+            return None;
+        }
+    };
+    Some(ConstantThroughput {
+        per_minute: p.template("throughput"),
+        mode,
+        slot,
+    })
 }
 
 pub fn timer(p: &mut Props<'_, '_>) -> Timer {
@@ -73,7 +123,7 @@ pub fn draw(
         Timer::PoissonRandom { delay, lambda } => {
             num(render(delay)) + poisson(rng, num(render(lambda)))
         }
-        Timer::Shaping(_) => 0.0,
+        Timer::Shaping(_) | Timer::ConstantThroughput(_) => 0.0,
     };
     Duration::from_millis(ms.max(0.0) as u64)
 }

@@ -125,6 +125,11 @@ impl Epoch {
     pub fn millis(&self) -> i64 {
         self.millis_at(Instant::now())
     }
+
+    /// Nanoseconds since the run's start (at least 1, so 0 can mean "never").
+    pub fn nanos(&self) -> u64 {
+        (self.base.elapsed().as_nanos() as u64).max(1)
+    }
 }
 
 /// Live thread counts, read for the `grpThreads`/`allThreads` columns and the summariser.
@@ -165,6 +170,9 @@ struct Shared {
     /// Locked once per iteration of such an element only.
     seeded: Arc<std::sync::Mutex<std::collections::HashMap<usize, fastrand::Rng>>>,
     controllers: Arc<ControllerShared>,
+    /// Shared Constant Throughput Timers' last scheduled times (ns since the epoch's base), by
+    /// `slot × groups + group` (mode "shared by all" uses group 0).
+    throughput_timers: Arc<Vec<std::sync::atomic::AtomicU64>>,
     /// What a GET answered by a Cache Manager leaves (`cache_manager.cached_resource_mode`).
     cached_mode: cache::CachedMode,
     /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
@@ -277,6 +285,11 @@ pub async fn run(
         seeded: Arc::default(),
         cached_mode,
         cacheable_methods,
+        throughput_timers: Arc::new(
+            (0..plan.n_throughput_timers * n_groups.max(1))
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        ),
         controllers: Arc::new(ControllerShared {
             throughput: (0..plan.n_controller_slots)
                 .map(|_| std::sync::Mutex::new((0, 0)))
@@ -337,6 +350,7 @@ impl Shared {
             seeded: other.seeded.clone(),
             controllers: other.controllers.clone(),
             cached_mode: other.cached_mode.clone(),
+            throughput_timers: other.throughput_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
         }
     }

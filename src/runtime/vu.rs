@@ -23,7 +23,7 @@ use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
 use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest};
 use crate::plan::template::{Context, Template};
-use crate::plan::timer::Timer;
+use crate::plan::timer::{ConstantThroughput, ThroughputMode, Timer};
 use crate::plan::{
     Controller, ControllerKind, ForEach, IterationHook, Node, OnSampleError, Plan, PreProcessor,
     Sampler, SamplerKind, Throughput, Transaction, UserParameters, VarId,
@@ -102,6 +102,8 @@ pub(super) struct VirtualUser {
     once_done: Vec<bool>,
     /// Interleave, Random and Throughput Controllers' per-user state, by controller slot.
     controllers: Vec<ControllerState>,
+    /// Constant Throughput Timers' last scheduled times for this user (ns, 0 = never), by slot.
+    throughput_last: Vec<u64>,
     /// Samplers run so far, to tell whether a child controller's pass ran anything.
     samplers_run: u64,
     csv_positions: Vec<usize>,
@@ -148,6 +150,7 @@ impl VirtualUser {
             once_done: vec![false; plan.n_controller_slots],
             controllers: vec![ControllerState::default(); plan.n_controller_slots],
             samplers_run: 0,
+            throughput_last: vec![0; plan.n_throughput_timers],
             csv_positions: vec![0; plan.csv_data_sets.len()],
             last_sample_ok_var: plan.vars.get("JMeterThread.last_sample_ok"),
             tx_stack: Vec::new(),
@@ -963,6 +966,10 @@ impl VirtualUser {
                     }
                     continue;
                 }
+                if let Timer::ConstantThroughput(ctt) = timer.as_ref() {
+                    total += self.constant_throughput_delay(ctt);
+                    continue;
+                }
                 let mut rng = std::mem::replace(&mut self.rng, fastrand::Rng::with_seed(0));
                 total += crate::plan::timer::draw(timer, &mut |t| t.render(self), &mut rng);
                 self.rng = rng;
@@ -1186,6 +1193,64 @@ impl VirtualUser {
             Action::NextIteration => Flow::ContinueLoop,
             Action::BreakLoop => Flow::BreakLoop,
         }
+    }
+
+    /// JMeter's Constant Throughput Timer: the next sample is due one interval (60 s / rate,
+    /// times the active threads in modes 1 and 2) after the last scheduled one, or now when that
+    /// has passed. Shared modes take their turn from one schedule with a compare-and-swap.
+    fn constant_throughput_delay(&mut self, ctt: &ConstantThroughput) -> Duration {
+        let per_minute = ctt
+            .per_minute
+            .render(self)
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(0.0);
+        if !(per_minute > 0.0 && per_minute.is_finite()) {
+            return Duration::ZERO;
+        }
+        let interval = 60e9 / per_minute;
+        let now = self.shared.epoch.nanos();
+        let n_groups = self.shared.group_active.len().max(1);
+        let shared = match ctt.mode {
+            ThroughputMode::SharedAll => Some(ctt.slot * n_groups),
+            ThroughputMode::SharedInGroup => Some(ctt.slot * n_groups + self.group_index),
+            _ => None,
+        };
+        if let Some(index) = shared {
+            let cell = &self.shared.throughput_timers[index];
+            let mut last = cell.load(Ordering::Relaxed);
+            loop {
+                let next = if last == 0 {
+                    now
+                } else {
+                    ((last as f64 + interval) as u64).max(now)
+                };
+                match cell.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => return Duration::from_nanos(next - now),
+                    Err(actual) => last = actual,
+                }
+            }
+        }
+        let threads = match ctt.mode {
+            ThroughputMode::AllActiveThreads => {
+                self.shared.threads.active.load(Ordering::Relaxed).max(1) as f64
+            }
+            ThroughputMode::ActiveThreadsInGroup => {
+                self.shared
+                    .group_active
+                    .get(self.group_index)
+                    .map_or(1, |a| a.load(Ordering::Relaxed).max(1)) as f64
+            }
+            _ => 1.0,
+        };
+        let last = self.throughput_last[ctt.slot];
+        let next = if last == 0 {
+            now
+        } else {
+            ((last as f64 + interval * threads) as u64).max(now)
+        };
+        self.throughput_last[ctt.slot] = next;
+        Duration::from_nanos(next - now)
     }
 
     /// Sleeps for a timer, cut short by the scheduler's end (then false) or by a stop.

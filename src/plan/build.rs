@@ -291,9 +291,32 @@ impl Walk<'_> {
             "PostThreadGroup" => GroupKind::Teardown,
             _ => GroupKind::Normal,
         };
-        let threads = self
-            .number(element, path, "ThreadGroup.num_threads", 1)
-            .max(0) as u32;
+        let schedule = match element.testclass.as_str() {
+            "kg.apc.jmeter.threads.UltimateThreadGroup" => Some(super::schedule::ultimate(
+                &self.ultimate_rows(element, path),
+            )),
+            "kg.apc.jmeter.threads.SteppingThreadGroup" => {
+                let mut n = |prop: &str| self.number(element, path, prop, 0).max(0) as u64;
+                Some(super::schedule::stepping(&super::schedule::Stepping {
+                    threads: n("ThreadGroup.num_threads"),
+                    initial_delay: n("Threads initial delay"),
+                    start_count: n("Start users count"),
+                    start_burst: n("Start users count burst"),
+                    start_period: n("Start users period"),
+                    stop_count: n("Stop users count"),
+                    stop_period: n("Stop users period"),
+                    hold: n("flighttime"),
+                    ramp_up: n("rampUp"),
+                }))
+            }
+            _ => None,
+        };
+        let threads = match &schedule {
+            Some(spans) => spans.len() as u32,
+            None => self
+                .number(element, path, "ThreadGroup.num_threads", 1)
+                .max(0) as u32,
+        };
         let ramp_up = self
             .number(element, path, "ThreadGroup.ramp_time", 0)
             .max(0) as u64;
@@ -308,10 +331,12 @@ impl Walk<'_> {
             .bool("ThreadGroup.scheduler", false);
         let duration = self.number(element, path, "ThreadGroup.duration", 0).max(0) as u64;
         let delay = self.number(element, path, "ThreadGroup.delay", 0).max(0) as u64;
-        let same_user = self
-            .b
-            .props(element, path)
-            .bool("ThreadGroup.same_user_on_next_iteration", true);
+        // The plugins' scheduled groups make their threads without "same user on next iteration".
+        let same_user = schedule.is_none()
+            && self
+                .b
+                .props(element, path)
+                .bool("ThreadGroup.same_user_on_next_iteration", true);
         let on_error = match element
             .text("ThreadGroup.on_sample_error")
             .unwrap_or("continue")
@@ -372,8 +397,54 @@ impl Walk<'_> {
             },
             same_user_on_next_iteration: same_user,
             on_sample_error: on_error,
+            schedule: schedule.map(Into::into),
             body,
         });
+    }
+
+    /// The Ultimate Thread Group's rows (by position: the cells' names are stale hashes), or the
+    /// `threads_schedule` property's when it is set, as the plugin does.
+    fn ultimate_rows(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+    ) -> Vec<super::schedule::UltimateRow> {
+        if let Some(text) = self
+            .props
+            .get("threads_schedule")
+            .filter(|t| !t.trim().is_empty())
+        {
+            match super::schedule::parse_threads_schedule(&text) {
+                Ok(rows) => return rows,
+                Err(why) => {
+                    self.b.error(
+                        path,
+                        DiagnosticKind::BadValue {
+                            prop: "threads_schedule".into(),
+                            expected: "spawn(threads, delay, startup, hold, shutdown)...",
+                            value: why,
+                        },
+                    );
+                    return Vec::new();
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        for row in element.collection("ultimatethreadgroupdata") {
+            let crate::jmx::PropValue::Collection(cells) = &row.value else {
+                continue;
+            };
+            let mut values = [0u64; 5];
+            for (value, cell) in values.iter_mut().zip(cells) {
+                if let crate::jmx::PropValue::Scalar(_, text) = &cell.value {
+                    let template = self.b.template(path, text);
+                    // The plugin reads each cell as an integer; anything else is 0.
+                    *value = self.evaluate(&template).trim().parse::<u64>().unwrap_or(0);
+                }
+            }
+            rows.push(values);
+        }
+        rows
     }
 
     /// Adds one non-controller, non-sampler element to the scope of its level.

@@ -23,6 +23,7 @@ pub mod javascript;
 pub mod listener;
 mod reader;
 pub mod sampler;
+pub mod schedule;
 pub mod shaping;
 pub mod support;
 pub mod template;
@@ -127,6 +128,9 @@ pub struct ThreadGroup {
     pub delay: Duration,
     pub same_user_on_next_iteration: bool,
     pub on_sample_error: OnSampleError,
+    /// Ultimate and Stepping Thread Groups: each thread's start and end from the group's start,
+    /// in thread-number order (ramp-up, delay and duration are then unused).
+    pub schedule: Option<Arc<[schedule::Span]>>,
     /// The group's body: one iteration of the thread's main loop runs it once.
     pub body: Controller,
 }
@@ -311,6 +315,7 @@ impl Plan {
             group.ramp_up = Duration::ZERO;
             group.delay = Duration::ZERO;
             group.duration = None;
+            group.schedule = None;
         }
         self.ignore_timers = props.bool("testplan_validation.ignore_timers", true);
     }

@@ -59,6 +59,8 @@ pub const KINDS: &[Kind] = &[
     kind("TestPlan", TestPlan, Runs, "user-defined variables, serialize_threadgroups, tearDown_on_shutdown"),
     kind("ThreadGroup", ThreadGroup, Runs, "threads, ramp-up, loops, scheduler, on_sample_error, same_user_on_next_iteration"),
     kind("SetupThreadGroup", ThreadGroup, Runs, ""),
+    kind("kg.apc.jmeter.threads.UltimateThreadGroup", ThreadGroup, Runs, "rows of threads, initial delay, startup, hold and shutdown, spaced as the plugin spaces them; the `threads_schedule` property replaces the rows"),
+    kind("kg.apc.jmeter.threads.SteppingThreadGroup", ThreadGroup, Runs, "initial delay, burst, threads per step, step period with ramp-up, hold, threads stopped per period"),
     kind("PostThreadGroup", ThreadGroup, Runs, ""),
     kind("HTTPSamplerProxy", Sampler, Runs, "HTTP/1.1 (as JMeter's HttpClient4), gzip/deflate/brotli bodies decoded; multipart, files, embedded resources, proxies and non-UTF-8 content encodings are unsupported options"),
     kind("HTTPSampler", Sampler, Runs, "the pre-2.x class name, run as HTTPSamplerProxy"),

@@ -399,9 +399,25 @@ async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -
     };
     let mut handles = Vec::with_capacity(n as usize);
     let mut stop_rx = shared.stop.subscribe();
-    for i in 0..n {
-        let at = start + step * i;
+    // Thread numbers in start order, with each one's start and end.
+    let order: Vec<(u32, tokio::time::Instant, Option<tokio::time::Instant>)> =
+        match &group.schedule {
+            Some(spans) => {
+                let mut order: Vec<_> = spans
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (s, e))| (i as u32, start + *s, Some(start + *e)))
+                    .collect();
+                order.sort_by_key(|(i, at, _)| (*at, *i));
+                order
+            }
+            None => (0..n).map(|i| (i, start + step * i, end)).collect(),
+        };
+    for (i, at, end) in order {
         if end.is_some_and(|e| at >= e) {
+            if group.schedule.is_some() {
+                continue;
+            }
             break;
         }
         tokio::select! {

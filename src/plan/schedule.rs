@@ -1,0 +1,205 @@
+//! Thread groups of the jmeter-plugins that fix each thread's start and end in advance: the
+//! Ultimate Thread Group (rows of threads, delay, startup, hold, shutdown) and the Stepping
+//! Thread Group. Both become a list of (start, end) offsets from the group's start, one per
+//! thread in thread-number order; the runtime starts each thread at its start and stops it at
+//! its end as JMeter's scheduler does (after the current sample).
+
+use std::time::Duration;
+
+/// One thread's start and end, from the group's start.
+pub type Span = (Duration, Duration);
+
+/// One Ultimate Thread Group row, in seconds: threads, initial delay, startup, hold, shutdown.
+pub type UltimateRow = [u64; 5];
+
+/// The plugin's spacing: within a row of N threads, thread k (from 0) starts at
+/// `D + S·(N−k)/N` and ends at `D + S + H + T·(N−k)/N`, so the first-numbered thread starts last
+/// and the earliest started stops first. Rows of 0 threads are skipped.
+pub fn ultimate(rows: &[UltimateRow]) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for &[n, delay, startup, hold, shutdown] in rows {
+        for k in 0..n {
+            let r = n - k;
+            let start = 1000 * delay + 1000 * startup * r / n;
+            let end = 1000 * (delay + startup + hold) + 1000 * shutdown * r / n;
+            spans.push((Duration::from_millis(start), Duration::from_millis(end)));
+        }
+    }
+    spans
+}
+
+/// The `threads_schedule` property: `spawn(N, delay, startup, hold, shutdown) spawn(...)`,
+/// durations in seconds or with `s`/`m`/`h`/`d` parts (`1m30s`). A chunk it cannot read is
+/// returned as an error.
+pub fn parse_threads_schedule(text: &str) -> Result<Vec<UltimateRow>, String> {
+    let mut rows = Vec::new();
+    for chunk in text.split(')') {
+        let chunk = chunk.trim();
+        if chunk.is_empty() {
+            continue;
+        }
+        let args = chunk.strip_prefix("spawn(").ok_or_else(|| {
+            format!("`{chunk})` is not spawn(threads, delay, startup, hold, shutdown)")
+        })?;
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        if parts.len() != 5 {
+            return Err(format!("`{chunk})` needs 5 values"));
+        }
+        let mut row = [0u64; 5];
+        row[0] = parts[0]
+            .parse()
+            .map_err(|_| format!("`{}` is not a thread count", parts[0]))?;
+        for (i, part) in parts.iter().enumerate().skip(1) {
+            row[i] = duration_seconds(part).ok_or_else(|| format!("`{part}` is not a duration"))?;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// `90`, `1m30s`, `2h`, `1d11h23m6s` as seconds.
+fn duration_seconds(text: &str) -> Option<u64> {
+    if let Ok(n) = text.parse() {
+        return Some(n);
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        total += number.parse::<u64>().ok()? * unit;
+        number.clear();
+    }
+    number.is_empty().then_some(total)
+}
+
+/// The Stepping Thread Group's settings, in seconds and counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stepping {
+    pub threads: u64,
+    pub initial_delay: u64,
+    pub start_count: u64,
+    pub start_burst: u64,
+    pub start_period: u64,
+    pub stop_count: u64,
+    pub stop_period: u64,
+    pub hold: u64,
+    pub ramp_up: u64,
+}
+
+/// The plugin's schedule: a first burst, then `start_count` threads per step; a step lasts
+/// `start_period + ramp_up`, its threads spread over `ramp_up`; after the last step and `hold`,
+/// `stop_count` threads stop every `stop_period`, first started first stopped.
+pub fn stepping(s: &Stepping) -> Vec<Span> {
+    let n = s.threads;
+    if n == 0 {
+        return Vec::new();
+    }
+    let in_count = if s.start_count == 0 { n } else { s.start_count };
+    let out_count = if s.stop_count == 0 { n } else { s.stop_count };
+    let burst = match s.start_burst.min(n) {
+        0 => in_count,
+        b => b,
+    }
+    .min(n);
+    let ascent = 1000 * s.initial_delay;
+    let step = 1000 * s.start_period + 1000 * s.ramp_up;
+    let steps = (n - burst).div_ceil(in_count);
+    let last = match (n - burst) % in_count {
+        0 => in_count,
+        r => r,
+    };
+    let descent = ascent + steps * step + (1000 * s.ramp_up / in_count) * last + 1000 * s.hold;
+    (0..n)
+        .map(|i| {
+            let (bucket, count, position) = if i < burst {
+                (0, burst, i)
+            } else {
+                (1 + (i - burst) / in_count, in_count, (i - burst) % in_count)
+            };
+            let start = ascent + bucket * step + position * (1000 * s.ramp_up / count);
+            let end = descent + 1000 * s.stop_period * (i / out_count);
+            (Duration::from_millis(start), Duration::from_millis(end))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(spans: &[Span]) -> Vec<(u128, u128)> {
+        spans
+            .iter()
+            .map(|(s, e)| (s.as_millis(), e.as_millis()))
+            .collect()
+    }
+
+    #[test]
+    fn ultimate_rows() {
+        // 4 threads after 10 s, started over 8 s, held 60 s, stopped over 4 s.
+        assert_eq!(
+            ms(&ultimate(&[[4, 10, 8, 60, 4]])),
+            [
+                (18000, 82000),
+                (16000, 81000),
+                (14000, 80000),
+                (12000, 79000)
+            ]
+        );
+        // No startup: all at once; a 0-thread row is skipped.
+        assert_eq!(
+            ms(&ultimate(&[[0, 1, 1, 1, 1], [2, 0, 0, 5, 0]])),
+            [(0, 5000), (0, 5000)]
+        );
+    }
+
+    #[test]
+    fn threads_schedule_property() {
+        assert_eq!(
+            parse_threads_schedule("spawn(2, 0, 1m, 1h30s, 10s) spawn(1,5,0,1d,0)").unwrap(),
+            [[2, 0, 60, 3630, 10], [1, 5, 0, 86400, 0]]
+        );
+        assert!(parse_threads_schedule("spawn(1, 2)").is_err());
+        assert!(parse_threads_schedule("grow(1,2,3,4,5)").is_err());
+    }
+
+    #[test]
+    fn stepping_as_the_plugins_example() {
+        // N=50, delay 0, 5 threads per step every 5 s with a 2 s ramp-up, no hold, 25 stopped
+        // every 5 s.
+        let spans = stepping(&Stepping {
+            threads: 50,
+            start_count: 5,
+            start_period: 5,
+            ramp_up: 2,
+            stop_count: 25,
+            stop_period: 5,
+            ..Stepping::default()
+        });
+        let spans = ms(&spans);
+        assert_eq!(
+            &spans[0..6],
+            [
+                (0, 65000),
+                (400, 65000),
+                (800, 65000),
+                (1200, 65000),
+                (1600, 65000),
+                (7000, 65000)
+            ]
+        );
+        assert_eq!(spans[49], (64600, 70000));
+        assert_eq!(spans[25].1, 70000);
+        assert_eq!(spans[24].1, 65000);
+    }
+}

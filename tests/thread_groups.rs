@@ -92,3 +92,65 @@ async fn stepping_thread_group_adds_threads_per_step() {
         assert!((1800..=2100).contains(last), "{got:?}");
     }
 }
+
+fn blazemeter(kind: &str, name: &str, props: &str) -> String {
+    format!(
+        r#"<com.blazemeter.jmeter.threads.{kind} testclass="com.blazemeter.jmeter.threads.{kind}" testname="{name}">
+  <elementProp name="ThreadGroup.main_controller" elementType="com.blazemeter.jmeter.control.VirtualUserController"/>
+  {props}<stringProp name="Unit">S</stringProp>
+</com.blazemeter.jmeter.threads.{kind}>"#
+    )
+}
+
+/// (samples, per thread name) of a run.
+fn per_thread(rows: &[Vec<String>]) -> std::collections::BTreeMap<String, usize> {
+    let thread = rows[0].iter().position(|h| h == "threadName").unwrap();
+    let mut by = std::collections::BTreeMap::new();
+    for r in &rows[1..] {
+        *by.entry(r[thread].clone()).or_insert(0) += 1;
+    }
+    by
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_thread_group_replaces_users_that_end() {
+    // 3 users for 1 s; each lives 2 iterations of 100 ms and is replaced at once.
+    let group = blazemeter(
+        "concurrency.ConcurrencyThreadGroup",
+        "CTG",
+        r#"<stringProp name="TargetLevel">3</stringProp><stringProp name="RampUp">0</stringProp><stringProp name="Steps">0</stringProp><stringProp name="Hold">1</stringProp><stringProp name="Iterations">2</stringProp>"#,
+    );
+    let rows = run(&group).await;
+    let by = per_thread(&rows);
+    let total: usize = by.values().sum();
+    assert!((21..=33).contains(&total), "{by:?}");
+    assert!(by.len() > 3, "{by:?}");
+    assert!(by.values().all(|&n| n <= 2), "{by:?}");
+    assert!(by.contains_key("CTG-ThreadStarter 1-1"), "{by:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_thread_group_starts_iterations_at_the_rate() {
+    // 10 arrivals per second for 2 s; an iteration takes 100 ms, so a few users serve them all.
+    let group = blazemeter(
+        "arrivals.ArrivalsThreadGroup",
+        "ATG",
+        r#"<stringProp name="TargetLevel">10</stringProp><stringProp name="RampUp">0</stringProp><stringProp name="Steps">0</stringProp><stringProp name="Hold">2</stringProp><stringProp name="ConcurrencyLimit">100</stringProp>"#,
+    );
+    let by = per_thread(&run(&group).await);
+    let total: usize = by.values().sum();
+    assert!((19..=21).contains(&total), "{by:?}");
+    assert!(by.len() <= 4, "idle users are reused: {by:?}");
+
+    // One user at most, iterations of 100 ms, 20 arrivals per second for 1 s: the arrivals
+    // that find the user busy are dropped.
+    let group = blazemeter(
+        "arrivals.ArrivalsThreadGroup",
+        "ATG",
+        r#"<stringProp name="TargetLevel">20</stringProp><stringProp name="RampUp">0</stringProp><stringProp name="Steps">0</stringProp><stringProp name="Hold">1</stringProp><stringProp name="ConcurrencyLimit">1</stringProp>"#,
+    );
+    let by = per_thread(&run(&group).await);
+    let total: usize = by.values().sum();
+    assert!((5..=10).contains(&total), "{by:?}");
+    assert_eq!(by.len(), 1, "{by:?}");
+}

@@ -311,6 +311,7 @@ impl Walk<'_> {
             }
             _ => None,
         };
+        let dynamic = self.dynamic_group(element, path);
         let threads = match &schedule {
             Some(spans) => spans.len() as u32,
             None => self
@@ -322,6 +323,15 @@ impl Walk<'_> {
             .max(0) as u64;
         // The main controller's `continue_forever` is always false in JMeter's thread loop.
         let loops = match element.element("ThreadGroup.main_controller") {
+            // The BlazeMeter groups' users loop until their schedule ends, or `Iterations`.
+            _ if dynamic.is_some() => {
+                let n = self.number(element, path, "Iterations", 0);
+                if n > 0 {
+                    n
+                } else {
+                    -1
+                }
+            }
             Some(main) => self.number(main, path, "LoopController.loops", 1),
             None => 1,
         };
@@ -331,12 +341,17 @@ impl Walk<'_> {
             .bool("ThreadGroup.scheduler", false);
         let duration = self.number(element, path, "ThreadGroup.duration", 0).max(0) as u64;
         let delay = self.number(element, path, "ThreadGroup.delay", 0).max(0) as u64;
-        // The plugins' scheduled groups make their threads without "same user on next iteration".
+        // The plugins' scheduled groups make their threads without "same user on next iteration";
+        // the BlazeMeter groups name the property without the prefix.
         let same_user = schedule.is_none()
-            && self
-                .b
-                .props(element, path)
-                .bool("ThreadGroup.same_user_on_next_iteration", true);
+            && self.b.props(element, path).bool(
+                if dynamic.is_some() {
+                    "same_user_on_next_iteration"
+                } else {
+                    "ThreadGroup.same_user_on_next_iteration"
+                },
+                true,
+            );
         let on_error = match element
             .text("ThreadGroup.on_sample_error")
             .unwrap_or("continue")
@@ -398,8 +413,126 @@ impl Walk<'_> {
             same_user_on_next_iteration: same_user,
             on_sample_error: on_error,
             schedule: schedule.map(Into::into),
+            dynamic,
             body,
         });
+    }
+
+    /// The Concurrency, Arrivals and Free-Form Arrivals Thread Groups' settings.
+    fn dynamic_group(
+        &mut self,
+        element: &Element,
+        path: &ElementPath,
+    ) -> Option<super::schedule::Dynamic> {
+        use super::schedule::{ArrivalProfile, Dynamic};
+        const BASE: &str = "com.blazemeter.jmeter.threads.";
+        let kind = element.testclass.strip_prefix(BASE)?;
+        if !matches!(
+            kind,
+            "concurrency.ConcurrencyThreadGroup"
+                | "arrivals.ArrivalsThreadGroup"
+                | "arrivals.FreeFormArrivalsThreadGroup"
+        ) {
+            return None;
+        }
+        // Every setting is a string that may hold `${...}`, evaluated at test start.
+        let value = |walk: &mut Self, prop: &str| -> Option<String> {
+            let text = element.text(prop)?;
+            let template = walk.b.template(path, text);
+            Some(walk.evaluate(&template).trim().to_string())
+        };
+        let unit = if value(self, "Unit").as_deref() == Some("M") {
+            60.0
+        } else {
+            1.0
+        };
+        let number = |walk: &mut Self, prop: &str, absent: f64| -> f64 {
+            match value(walk, prop) {
+                None => absent,
+                Some(text) if text.is_empty() => 0.0,
+                Some(text) => match text.parse::<f64>() {
+                    Ok(n) if n.is_finite() && n >= 0.0 => n,
+                    _ => {
+                        walk.b.error(
+                            path,
+                            DiagnosticKind::BadValue {
+                                prop: prop.to_string(),
+                                expected: "a number",
+                                value: text,
+                            },
+                        );
+                        0.0
+                    }
+                },
+            }
+        };
+        // The plugin reads the target as an integer (a fraction is 0).
+        let target = match value(self, "TargetLevel") {
+            None => 1.0,
+            Some(text) => text.parse::<u32>().unwrap_or(0) as f64,
+        };
+        let ramp_up = (number(self, "RampUp", 0.0) * unit).round();
+        let steps = number(self, "Steps", 0.0) as u64;
+        let hold = (number(self, "Hold", 1.0) * unit).round();
+        if value(self, "LogFilename").is_some_and(|f| !f.is_empty()) {
+            self.b.error(
+                path,
+                DiagnosticKind::UnsupportedOption {
+                    prop: "LogFilename".into(),
+                    why: "the thread group's own event log is not supported yet".into(),
+                },
+            );
+        }
+        if value(self, "ArrivalsLimit").is_some_and(|f| !f.is_empty() && f != "0") {
+            self.b.error(
+                path,
+                DiagnosticKind::UnsupportedOption {
+                    prop: "ArrivalsLimit".into(),
+                    why: "a limit on the number of arrivals is not supported yet".into(),
+                },
+            );
+        }
+        let concurrency_limit = value(self, "ConcurrencyLimit")
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .map(|n| n.min(u32::MAX as i64) as u32);
+        Some(match kind {
+            "concurrency.ConcurrencyThreadGroup" => Dynamic::Concurrency {
+                target: target as u32,
+                ramp_up: Duration::from_secs_f64(ramp_up),
+                steps,
+                hold: Duration::from_secs_f64(hold),
+            },
+            "arrivals.ArrivalsThreadGroup" => Dynamic::Arrivals {
+                profile: ArrivalProfile::Ramp {
+                    per_second: target / unit,
+                    ramp_up,
+                    steps,
+                    hold,
+                },
+                concurrency_limit,
+            },
+            _ => {
+                let mut rows = Vec::new();
+                for row in element.collection("Schedule") {
+                    let crate::jmx::PropValue::Collection(cells) = &row.value else {
+                        continue;
+                    };
+                    let mut v = [0.0f64; 3];
+                    for (slot, cell) in v.iter_mut().zip(cells) {
+                        if let crate::jmx::PropValue::Scalar(_, text) = &cell.value {
+                            let template = self.b.template(path, text);
+                            *slot = self.evaluate(&template).trim().parse().unwrap_or(0.0);
+                        }
+                    }
+                    rows.push((v[0] / unit, v[1] / unit, v[2] * unit));
+                }
+                Dynamic::Arrivals {
+                    profile: ArrivalProfile::FreeForm(rows),
+                    concurrency_limit,
+                }
+            }
+        })
     }
 
     /// The Ultimate Thread Group's rows (by position: the cells' names are stale hashes), or the

@@ -131,6 +131,8 @@ pub struct ThreadGroup {
     /// Ultimate and Stepping Thread Groups: each thread's start and end from the group's start,
     /// in thread-number order (ramp-up, delay and duration are then unused).
     pub schedule: Option<Arc<[schedule::Span]>>,
+    /// Concurrency and Arrivals Thread Groups: a starter makes the threads while the test runs.
+    pub dynamic: Option<schedule::Dynamic>,
     /// The group's body: one iteration of the thread's main loop runs it once.
     pub body: Controller,
 }
@@ -316,6 +318,7 @@ impl Plan {
             group.delay = Duration::ZERO;
             group.duration = None;
             group.schedule = None;
+            group.dynamic = None;
         }
         self.ignore_timers = props.bool("testplan_validation.ignore_timers", true);
     }

@@ -203,3 +203,186 @@ mod tests {
         assert_eq!(spans[24].1, 65000);
     }
 }
+
+/// The BlazeMeter thread groups (jmeter-plugins "Custom Thread Groups") whose threads a starter
+/// makes while the test runs, instead of a fixed list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dynamic {
+    /// Concurrency Thread Group: keeps `target` users running (reached in `steps` steps over
+    /// `ramp_up`, or linearly), then holds; a user that ends is replaced at once.
+    Concurrency {
+        target: u32,
+        ramp_up: Duration,
+        steps: u64,
+        hold: Duration,
+    },
+    /// Arrivals Thread Groups: iterations start at a rate whatever the response times; each is
+    /// run by an idle user, or a new one up to `concurrency_limit`, else dropped.
+    Arrivals {
+        profile: ArrivalProfile,
+        concurrency_limit: Option<u32>,
+    },
+}
+
+/// An arrival rate over time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrivalProfile {
+    /// Arrivals Thread Group: `target` per second, reached in steps or linearly over `ramp_up`.
+    Ramp {
+        per_second: f64,
+        ramp_up: f64,
+        steps: u64,
+        hold: f64,
+    },
+    /// Free-Form Arrivals Thread Group: rows of (start rate, end rate) per second over seconds.
+    FreeForm(Vec<(f64, f64, f64)>),
+}
+
+impl Dynamic {
+    /// The concurrency a Concurrency Thread Group plans `t` seconds after its start; `None`
+    /// once its schedule is over.
+    pub fn planned_concurrency(&self, t: f64) -> Option<u32> {
+        let Dynamic::Concurrency {
+            target,
+            ramp_up,
+            steps,
+            hold,
+        } = self
+        else {
+            return None;
+        };
+        let (ramp, hold, target) = (ramp_up.as_secs_f64(), hold.as_secs_f64(), *target as f64);
+        if t >= ramp + hold {
+            return None;
+        }
+        let level = if ramp == 0.0 || t > ramp {
+            target
+        } else if *steps > 0 {
+            let step = ramp / *steps as f64;
+            target / *steps as f64 * ((t / step).floor() + 1.0)
+        } else {
+            target / ramp * t
+        };
+        Some(level.round().min(target) as u32)
+    }
+
+    /// How long the group's schedule lasts.
+    pub fn length(&self) -> Duration {
+        match self {
+            Dynamic::Concurrency { ramp_up, hold, .. } => *ramp_up + *hold,
+            Dynamic::Arrivals { profile, .. } => Duration::from_secs_f64(match profile {
+                ArrivalProfile::Ramp { ramp_up, hold, .. } => ramp_up + hold,
+                ArrivalProfile::FreeForm(rows) => rows.iter().map(|r| r.2).sum(),
+            }),
+        }
+    }
+}
+
+impl ArrivalProfile {
+    /// Arrivals per second `t` seconds after the start; `None` once the schedule is over.
+    pub fn rate(&self, t: f64) -> Option<f64> {
+        match self {
+            ArrivalProfile::Ramp {
+                per_second,
+                ramp_up,
+                steps,
+                hold,
+            } => {
+                if t >= ramp_up + hold {
+                    None
+                } else if *ramp_up == 0.0 || t > *ramp_up {
+                    Some(*per_second)
+                } else if *steps > 0 {
+                    let step = ramp_up / *steps as f64;
+                    Some(per_second / *steps as f64 * ((t / step).floor() + 1.0))
+                } else {
+                    Some(per_second * t / ramp_up)
+                }
+            }
+            ArrivalProfile::FreeForm(rows) => {
+                let mut offset = 0.0;
+                for &(start, end, duration) in rows {
+                    if t < offset + duration {
+                        let progress = if duration > 0.0 {
+                            (t - offset) / duration
+                        } else {
+                            0.0
+                        };
+                        return Some(start + progress * (end - start));
+                    }
+                    offset += duration;
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod dynamic_tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_levels() {
+        // The corpus example: 60 users in 3 steps over 30 s, held 180 s.
+        let group = Dynamic::Concurrency {
+            target: 60,
+            ramp_up: Duration::from_secs(30),
+            steps: 3,
+            hold: Duration::from_secs(180),
+        };
+        let at = |t: f64| group.planned_concurrency(t);
+        assert_eq!(
+            (at(0.0), at(9.9), at(10.0), at(25.0), at(31.0)),
+            (Some(20), Some(20), Some(40), Some(60), Some(60))
+        );
+        assert_eq!(at(210.0), None);
+        let linear = Dynamic::Concurrency {
+            target: 10,
+            ramp_up: Duration::from_secs(10),
+            steps: 0,
+            hold: Duration::ZERO,
+        };
+        assert_eq!(
+            (
+                linear.planned_concurrency(0.0),
+                linear.planned_concurrency(5.0)
+            ),
+            (Some(0), Some(5))
+        );
+    }
+
+    #[test]
+    fn arrival_rates() {
+        let ramp = ArrivalProfile::Ramp {
+            per_second: 5.0,
+            ramp_up: 1.0,
+            steps: 2,
+            hold: 40.0,
+        };
+        assert_eq!(
+            (
+                ramp.rate(0.2),
+                ramp.rate(0.6),
+                ramp.rate(2.0),
+                ramp.rate(41.0)
+            ),
+            (Some(2.5), Some(5.0), Some(5.0), None)
+        );
+        let free = ArrivalProfile::FreeForm(vec![
+            (1.0, 10.0, 10.0),
+            (10.0, 20.0, 20.0),
+            (20.0, 20.0, 45.0),
+        ]);
+        assert_eq!(
+            (
+                free.rate(0.0),
+                free.rate(5.0),
+                free.rate(20.0),
+                free.rate(74.0),
+                free.rate(75.0)
+            ),
+            (Some(1.0), Some(5.5), Some(15.0), Some(20.0), None)
+        );
+    }
+}

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod cookies;
 pub mod csv_data;
 mod direct;
+mod dynamic;
 pub mod http;
 mod process;
 mod shaping;
@@ -388,6 +389,9 @@ async fn run_series(shared: &Arc<Shared>, first: usize, count: usize, serial: bo
 /// Starts a group's threads along its ramp-up and waits for them.
 async fn run_group(shared: Arc<Shared>, index: usize, number_in_series: usize) -> u64 {
     let group = shared.group(index);
+    if let Some(dynamic) = &group.dynamic {
+        return dynamic::run(shared.clone(), index, number_in_series, dynamic).await;
+    }
     let n = group.threads;
     let start = tokio::time::Instant::now() + group.delay;
     let end = group.duration.map(|d| start + d);

@@ -115,6 +115,8 @@ pub(super) struct VirtualUser {
     seeded: HashMap<usize, fastrand::Rng>,
     /// Set when a CSV Data Set with "stop thread on EOF" ran dry.
     stop_thread: bool,
+    /// Arrivals Thread Groups: each iteration waits for an arrival.
+    arrivals: Option<Arc<super::dynamic::Arrivals>>,
 }
 
 impl VirtualUser {
@@ -158,9 +160,16 @@ impl VirtualUser {
             stop_rx,
             stop_thread: false,
             seeded: HashMap::new(),
+            arrivals: None,
             plan,
             shared,
         }
+    }
+
+    /// A user of an Arrivals Thread Group: one iteration per arrival.
+    pub(super) fn on_arrivals(mut self, arrivals: Arc<super::dynamic::Arrivals>) -> Self {
+        self.arrivals = Some(arrivals);
+        self
     }
 
     pub(super) async fn run(mut self) {
@@ -205,6 +214,11 @@ impl VirtualUser {
         loop {
             if self.should_stop() || group.loops.is_some_and(|n| iteration >= n) {
                 break;
+            }
+            if let Some(arrivals) = self.arrivals.clone() {
+                if !arrivals.next(&mut self.stop_rx).await || self.should_stop() {
+                    break;
+                }
             }
             let new_user = iteration > 0 && !group.same_user_on_next_iteration;
             if new_user {

@@ -302,3 +302,29 @@ async fn constant_throughput_timer_shared_by_all_threads_holds_the_rate() {
         "{span} ms for 23 intervals of 50 ms"
     );
 }
+
+/// A Precise Throughput Timer plans an exact number of random times per stretch of its schedule:
+/// 20 per second here, with one-second stretches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precise_throughput_timer_keeps_the_exact_count_per_stretch() {
+    let timer = r#"<PreciseThroughputTimer testclass="PreciseThroughputTimer" testname="Rate">
+  <stringProp name="throughput">20</stringProp><intProp name="throughputPeriod">1</intProp>
+  <longProp name="duration">1</longProp><intProp name="exactLimit">10000</intProp>
+  <intProp name="batchSize">1</intProp><intProp name="batchThreadDelay">0</intProp><longProp name="randomSeed">0</longProp>
+</PreciseThroughputTimer><hashTree/>"#;
+    let rows = run(&plan(4, 10, &(timer.to_string() + &java("paced", 0)))).await;
+    let start = column(&rows, "timeStamp");
+    let mut stamps: Vec<i64> = rows[1..]
+        .iter()
+        .map(|r| r[start].parse().unwrap())
+        .collect();
+    stamps.sort();
+    assert_eq!(stamps.len(), 40);
+    // The schedule starts at the first sample: 20 in its first second, 20 in the next.
+    let first_second = stamps.iter().filter(|&&t| t - stamps[0] < 1000).count();
+    assert!(
+        (19..=21).contains(&first_second),
+        "{first_second} in the first second"
+    );
+    assert!(stamps[39] - stamps[0] < 2100, "{stamps:?}");
+}

@@ -137,6 +137,7 @@ pub fn build_file(
         n_call_slots: walk.b.next_slot,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
+        n_precise_timers: walk.b.next_precise_slot,
         n_controller_slots: walk.n_controller_slots,
         vars: walk.b.vars,
         csv_data_sets: walk.csv_data_sets,
@@ -685,6 +686,13 @@ impl Walk<'_> {
                         .timers
                         .push(Arc::new(Timer::ConstantThroughput(timer)));
                 }
+            }
+            "PreciseThroughputTimer" => {
+                let slot = self.b.next_precise_slot;
+                self.b.next_precise_slot += 1;
+                let timer =
+                    super::timer::precise_throughput(&mut self.b.props(element, &path), slot);
+                scope.timers.push(Arc::new(Timer::PreciseThroughput(timer)));
             }
             "kg.apc.jmeter.timers.VariableThroughputTimer" => {
                 let slot = self.b.next_shaping_slot;

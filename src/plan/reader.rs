@@ -18,6 +18,8 @@ pub struct Builder {
     pub next_shaping_slot: usize,
     /// Run-time states of Constant Throughput Timers handed out so far.
     pub next_throughput_slot: usize,
+    /// Run-time states of Precise Throughput Timers handed out so far.
+    pub next_precise_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -126,7 +126,7 @@ pub const KINDS: &[Kind] = &[
     kind("CriticalSectionController", Controller, Runs, "a run-wide lock per name held over each pass"),
     kind("kg.apc.jmeter.timers.VariableThroughputTimer", Timer, Runs, "Throughput Shaping Timer (jmeter-plugins; Taurus's `throughput:`): `load_profile` rows or the `load_profile` property language; threads that reach it after the schedule ends stop"),
     kind("ConstantThroughputTimer", Timer, Runs, "all five modes (this thread, all active threads, active threads in the group, shared by all, shared in the group); times kept in nanoseconds, so high rates do not drift to whole milliseconds"),
-    kind("PreciseThroughputTimer", Timer, Unsupported, ""),
+    kind("PreciseThroughputTimer", Timer, Runs, "one shared random schedule per timer with the exact count in each stretch (exactLimit), batches with their delay, randomSeed; allowedThroughputSurplus is not needed since every stretch is exact"),
     kind("SyncTimer", Timer, Unsupported, ""),
     kind("CacheManager", Config, Runs, "a cache of validators and expiry dates per virtual user (Last-Modified, ETag, Expires, Cache-Control max-age/no-cache/no-store, Vary), If-Modified-Since/If-None-Match, a fresh GET answered from the cache with no sample (`cache_manager.cached_resource_mode`), clearEachIteration, controlledByThread, maxSize"),
     kind("AuthManager", Config, Runs, "BASIC credentials by URL prefix, sent with the first request (JMeter's `httpclient4.auth.preemptive=true`); DIGEST and KERBEROS are an unsupported option"),

@@ -30,6 +30,57 @@ pub enum Timer {
     Shaping(super::shaping::ShapingTimer),
     /// Constant Throughput Timer: the runtime computes the delay from the last scheduled time.
     ConstantThroughput(ConstantThroughput),
+    /// Precise Throughput Timer: each sample takes the next time of a shared random schedule.
+    PreciseThroughput(PreciseThroughput),
+}
+
+/// A Precise Throughput Timer: `throughput` samples per `period`, at random (Poisson-like)
+/// times, with exactly that many in each stretch of the schedule.
+#[derive(Debug)]
+pub struct PreciseThroughput {
+    pub throughput: Template,
+    pub period: f64,
+    /// Seconds the exact count is planned over (shorter when it would exceed `exact_limit`).
+    pub duration: f64,
+    pub exact_limit: f64,
+    /// Samples per scheduled time, `batch_delay` apart.
+    pub batch_size: u32,
+    pub batch_delay: std::time::Duration,
+    /// 0: a new schedule each run.
+    pub seed: u64,
+    pub slot: usize,
+}
+
+pub fn precise_throughput(p: &mut Props<'_, '_>, slot: usize) -> PreciseThroughput {
+    let number = |p: &mut Props<'_, '_>, name: &str, default: f64| {
+        let text = p.text(name).trim().to_string();
+        if text.is_empty() {
+            return default;
+        }
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            _ => {
+                p.error(super::diagnostic::DiagnosticKind::BadValue {
+                    prop: name.to_string(),
+                    expected: "a number",
+                    value: text,
+                });
+                default
+            }
+        }
+    };
+    PreciseThroughput {
+        throughput: p.template("throughput"),
+        period: number(p, "throughputPeriod", 3600.0).max(0.001),
+        duration: number(p, "duration", 3600.0).max(1.0),
+        exact_limit: number(p, "exactLimit", 10000.0).max(1.0),
+        batch_size: number(p, "batchSize", 1.0).max(1.0) as u32,
+        batch_delay: std::time::Duration::from_millis(
+            number(p, "batchThreadDelay", 0.0).max(0.0) as u64
+        ),
+        seed: number(p, "randomSeed", 0.0) as u64,
+        slot,
+    }
 }
 
 /// Who a Constant Throughput Timer's rate is for (`calcMode`).
@@ -123,7 +174,7 @@ pub fn draw(
         Timer::PoissonRandom { delay, lambda } => {
             num(render(delay)) + poisson(rng, num(render(lambda)))
         }
-        Timer::Shaping(_) | Timer::ConstantThroughput(_) => 0.0,
+        Timer::Shaping(_) | Timer::ConstantThroughput(_) | Timer::PreciseThroughput(_) => 0.0,
     };
     Duration::from_millis(ms.max(0.0) as u64)
 }

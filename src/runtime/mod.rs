@@ -13,6 +13,7 @@ pub mod csv_data;
 mod direct;
 mod dynamic;
 pub mod http;
+mod precise;
 mod process;
 mod shaping;
 mod vu;
@@ -174,6 +175,8 @@ struct Shared {
     /// Shared Constant Throughput Timers' last scheduled times (ns since the epoch's base), by
     /// `slot × groups + group` (mode "shared by all" uses group 0).
     throughput_timers: Arc<Vec<std::sync::atomic::AtomicU64>>,
+    /// Precise Throughput Timers' schedules, by slot.
+    precise_timers: Arc<Vec<precise::PreciseState>>,
     /// What a GET answered by a Cache Manager leaves (`cache_manager.cached_resource_mode`).
     cached_mode: cache::CachedMode,
     /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
@@ -286,6 +289,11 @@ pub async fn run(
         seeded: Arc::default(),
         cached_mode,
         cacheable_methods,
+        precise_timers: Arc::new(
+            (0..plan.n_precise_timers)
+                .map(|_| precise::PreciseState::default())
+                .collect(),
+        ),
         throughput_timers: Arc::new(
             (0..plan.n_throughput_timers * n_groups.max(1))
                 .map(|_| std::sync::atomic::AtomicU64::new(0))
@@ -352,6 +360,7 @@ impl Shared {
             controllers: other.controllers.clone(),
             cached_mode: other.cached_mode.clone(),
             throughput_timers: other.throughput_timers.clone(),
+            precise_timers: other.precise_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
         }
     }

@@ -23,7 +23,7 @@ use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
 use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest};
 use crate::plan::template::{Context, Template};
-use crate::plan::timer::{ConstantThroughput, ThroughputMode, Timer};
+use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
 use crate::plan::{
     Controller, ControllerKind, ForEach, IterationHook, Node, OnSampleError, Plan, PreProcessor,
     Sampler, SamplerKind, Throughput, Transaction, UserParameters, VarId,
@@ -984,6 +984,10 @@ impl VirtualUser {
                     total += self.constant_throughput_delay(ctt);
                     continue;
                 }
+                if let Timer::PreciseThroughput(ptt) = timer.as_ref() {
+                    total += self.precise_throughput_delay(ptt);
+                    continue;
+                }
                 let mut rng = std::mem::replace(&mut self.rng, fastrand::Rng::with_seed(0));
                 total += crate::plan::timer::draw(timer, &mut |t| t.render(self), &mut rng);
                 self.rng = rng;
@@ -1265,6 +1269,24 @@ impl VirtualUser {
         };
         self.throughput_last[ctt.slot] = next;
         Duration::from_nanos(next - now)
+    }
+
+    /// A Precise Throughput Timer: the wait until this sample's time in the timer's schedule
+    /// (plus its place in a batch); none when that time has passed.
+    fn precise_throughput_delay(&mut self, ptt: &PreciseThroughput) -> Duration {
+        let shared = self.shared.clone();
+        let now = shared.epoch.nanos() as f64 / 1e9;
+        let rate = || {
+            ptt.throughput
+                .render(self)
+                .trim()
+                .parse::<f64>()
+                .unwrap_or(0.0)
+        };
+        let Some((at, place)) = shared.precise_timers[ptt.slot].take(ptt, now, rate) else {
+            return Duration::ZERO;
+        };
+        Duration::from_secs_f64((at - now).max(0.0)) + ptt.batch_delay * place
     }
 
     /// Sleeps for a timer, cut short by the scheduler's end (then false) or by a stop.

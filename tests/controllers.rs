@@ -328,3 +328,40 @@ async fn precise_throughput_timer_keeps_the_exact_count_per_stretch() {
     );
     assert!(stamps[39] - stamps[0] < 2100, "{stamps:?}");
 }
+
+/// A Synchronizing Timer holds users until the group is complete (or its timeout), then
+/// releases them together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synchronizing_timer_releases_users_together() {
+    let timer = |size: u32, timeout: u32| {
+        format!(
+            r#"<SyncTimer testclass="SyncTimer" testname="Gather"><stringProp name="groupSize">{size}</stringProp><longProp name="timeoutInMs">{timeout}</longProp></SyncTimer><hashTree/>"#
+        )
+    };
+    // Users start 300 ms apart; all three go together once the last arrives.
+    let staggered = |body: &str| {
+        plan(3, 1, body).replace(
+            "<stringProp name=\"ThreadGroup.num_threads\">3</stringProp>",
+            "<stringProp name=\"ThreadGroup.num_threads\">3</stringProp><stringProp name=\"ThreadGroup.ramp_time\">1</stringProp>",
+        )
+    };
+    let stamps = |rows: &[Vec<String>]| {
+        let start = column(rows, "timeStamp");
+        let mut s: Vec<i64> = rows[1..]
+            .iter()
+            .map(|r| r[start].parse().unwrap())
+            .collect();
+        s.sort();
+        s
+    };
+    let rows = run(&staggered(&(timer(0, 0) + &java("together", 0)))).await;
+    let s = stamps(&rows);
+    assert_eq!(s.len(), 3);
+    assert!(s[2] - s[0] <= 30, "{s:?}");
+    // Groups of 2 with a 500 ms timeout: the first two go together when the second arrives
+    // (about 333 ms); the third arrives at about 667 ms and goes alone at its timeout.
+    let rows = run(&staggered(&(timer(2, 500) + &java("pairs", 0)))).await;
+    let s = stamps(&rows);
+    assert!(s[1] - s[0] <= 30, "{s:?}");
+    assert!((700..=1000).contains(&(s[2] - s[1])), "{s:?}");
+}

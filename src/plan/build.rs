@@ -138,6 +138,7 @@ pub fn build_file(
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,
+        n_sync_timers: walk.b.next_sync_slot,
         n_controller_slots: walk.n_controller_slots,
         vars: walk.b.vars,
         csv_data_sets: walk.csv_data_sets,
@@ -686,6 +687,12 @@ impl Walk<'_> {
                         .timers
                         .push(Arc::new(Timer::ConstantThroughput(timer)));
                 }
+            }
+            "SyncTimer" => {
+                let slot = self.b.next_sync_slot;
+                self.b.next_sync_slot += 1;
+                let timer = super::timer::sync_timer(&mut self.b.props(element, &path), slot);
+                scope.timers.push(Arc::new(Timer::Sync(timer)));
             }
             "PreciseThroughputTimer" => {
                 let slot = self.b.next_precise_slot;

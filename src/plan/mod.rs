@@ -73,6 +73,8 @@ pub struct Plan {
     pub n_throughput_timers: usize,
     /// How many Precise Throughput Timers the plan has.
     pub n_precise_timers: usize,
+    /// How many Synchronizing Timers the plan has.
+    pub n_sync_timers: usize,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,

@@ -20,6 +20,8 @@ pub struct Builder {
     pub next_throughput_slot: usize,
     /// Run-time states of Precise Throughput Timers handed out so far.
     pub next_precise_slot: usize,
+    /// Run-time states of Synchronizing Timers handed out so far.
+    pub next_sync_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
 

@@ -32,6 +32,26 @@ pub enum Timer {
     ConstantThroughput(ConstantThroughput),
     /// Precise Throughput Timer: each sample takes the next time of a shared random schedule.
     PreciseThroughput(PreciseThroughput),
+    /// Synchronizing Timer: users wait here until `group_size` of them arrived.
+    Sync(SyncTimer),
+}
+
+/// A Synchronizing Timer.
+#[derive(Debug)]
+pub struct SyncTimer {
+    /// Users to gather; 0 or empty: all the users of the thread group.
+    pub group_size: Template,
+    /// Release whoever waits after this long (0: wait as long as it takes).
+    pub timeout: std::time::Duration,
+    pub slot: usize,
+}
+
+pub fn sync_timer(p: &mut Props<'_, '_>, slot: usize) -> SyncTimer {
+    SyncTimer {
+        group_size: p.template("groupSize"),
+        timeout: std::time::Duration::from_millis(p.int("timeoutInMs", 0).max(0) as u64),
+        slot,
+    }
 }
 
 /// A Precise Throughput Timer: `throughput` samples per `period`, at random (Poisson-like)
@@ -174,7 +194,10 @@ pub fn draw(
         Timer::PoissonRandom { delay, lambda } => {
             num(render(delay)) + poisson(rng, num(render(lambda)))
         }
-        Timer::Shaping(_) | Timer::ConstantThroughput(_) | Timer::PreciseThroughput(_) => 0.0,
+        Timer::Shaping(_)
+        | Timer::ConstantThroughput(_)
+        | Timer::PreciseThroughput(_)
+        | Timer::Sync(_) => 0.0,
     };
     Duration::from_millis(ms.max(0.0) as u64)
 }

@@ -175,12 +175,81 @@ struct Shared {
     /// Shared Constant Throughput Timers' last scheduled times (ns since the epoch's base), by
     /// `slot × groups + group` (mode "shared by all" uses group 0).
     throughput_timers: Arc<Vec<std::sync::atomic::AtomicU64>>,
+    /// Synchronizing Timers' gatherings, by slot.
+    sync_timers: Arc<Vec<SyncPoint>>,
     /// Precise Throughput Timers' schedules, by slot.
     precise_timers: Arc<Vec<precise::PreciseState>>,
     /// What a GET answered by a Cache Manager leaves (`cache_manager.cached_resource_mode`).
     cached_mode: cache::CachedMode,
     /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
     cacheable_methods: Vec<String>,
+}
+
+/// A Synchronizing Timer's gathering: how many users wait, and a generation that changes each
+/// time they are released.
+#[derive(Default)]
+pub(crate) struct SyncPoint {
+    state: std::sync::Mutex<(usize, u64)>,
+    released: tokio::sync::Notify,
+}
+
+impl SyncPoint {
+    /// Waits until `size` users arrived (this one included) or `timeout` passed, then releases
+    /// everyone waiting; false when the run stops meanwhile.
+    pub(crate) async fn gather(
+        &self,
+        size: usize,
+        timeout: Option<Duration>,
+        stop: &mut watch::Receiver<u8>,
+    ) -> bool {
+        let generation = {
+            let mut state = match self.state.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            state.0 += 1;
+            if state.0 >= size.max(1) {
+                *state = (0, state.1 + 1);
+                self.released.notify_waiters();
+                return true;
+            }
+            state.1
+        };
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            let notified = self.released.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let current = match self.state.lock() {
+                Ok(guard) => guard.1,
+                Err(poisoned) => poisoned.into_inner().1,
+            };
+            if current != generation {
+                return true;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    // JMeter's barrier breaks on a timeout: everyone waiting goes.
+                    let mut state = match self.state.lock() {
+                        Ok(guard) => guard,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    if state.1 == generation {
+                        *state = (0, state.1 + 1);
+                        self.released.notify_waiters();
+                    }
+                    return true;
+                }
+                _ = stop.changed() => return false,
+            }
+        }
+    }
 }
 
 /// Run-wide state of controllers.
@@ -289,6 +358,11 @@ pub async fn run(
         seeded: Arc::default(),
         cached_mode,
         cacheable_methods,
+        sync_timers: Arc::new(
+            (0..plan.n_sync_timers)
+                .map(|_| SyncPoint::default())
+                .collect(),
+        ),
         precise_timers: Arc::new(
             (0..plan.n_precise_timers)
                 .map(|_| precise::PreciseState::default())
@@ -361,6 +435,7 @@ impl Shared {
             cached_mode: other.cached_mode.clone(),
             throughput_timers: other.throughput_timers.clone(),
             precise_timers: other.precise_timers.clone(),
+            sync_timers: other.sync_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
         }
     }

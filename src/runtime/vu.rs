@@ -984,6 +984,22 @@ impl VirtualUser {
                     total += self.constant_throughput_delay(ctt);
                     continue;
                 }
+                if let Timer::Sync(sync) = timer.as_ref() {
+                    // JMeter's timer blocks inside its delay(), then adds nothing.
+                    let size = match sync.group_size.render(self).trim().parse::<usize>() {
+                        Ok(n) if n > 0 => n,
+                        _ => self.shared.group(self.group_index).threads as usize,
+                    };
+                    let timeout = (!sync.timeout.is_zero()).then_some(sync.timeout);
+                    let points = self.shared.sync_timers.clone();
+                    if !points[sync.slot]
+                        .gather(size, timeout, &mut self.stop_rx)
+                        .await
+                    {
+                        return Flow::StopThread;
+                    }
+                    continue;
+                }
                 if let Timer::PreciseThroughput(ptt) = timer.as_ref() {
                     total += self.precise_throughput_delay(ptt);
                     continue;

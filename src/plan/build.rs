@@ -1136,6 +1136,7 @@ impl Walk<'_> {
             "JavaSampler" => SamplerKind::JavaTest(super::sampler::java_test(&mut p)?),
             "DebugSampler" => SamplerKind::Debug(super::sampler::debug(&mut p)),
             "TestAction" => SamplerKind::Action(super::sampler::flow_action(&mut p)?),
+            "SystemSampler" => SamplerKind::System(super::sampler::system_command(&mut p)),
             _ => {
                 let defaults = innermost_first(&scope.http_defaults);
                 let headers = innermost_first(&scope.headers);

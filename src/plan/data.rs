@@ -7,6 +7,13 @@ use crate::jmx::{Element, PropValue};
 
 /// The (name, value) pairs of an `Arguments` element (`Arguments.arguments`).
 pub fn arguments(element: &Element) -> Vec<(String, String)> {
+    let mut all = argument_list(element);
+    all.retain(|(name, _)| !name.is_empty());
+    all
+}
+
+/// Every `(name, value)` of an `Arguments` element, unnamed ones included.
+pub fn argument_list(element: &Element) -> Vec<(String, String)> {
     element
         .collection("Arguments.arguments")
         .iter()
@@ -17,7 +24,6 @@ pub fn arguments(element: &Element) -> Vec<(String, String)> {
             )),
             _ => None,
         })
-        .filter(|(name, _)| !name.is_empty())
         .collect()
 }
 

@@ -290,6 +290,8 @@ pub enum SamplerKind {
     Debug(sampler::Debug),
     /// A Flow Control Action: it runs its pre-processors and timers, then acts; no sample.
     Action(sampler::FlowAction),
+    /// OS Process Sampler.
+    System(sampler::SystemCommand),
 }
 
 impl Plan {

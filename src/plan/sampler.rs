@@ -181,3 +181,52 @@ mod tests {
         assert_eq!(decode_long(""), None);
     }
 }
+
+/// An OS Process Sampler (`SystemSampler`): runs a program with arguments, environment and
+/// working directory, as JMeter does; the exit code is the response code.
+#[derive(Debug)]
+pub struct SystemCommand {
+    pub command: Template,
+    pub arguments: Vec<Template>,
+    pub environment: Vec<(String, Template)>,
+    /// Empty: the working directory of the run.
+    pub directory: Template,
+    pub check_return_code: bool,
+    pub expected_return_code: i32,
+    /// 0: no limit.
+    pub timeout: std::time::Duration,
+    /// Files for standard input, output and error; empty: none (output is the response).
+    pub stdin: Template,
+    pub stdout: Template,
+    pub stderr: Template,
+}
+
+pub fn system_command(p: &mut Props) -> SystemCommand {
+    let list = |p: &mut Props, name: &str| -> Vec<(String, String)> {
+        p.element
+            .element(name)
+            .map(super::data::argument_list)
+            .unwrap_or_default()
+    };
+    let arguments = list(p, "SystemSampler.arguments")
+        .into_iter()
+        .map(|(_, value)| p.builder.template(&p.path, &value))
+        .collect();
+    let environment = list(p, "SystemSampler.environment")
+        .into_iter()
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (name, p.builder.template(&p.path, &value)))
+        .collect();
+    SystemCommand {
+        command: p.template("SystemSampler.command"),
+        arguments,
+        environment,
+        directory: p.template("SystemSampler.directory"),
+        check_return_code: p.bool("SystemSampler.checkReturnCode", false),
+        expected_return_code: p.int("SystemSampler.expectedReturnCode", 0) as i32,
+        timeout: std::time::Duration::from_millis(p.int("SystemSampler.timeout", 0).max(0) as u64),
+        stdin: p.template("SystemSampler.stdin"),
+        stdout: p.template("SystemSampler.stdout"),
+        stderr: p.template("SystemSampler.stderr"),
+    }
+}

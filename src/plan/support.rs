@@ -147,7 +147,7 @@ pub const KINDS: &[Kind] = &[
     kind("MD5HexAssertion", Assertion, Unsupported, ""),
     kind("XMLAssertion", Assertion, Unsupported, ""),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
-    kind("SystemSampler", Sampler, Unsupported, ""),
+    kind("SystemSampler", Sampler, Runs, "OS Process Sampler: runs the program the plan names (it trusts the plan, as JMeter does), with arguments, environment, working directory, timeout, stdin/stdout/stderr files; the exit code is the response code, stdout the response"),
     kind("TCPSampler", Sampler, Unsupported, ""),
     kind("JDBCSampler", Sampler, Unsupported, "protocol"),
     kind("JDBCDataSource", Config, Unsupported, "protocol"),

@@ -679,3 +679,103 @@ mod tests {
         );
     }
 }
+
+/// Runs an OS Process Sampler's command: `(exit code, standard output)`, or JMeter's message for
+/// a command that could not run or ran past its timeout. `files` are the standard input, output
+/// and error files (empty: none; output and error then become the response, as JMeter merges
+/// them).
+pub(super) async fn run_command(
+    program: &str,
+    arguments: &[String],
+    environment: &[(String, String)],
+    directory: &str,
+    files: [&str; 3],
+    timeout: std::time::Duration,
+) -> Result<(i32, Vec<u8>), String> {
+    use std::process::Stdio;
+    let [stdin, stdout, stderr] = files;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(arguments)
+        .envs(environment.iter().map(|(n, v)| (n, v)));
+    if !directory.is_empty() {
+        cmd.current_dir(directory);
+    }
+    let open = |path: &str, write: bool| -> Result<Stdio, String> {
+        let file = if write {
+            std::fs::File::create(path)
+        } else {
+            std::fs::File::open(path)
+        };
+        file.map(Stdio::from).map_err(|e| {
+            format!(
+                "Exception occurred whilst executing system call: java.io.IOException: {path}: {e}"
+            )
+        })
+    };
+    let io_error = |e: std::io::Error| {
+        format!("Exception occurred whilst executing system call: java.io.IOException: {e}")
+    };
+    cmd.stdin(if stdin.is_empty() {
+        Stdio::null()
+    } else {
+        open(stdin, false)?
+    });
+    // Without an error file JMeter merges standard error into the output: both go to one pipe.
+    let mut merged = None;
+    if stdout.is_empty() {
+        let (reader, writer) = std::io::pipe().map_err(io_error)?;
+        if stderr.is_empty() {
+            cmd.stderr(Stdio::from(writer.try_clone().map_err(io_error)?));
+        }
+        cmd.stdout(Stdio::from(writer));
+        merged = Some(reader);
+    } else {
+        cmd.stdout(open(stdout, true)?);
+    }
+    if !stderr.is_empty() {
+        cmd.stderr(open(stderr, true)?);
+    } else if merged.is_none() {
+        cmd.stderr(Stdio::null());
+    }
+    cmd.kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        format!("Exception occurred whilst executing system call: java.io.IOException: Cannot run program \"{program}\": {e}")
+    })?;
+    // The pipe's write ends now live only in the child; the reader sees EOF when it exits.
+    drop(cmd);
+    let mut reader = match merged {
+        Some(reader) => {
+            Some(tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()).map_err(io_error)?)
+        }
+        None => None,
+    };
+    // Read the output while waiting, so a chatty program never blocks on a full pipe.
+    let run = async {
+        let mut output = Vec::new();
+        if let Some(reader) = reader.as_mut() {
+            tokio::io::AsyncReadExt::read_to_end(reader, &mut output).await?;
+        }
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>((status, output))
+    };
+    let (status, output) = if timeout.is_zero() {
+        run.await.map_err(io_error)?
+    } else {
+        match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result.map_err(io_error)?,
+            Err(_) => {
+                // `kill_on_drop`: the child goes with its handle.
+                return Err(format!(
+                    "Process timeout reached after {} milliseconds",
+                    timeout.as_millis()
+                ));
+            }
+        }
+    };
+    // A process ended by a signal has no exit code; Java reports 128 + the signal.
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    Ok((code, output))
+}

@@ -21,7 +21,7 @@ use super::process::{self, Response};
 use super::Shared;
 use crate::plan::function::Env;
 use crate::plan::http::HttpRequest;
-use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest};
+use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest, SystemCommand};
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
 use crate::plan::{
@@ -1022,6 +1022,7 @@ impl VirtualUser {
             },
             SamplerKind::JavaTest(test) => self.java_test_sample(test, label).await,
             SamplerKind::Debug(debug) => self.debug_sample(debug, label),
+            SamplerKind::System(command) => self.system_sample(command, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
         sample.listeners = sampler.listeners.clone();
@@ -1148,6 +1149,65 @@ impl VirtualUser {
         sample.bytes = result_data.len() as u64;
         let exchange = Exchange::empty(String::new(), start_ms, result_data.into_bytes());
         (sample, exchange)
+    }
+
+    /// JMeter's OS Process Sampler: runs the command and waits for it (up to its timeout); the
+    /// exit code is the response code and standard output the response body.
+    async fn system_sample(
+        &mut self,
+        command: &SystemCommand,
+        label: String,
+    ) -> (Sample, Exchange) {
+        let program = command.command.render(self);
+        let arguments: Vec<String> = command.arguments.iter().map(|a| a.render(self)).collect();
+        let environment: Vec<(String, String)> = command
+            .environment
+            .iter()
+            .map(|(n, v)| (n.clone(), v.render(self)))
+            .collect();
+        let directory = command.directory.render(self);
+        let (stdin, stdout, stderr) = (
+            command.stdin.render(self),
+            command.stdout.render(self),
+            command.stderr.render(self),
+        );
+        let start_ms = self.shared.epoch.millis();
+        let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+        let started = Instant::now();
+        let outcome = super::process::run_command(
+            &program,
+            &arguments,
+            &environment,
+            &directory,
+            [&stdin, &stdout, &stderr],
+            command.timeout,
+        )
+        .await;
+        sample.elapsed = started.elapsed().as_millis() as u64;
+        sample.end_ms = start_ms + sample.elapsed as i64;
+        let output = match outcome {
+            Ok((code, output)) => {
+                sample.response_code = code.to_string();
+                if command.check_return_code && code != command.expected_return_code {
+                    sample.success = false;
+                    sample.response_message = format!(
+                        "Unexpected return code.  Expected [{}]. Actual [{code}].",
+                        command.expected_return_code
+                    );
+                } else {
+                    sample.response_message = "OK".into();
+                }
+                output
+            }
+            Err(message) => {
+                sample.success = false;
+                sample.response_code = "500".into();
+                sample.response_message = message;
+                Vec::new()
+            }
+        };
+        sample.bytes = output.len() as u64;
+        (sample, Exchange::empty(String::new(), start_ms, output))
     }
 
     /// JMeter's Debug Sampler: `name=value` lines of the variables, then of the properties.

@@ -645,41 +645,6 @@ fn grouped(n: i64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn boundaries_overlap_like_jmeter() {
-        let found = |i, l, r| {
-            boundary_matches(i, l, r)
-                .into_iter()
-                .map(|m| m[0].clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(found("\"a\",\"b\"", "\"", "\""), vec!["a", ",", "b"]);
-        assert_eq!(found("id=1;id=2;", "id=", ";"), vec!["1", "2"]);
-        assert_eq!(found("abc", "", "c"), vec!["ab"]);
-        assert_eq!(found("   ", "", ""), Vec::<String>::new());
-    }
-
-    #[test]
-    fn numbers_are_grouped() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1234), "1,234");
-        assert_eq!(grouped(-1234567), "-1,234,567");
-    }
-
-    #[test]
-    fn equals_text_marks_the_difference() {
-        assert_eq!(
-            equals_comparison("abcXdef", "abcYdef"),
-            "\n\n****** received  : abc[[[X]]]def\n\n****** comparison: abc[[[Y]]]def\n\n"
-        );
-    }
-}
-
 /// Runs an OS Process Sampler's command: `(exit code, standard output)`, or JMeter's message for
 /// a command that could not run or ran past its timeout. `files` are the standard input, output
 /// and error files (empty: none; output and error then become the response, as JMeter merges
@@ -778,4 +743,39 @@ pub(super) async fn run_command(
         128 + status.signal().unwrap_or(0)
     });
     Ok((code, output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundaries_overlap_like_jmeter() {
+        let found = |i, l, r| {
+            boundary_matches(i, l, r)
+                .into_iter()
+                .map(|m| m[0].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("\"a\",\"b\"", "\"", "\""), vec!["a", ",", "b"]);
+        assert_eq!(found("id=1;id=2;", "id=", ";"), vec!["1", "2"]);
+        assert_eq!(found("abc", "", "c"), vec!["ab"]);
+        assert_eq!(found("   ", "", ""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1234), "1,234");
+        assert_eq!(grouped(-1234567), "-1,234,567");
+    }
+
+    #[test]
+    fn equals_text_marks_the_difference() {
+        assert_eq!(
+            equals_comparison("abcXdef", "abcYdef"),
+            "\n\n****** received  : abc[[[X]]]def\n\n****** comparison: abc[[[Y]]]def\n\n"
+        );
+    }
 }

@@ -48,6 +48,17 @@ pub struct CachePolicy {
     pub max_size: usize,
 }
 
+/// "Retrieve All Embedded Resources" and its settings.
+#[derive(Debug)]
+pub struct EmbeddedResources {
+    /// `embedded_url_re`: only URLs that match it whole are fetched.
+    pub include: Option<regex::Regex>,
+    /// `embedded_url_exclude_re`: URLs that match it whole are not.
+    pub exclude: Option<regex::Regex>,
+    /// `concurrentDwn` with `concurrentPool` downloads at once; 1 is sequential.
+    pub pool: usize,
+}
+
 /// An Authorization Manager's entry: credentials for the URLs that start with `url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -79,6 +90,7 @@ pub struct HttpRequest {
     pub headers: Vec<(Template, Template)>,
     pub cookies: Option<CookiePolicy>,
     pub cache: Option<CachePolicy>,
+    pub embedded: Option<std::sync::Arc<EmbeddedResources>>,
     /// The Authorization Manager's entries, first match wins (Basic, sent pre-emptively).
     pub credentials: Option<std::sync::Arc<[Credentials]>>,
 }
@@ -272,10 +284,6 @@ pub fn request(
             "multipart/form-data is not supported yet",
         ),
         (
-            "HTTPSampler.image_parser",
-            "retrieving embedded resources is not supported yet",
-        ),
-        (
             "HTTPSampler.md5",
             "saving the response as an MD5 hash is not supported yet",
         ),
@@ -306,6 +314,50 @@ pub fn request(
     if has_files {
         p.unsupported_option("HTTPsampler.Files", "file uploads are not supported yet");
     }
+
+    let embedded = if field(p, "HTTPSampler.image_parser")
+        .trim()
+        .eq_ignore_ascii_case("true")
+    {
+        let pattern = |p: &mut Props<'_, '_>, name: &str| -> Option<regex::Regex> {
+            let text = field(p, name);
+            if text.trim().is_empty() {
+                return None;
+            }
+            if text.contains("${") {
+                p.unsupported_option(name, "an expression in this pattern is not supported yet");
+                return None;
+            }
+            // JMeter matches the whole URL.
+            match regex::Regex::new(&format!("^(?:{text})$")) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    p.error(DiagnosticKind::BadValue {
+                        prop: name.to_string(),
+                        expected: "a regular expression",
+                        value: format!("{text} ({e})"),
+                    });
+                    None
+                }
+            }
+        };
+        let concurrent = field(p, "HTTPSampler.concurrentDwn")
+            .trim()
+            .eq_ignore_ascii_case("true");
+        // JMeter: a pool size that is not a number is 6.
+        let pool = field(p, "HTTPSampler.concurrentPool")
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(6)
+            .max(1);
+        Some(std::sync::Arc::new(EmbeddedResources {
+            include: pattern(p, "HTTPSampler.embedded_url_re"),
+            exclude: pattern(p, "HTTPSampler.embedded_url_exclude_re"),
+            pool: if concurrent { pool } else { 1 },
+        }))
+    } else {
+        None
+    };
 
     let compile = |p: &mut Props<'_, '_>, text: &str| p.builder.template(&p.path.clone(), text);
     let protocol = field(p, "HTTPSampler.protocol");
@@ -405,6 +457,7 @@ pub fn request(
         headers,
         cookies: cookies.filter(|c| !c.ignore).cloned(),
         cache: cache.cloned(),
+        embedded,
         credentials: credentials.filter(|c| !c.is_empty()).cloned(),
     })
 }

@@ -12,6 +12,7 @@ pub mod cookies;
 pub mod csv_data;
 mod direct;
 mod dynamic;
+pub mod embedded;
 pub mod http;
 mod precise;
 mod process;
@@ -183,6 +184,8 @@ struct Shared {
     cached_mode: cache::CachedMode,
     /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
     cacheable_methods: Vec<String>,
+    /// `httpsampler.ignore_failed_embedded_resources`.
+    ignore_failed_embedded: bool,
 }
 
 /// A Synchronizing Timer's gathering: how many users wait, and a generation that changes each
@@ -325,6 +328,7 @@ pub async fn run(
             .unwrap_or_else(|| "COOKIE_".into())
     });
     let cached_mode = cached_mode(&props);
+    let ignore_failed_embedded = props.bool("httpsampler.ignore_failed_embedded_resources", false);
     let cacheable_methods = props
         .get("cacheable_methods")
         .unwrap_or_else(|| "GET".into())
@@ -358,6 +362,7 @@ pub async fn run(
         seeded: Arc::default(),
         cached_mode,
         cacheable_methods,
+        ignore_failed_embedded,
         sync_timers: Arc::new(
             (0..plan.n_sync_timers)
                 .map(|_| SyncPoint::default())
@@ -437,6 +442,7 @@ impl Shared {
             precise_timers: other.precise_timers.clone(),
             sync_timers: other.sync_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
+            ignore_failed_embedded: other.ignore_failed_embedded,
         }
     }
 

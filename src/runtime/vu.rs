@@ -20,7 +20,7 @@ use super::http::{ClientKey, Exchange, Outgoing, UserHttp};
 use super::process::{self, Response};
 use super::Shared;
 use crate::plan::function::Env;
-use crate::plan::http::HttpRequest;
+use crate::plan::http::{EmbeddedResources, HttpRequest};
 use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest, SystemCommand};
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
@@ -46,6 +46,13 @@ enum Flow {
     ContinueLoop,
     /// Flow Control Action: leave the innermost loop.
     BreakLoop,
+}
+
+/// What every embedded resource of one page is sent with.
+struct Resource<'a> {
+    key: ClientKey,
+    headers: &'a [(String, String)],
+    keep_alive: bool,
 }
 
 /// One controller's state for one user.
@@ -97,6 +104,8 @@ pub(super) struct VirtualUser {
     http: UserHttp,
     cookies: CookieJar,
     cache: HttpCache,
+    /// Clients of the embedded-resource download pool, made on first use.
+    download_pool: Vec<UserHttp>,
     /// `__counter(TRUE)` and per-user Counter values, by call slot.
     user_slots: Vec<Option<i64>>,
     once_done: Vec<bool>,
@@ -148,6 +157,7 @@ impl VirtualUser {
             http: UserHttp::new(shared.http.clone()),
             cookies: CookieJar::default(),
             cache: HttpCache::default(),
+            download_pool: Vec::new(),
             user_slots: vec![None; plan.n_call_slots],
             once_done: vec![false; plan.n_controller_slots],
             controllers: vec![ControllerState::default(); plan.n_controller_slots],
@@ -1408,6 +1418,20 @@ impl VirtualUser {
             response_timeout: request.response_timeout,
         };
         let follow = request.follow_redirects || request.auto_redirects;
+        // Embedded resources go out with the page's headers (not its body's).
+        let resource_headers: Vec<(String, String)> = match &request.embedded {
+            Some(_) => outgoing
+                .headers
+                .iter()
+                .filter(|(n, _)| {
+                    !n.eq_ignore_ascii_case("content-type")
+                        && !n.eq_ignore_ascii_case("content-length")
+                })
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        let keep_alive = outgoing.keep_alive;
         let mut hops: Vec<Exchange> = Vec::new();
         let mut details: Vec<Box<Details>> = Vec::new();
         let mut next = Some(outgoing);
@@ -1540,7 +1564,321 @@ impl VirtualUser {
             sample.details = Some(last_details);
         }
         last.url = sample.url.clone().unwrap_or_default();
+        if let Some(spec) = &request.embedded {
+            let page = Resource {
+                key,
+                headers: &resource_headers,
+                keep_alive,
+            };
+            sample = self
+                .embedded_resources(request, spec, &page, sample, &last, 0)
+                .await;
+        }
         Some((sample, last))
+    }
+
+    /// "Retrieve All Embedded Resources": a successful text page whose type has a parser
+    /// becomes a container: the page as its first sub-result, then each resource it links to
+    /// (fetched with GET, the page's headers, cookies and cache), in document order; resources
+    /// that are pages or stylesheets are parsed in turn, down to JMeter's depth of 5.
+    fn embedded_resources<'a>(
+        &'a mut self,
+        request: &'a HttpRequest,
+        spec: &'a EmbeddedResources,
+        page: &'a Resource<'a>,
+        mut sample: Sample,
+        exchange: &'a Exchange,
+        depth: u32,
+    ) -> BoxFuture<'a, Sample> {
+        Box::pin(async move {
+            if !sample.success
+                || sample.data_type != DataType::Text
+                || exchange.body.is_empty()
+                || depth > 5
+            {
+                return sample;
+            }
+            let content_type = exchange
+                .response_headers
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.trim())
+                .next_back()
+                .unwrap_or("");
+            let Some(parser) = super::embedded::parser_for(content_type) else {
+                return sample;
+            };
+            let Ok(base) = url::Url::parse(&exchange.url) else {
+                return sample;
+            };
+            let body = String::from_utf8_lossy(&exchange.body);
+            let urls = super::embedded::collect(parser, &body, &base);
+            if urls.is_empty() {
+                return sample;
+            }
+            let urls: Vec<url::Url> = urls
+                .into_iter()
+                .filter(|u| {
+                    spec.include
+                        .as_ref()
+                        .is_none_or(|re| re.is_match(u.as_str()))
+                })
+                .filter(|u| {
+                    spec.exclude
+                        .as_ref()
+                        .is_none_or(|re| !re.is_match(u.as_str()))
+                })
+                .collect();
+            // The page itself is the container's first child (after any redirect hops).
+            if sample.subresults.is_empty() {
+                let mut first = sample.clone();
+                first.details = None;
+                sample.subresults.push(first);
+            }
+            let first_new = sample.subresults.len();
+            let fetched = if spec.pool > 1 && urls.len() > 1 {
+                self.fetch_concurrently(request, spec, page, urls, depth)
+                    .await
+            } else {
+                let mut fetched = Vec::with_capacity(urls.len());
+                for url in urls {
+                    if let Some(resource) =
+                        self.fetch_resource(request, spec, page, url, depth).await
+                    {
+                        fetched.push(resource);
+                    }
+                }
+                fetched
+            };
+            for resource in fetched {
+                sample.end_ms = sample.end_ms.max(resource.end_ms);
+                sample.bytes += resource.bytes;
+                sample.sent_bytes += resource.sent_bytes;
+                sample.subresults.push(resource);
+            }
+            sample.elapsed = (sample.end_ms - sample.start_ms).max(0) as u64 - sample.idle;
+            // JMeter renames each child after its container: `Name-0`, `Name-1`...
+            if !self.plan.functional_mode {
+                for (i, child) in sample.subresults.iter_mut().enumerate() {
+                    child.label = format!("{}-{i}", sample.label);
+                }
+            }
+            if !self.shared.ignore_failed_embedded {
+                let failed: Vec<&Sample> = sample.subresults[first_new..]
+                    .iter()
+                    .filter(|r| !r.success)
+                    .collect();
+                if !failed.is_empty() {
+                    let mut message = String::from("Embedded resource download error:");
+                    for r in failed {
+                        message.push_str(&format!(
+                            "{} code:{} message:{}, ",
+                            r.url.as_deref().unwrap_or(""),
+                            r.response_code,
+                            r.response_message
+                        ));
+                    }
+                    sample.success = false;
+                    sample.response_message = message;
+                }
+            }
+            sample
+        })
+    }
+
+    /// One embedded resource, on this user's connections; `None` when a fresh cache entry
+    /// answers it (no sample, as JMeter).
+    async fn fetch_resource(
+        &mut self,
+        request: &HttpRequest,
+        spec: &EmbeddedResources,
+        page: &Resource<'_>,
+        url: url::Url,
+        depth: u32,
+    ) -> Option<Sample> {
+        let mut out = Outgoing {
+            method: reqwest::Method::GET,
+            url,
+            headers: page.headers.to_vec(),
+            body: None,
+            keep_alive: page.keep_alive,
+        };
+        if let Some(policy) = &request.cache {
+            match self.consult_cache(policy, &mut out) {
+                None => {}
+                Some(None) => return None,
+                Some(Some(cached)) => {
+                    let mut sample = sample_from_exchange(
+                        &cached,
+                        self.sampler_name.clone(),
+                        self.thread_name.clone(),
+                    );
+                    sample.success = true;
+                    return Some(sample);
+                }
+            }
+        }
+        self.add_credentials(request, &mut out);
+        let url = out.url.clone();
+        let sent_headers = out.headers.clone();
+        let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
+        let exchange = self
+            .http
+            .exchange(page.key, out, jar, &self.shared.epoch)
+            .await;
+        if request.cookies.is_some() {
+            self.save_cookies(&exchange);
+        }
+        self.remember(request, &url, &exchange, &sent_headers);
+        let sample = sample_from_exchange(
+            &exchange,
+            self.sampler_name.clone(),
+            self.thread_name.clone(),
+        );
+        Some(
+            self.embedded_resources(request, spec, page, sample, &exchange, depth + 1)
+                .await,
+        )
+    }
+
+    /// Several embedded resources at once, as JMeter's download pool: each on a pool client of
+    /// this user (its own connections), with a copy of the user's cookies taken before; the
+    /// cookies they receive are added to the user's jar afterwards, and the results kept in
+    /// document order. Resources that are pages or stylesheets are then parsed here.
+    async fn fetch_concurrently(
+        &mut self,
+        request: &HttpRequest,
+        spec: &EmbeddedResources,
+        page: &Resource<'_>,
+        urls: Vec<url::Url>,
+        depth: u32,
+    ) -> Vec<Sample> {
+        let mut outgoing: Vec<Option<Outgoing>> = Vec::with_capacity(urls.len());
+        let mut results: Vec<Option<Sample>> = Vec::with_capacity(urls.len());
+        for url in urls {
+            let mut out = Outgoing {
+                method: reqwest::Method::GET,
+                url,
+                headers: page.headers.to_vec(),
+                body: None,
+                keep_alive: page.keep_alive,
+            };
+            let cached = match &request.cache {
+                Some(policy) => self.consult_cache(policy, &mut out),
+                None => None,
+            };
+            match cached {
+                None => {
+                    self.add_credentials(request, &mut out);
+                    outgoing.push(Some(out));
+                    results.push(None);
+                }
+                Some(None) => {
+                    outgoing.push(None);
+                    results.push(None);
+                }
+                Some(Some(exchange)) => {
+                    outgoing.push(None);
+                    results.push(Some(sample_from_exchange(
+                        &exchange,
+                        self.sampler_name.clone(),
+                        self.thread_name.clone(),
+                    )));
+                }
+            }
+        }
+        let snapshot = request.cookies.as_ref().map(|_| self.cookies.clone());
+        while self.download_pool.len() < spec.pool {
+            self.download_pool
+                .push(UserHttp::new(self.shared.http.clone()));
+        }
+        // Each response with the headers its request went out with, in document order.
+        type Done = Option<(Exchange, Vec<(String, String)>)>;
+        let mut exchanges: Vec<Done> = (0..outgoing.len()).map(|_| None).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut pending = outgoing
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.map(|o| (i, o)));
+        let spawn = |tasks: &mut tokio::task::JoinSet<_>,
+                     mut client: UserHttp,
+                     (i, out): (usize, Outgoing)| {
+            let mut jar = snapshot.clone();
+            let shared = self.shared.clone();
+            let key = page.key;
+            tasks.spawn(async move {
+                let headers = out.headers.clone();
+                let exchange = client.exchange(key, out, jar.as_mut(), &shared.epoch).await;
+                (i, client, exchange, headers)
+            });
+        };
+        for _ in 0..spec.pool {
+            let (Some(next), Some(client)) = (pending.next(), self.download_pool.pop()) else {
+                break;
+            };
+            spawn(&mut tasks, client, next);
+        }
+        while let Some(done) = tasks.join_next().await {
+            let Ok((i, client, exchange, headers)) = done else {
+                continue;
+            };
+            match pending.next() {
+                Some(next) => spawn(&mut tasks, client, next),
+                None => self.download_pool.push(client),
+            }
+            exchanges[i] = Some((exchange, headers));
+        }
+        for (i, slot) in exchanges.into_iter().enumerate() {
+            let Some((exchange, headers)) = slot else {
+                continue;
+            };
+            if let (Some(_), Ok(url)) = (&request.cookies, url::Url::parse(&exchange.url)) {
+                for line in exchange.response_headers.lines() {
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.trim().eq_ignore_ascii_case("set-cookie") {
+                            self.cookies.store(value.trim(), &url);
+                        }
+                    }
+                }
+                self.save_cookies(&exchange);
+            }
+            if let Ok(url) = url::Url::parse(&exchange.url) {
+                self.remember(request, &url, &exchange, &headers);
+            }
+            let sample = sample_from_exchange(
+                &exchange,
+                self.sampler_name.clone(),
+                self.thread_name.clone(),
+            );
+            results[i] = Some(
+                self.embedded_resources(request, spec, page, sample, &exchange, depth + 1)
+                    .await,
+            );
+        }
+        results.into_iter().flatten().collect()
+    }
+
+    /// Stores a response's validators in the user's cache, when the request has a Cache Manager.
+    fn remember(
+        &mut self,
+        request: &HttpRequest,
+        url: &url::Url,
+        exchange: &Exchange,
+        sent_headers: &[(String, String)],
+    ) {
+        if let Some(policy) = &request.cache {
+            let cacheable = self.shared.cacheable_methods.iter().any(|m| m == "GET");
+            self.cache.store(
+                policy,
+                cacheable,
+                url.as_str(),
+                &exchange.code,
+                &exchange.response_headers,
+                sent_headers,
+                std::time::SystemTime::now(),
+            );
+        }
     }
 
     /// Before a request with a Cache Manager: the stored validators become `If-Modified-Since`

@@ -365,3 +365,39 @@ async fn synchronizing_timer_releases_users_together() {
     assert!(s[1] - s[0] <= 30, "{s:?}");
     assert!((700..=1000).contains(&(s[2] - s[1])), "{s:?}");
 }
+
+/// The jmeter-plugins Dummy Sampler writes what its settings say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dummy_sampler_answers_from_its_settings() {
+    let dummy = r#"<kg.apc.jmeter.samplers.DummySampler testclass="kg.apc.jmeter.samplers.DummySampler" testname="fake">
+  <boolProp name="WAITING">false</boolProp><boolProp name="SUCCESFULL">false</boolProp>
+  <stringProp name="RESPONSE_CODE">503</stringProp><stringProp name="RESPONSE_MESSAGE">Busy</stringProp>
+  <stringProp name="RESPONSE_DATA">four</stringProp><stringProp name="RESPONSE_TIME">${__javaScript(40 + 2)}</stringProp>
+  <stringProp name="LATENCY">7</stringProp><stringProp name="CONNECT">3</stringProp><stringProp name="URL">http://example.invalid/x</stringProp>
+  <stringProp name="RESULT_CLASS">org.apache.jmeter.samplers.SampleResult</stringProp>
+</kg.apc.jmeter.samplers.DummySampler><hashTree/>"#;
+    let rows = run(&plan(1, 1, dummy)).await;
+    let get = |name: &str| rows[1][column(&rows, name)].clone();
+    assert_eq!(
+        [
+            get("elapsed"),
+            get("responseCode"),
+            get("responseMessage"),
+            get("success"),
+            get("bytes"),
+            get("Latency"),
+            get("Connect"),
+            get("URL")
+        ],
+        [
+            "42",
+            "503",
+            "Busy",
+            "false",
+            "4",
+            "7",
+            "3",
+            "http://example.invalid/x"
+        ]
+    );
+}

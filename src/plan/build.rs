@@ -1137,6 +1137,9 @@ impl Walk<'_> {
             "DebugSampler" => SamplerKind::Debug(super::sampler::debug(&mut p)),
             "TestAction" => SamplerKind::Action(super::sampler::flow_action(&mut p)?),
             "SystemSampler" => SamplerKind::System(super::sampler::system_command(&mut p)),
+            "kg.apc.jmeter.samplers.DummySampler" => {
+                SamplerKind::Dummy(super::sampler::dummy(&mut p))
+            }
             _ => {
                 let defaults = innermost_first(&scope.http_defaults);
                 let headers = innermost_first(&scope.headers);

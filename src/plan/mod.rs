@@ -292,6 +292,8 @@ pub enum SamplerKind {
     Action(sampler::FlowAction),
     /// OS Process Sampler.
     System(sampler::SystemCommand),
+    /// jmeter-plugins Dummy Sampler.
+    Dummy(sampler::Dummy),
 }
 
 impl Plan {

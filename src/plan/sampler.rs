@@ -230,3 +230,35 @@ pub fn system_command(p: &mut Props) -> SystemCommand {
         stderr: p.template("SystemSampler.stderr"),
     }
 }
+
+/// The jmeter-plugins Dummy Sampler: a result made of its settings, after waiting the response
+/// time when "waiting" is set.
+#[derive(Debug)]
+pub struct Dummy {
+    pub success: bool,
+    pub waiting: bool,
+    pub response_code: Template,
+    pub response_message: Template,
+    pub response_data: Template,
+    pub response_time: Template,
+    pub latency: Template,
+    pub connect: Template,
+    pub url: Template,
+    /// `RESULT_CLASS` `org.apache.jmeter.protocol.http.sampler.HTTPSampleResult`: an HTTP result.
+    pub http: bool,
+}
+
+pub fn dummy(p: &mut Props) -> Dummy {
+    Dummy {
+        success: p.bool("SUCCESFULL", false),
+        waiting: p.bool("WAITING", false),
+        response_code: p.template("RESPONSE_CODE"),
+        response_message: p.template("RESPONSE_MESSAGE"),
+        response_data: p.template("RESPONSE_DATA"),
+        response_time: p.template("RESPONSE_TIME"),
+        latency: p.template("LATENCY"),
+        connect: p.template("CONNECT"),
+        url: p.template("URL"),
+        http: p.text("RESULT_CLASS").trim().ends_with("HTTPSampleResult"),
+    }
+}

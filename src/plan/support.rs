@@ -147,6 +147,7 @@ pub const KINDS: &[Kind] = &[
     kind("MD5HexAssertion", Assertion, Unsupported, ""),
     kind("XMLAssertion", Assertion, Unsupported, ""),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
+    kind("kg.apc.jmeter.samplers.DummySampler", Sampler, Runs, "jmeter-plugins Dummy Sampler: code, message, data, response time (waited when \"waiting\" is set), latency, connect, URL and result class from its settings"),
     kind("SystemSampler", Sampler, Runs, "OS Process Sampler: runs the program the plan names (it trusts the plan, as JMeter does), with arguments, environment, working directory, timeout, stdin/stdout/stderr files; the exit code is the response code, stdout the response"),
     kind("TCPSampler", Sampler, Unsupported, ""),
     kind("JDBCSampler", Sampler, Unsupported, "protocol"),

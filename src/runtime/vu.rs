@@ -21,7 +21,7 @@ use super::process::{self, Response};
 use super::Shared;
 use crate::plan::function::Env;
 use crate::plan::http::{EmbeddedResources, HttpRequest};
-use crate::plan::sampler::{Action, Debug, FlowAction, JavaTest, SystemCommand};
+use crate::plan::sampler::{Action, Debug, Dummy, FlowAction, JavaTest, SystemCommand};
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
 use crate::plan::{
@@ -1033,6 +1033,7 @@ impl VirtualUser {
             SamplerKind::JavaTest(test) => self.java_test_sample(test, label).await,
             SamplerKind::Debug(debug) => self.debug_sample(debug, label),
             SamplerKind::System(command) => self.system_sample(command, label).await,
+            SamplerKind::Dummy(dummy) => self.dummy_sample(dummy, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
         sample.listeners = sampler.listeners.clone();
@@ -1218,6 +1219,46 @@ impl VirtualUser {
         };
         sample.bytes = output.len() as u64;
         (sample, Exchange::empty(String::new(), start_ms, output))
+    }
+
+    /// The jmeter-plugins Dummy Sampler.
+    async fn dummy_sample(&mut self, dummy: &Dummy, label: String) -> (Sample, Exchange) {
+        // The plugin reads the times as integers (0 when they are not).
+        let mut ms = |t: &Template| t.render(self).trim().parse::<i64>().unwrap_or(0).max(0) as u64;
+        let (response_time, latency, connect) = (
+            ms(&dummy.response_time),
+            ms(&dummy.latency),
+            ms(&dummy.connect),
+        );
+        let start_ms = self.shared.epoch.millis();
+        if dummy.waiting && response_time > 0 {
+            let until = tokio::time::Instant::now() + Duration::from_millis(response_time);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = self.stop_rx.changed() => {}
+            }
+        }
+        let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+        sample.elapsed = if dummy.waiting {
+            (self.shared.epoch.millis() - start_ms).max(0) as u64
+        } else {
+            response_time
+        };
+        sample.end_ms = start_ms + sample.elapsed as i64;
+        sample.latency = latency;
+        sample.connect = connect;
+        sample.success = dummy.success;
+        sample.response_code = dummy.response_code.render(self);
+        sample.response_message = dummy.response_message.render(self);
+        let body = dummy.response_data.render(self).into_bytes();
+        sample.bytes = body.len() as u64;
+        let url = dummy.url.render(self);
+        sample.http = dummy.http;
+        if !url.trim().is_empty() {
+            sample.url = Some(url.trim().to_string());
+        }
+        let exchange = Exchange::empty(sample.url.clone().unwrap_or_default(), start_ms, body);
+        (sample, exchange)
     }
 
     /// JMeter's Debug Sampler: `name=value` lines of the variables, then of the properties.

@@ -84,6 +84,12 @@ pub struct HttpRequest {
     pub args: Vec<HttpArg>,
     /// `postBodyRaw`: the body is the arguments' values, concatenated.
     pub raw_body: bool,
+    /// `DO_MULTIPART_POST`; files with field names make a body multipart anyway.
+    pub multipart: bool,
+    /// `BROWSER_COMPATIBLE_MULTIPART`: parts without Content-Transfer-Encoding (and argument
+    /// parts without Content-Type).
+    pub browser_compatible: bool,
+    pub files: Vec<FileArg>,
     pub connect_timeout: Option<Duration>,
     pub response_timeout: Option<Duration>,
     /// Merged headers, first wins on duplicate names only for the merge itself.
@@ -102,6 +108,17 @@ pub struct HttpArg {
     pub value: Template,
     pub always_encode: bool,
     pub use_equals: bool,
+    /// `HTTPArgument.content_type`: the part's type in a multipart body (`text/plain`).
+    pub content_type: String,
+}
+
+/// A file to upload (`HTTPsampler.Files`).
+#[derive(Debug)]
+pub struct FileArg {
+    pub path: Template,
+    /// The form field; empty with a single file and no arguments: the file is the body.
+    pub param: Template,
+    pub mime: Template,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +127,7 @@ struct RawArg {
     value: String,
     always_encode: bool,
     use_equals: bool,
+    content_type: String,
 }
 
 pub fn defaults(element: &Element) -> HttpDefaults {
@@ -246,6 +264,10 @@ fn raw_args(element: &Element) -> Vec<RawArg> {
                 use_equals: arg
                     .text("HTTPArgument.use_equals")
                     .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false")),
+                content_type: arg
+                    .text("HTTPArgument.content_type")
+                    .unwrap_or("text/plain")
+                    .to_string(),
             }),
             _ => None,
         })
@@ -278,22 +300,20 @@ pub fn request(
     };
     let field = |p: &Props<'_, '_>, name: &str| merged(name, p.text(name));
 
-    for (prop, why) in [
-        (
-            "HTTPSampler.DO_MULTIPART_POST",
-            "multipart/form-data is not supported yet",
-        ),
-        (
-            "HTTPSampler.md5",
-            "saving the response as an MD5 hash is not supported yet",
-        ),
-    ] {
+    for (prop, why) in [(
+        "HTTPSampler.md5",
+        "saving the response as an MD5 hash is not supported yet",
+    )] {
         if field(p, prop).trim().eq_ignore_ascii_case("true") {
             p.unsupported_option(prop, why);
         }
     }
     for (prop, why) in [
         ("HTTPSampler.proxyHost", "a proxy is not supported yet"),
+        (
+            "HTTPSampler.FILE_NAME",
+            "the single-file upload properties of JMeter 2.3 are not supported yet; use HTTPsampler.Files",
+        ),
         (
             "HTTPSampler.ipSource",
             "a source address is not supported yet",
@@ -302,17 +322,6 @@ pub fn request(
         if !field(p, prop).trim().is_empty() {
             p.unsupported_option(prop, why);
         }
-    }
-    let has_files = p.element.element("HTTPsampler.Files").is_some_and(|f| {
-        f.collection("HTTPFileArgs.files")
-            .iter()
-            .any(|item| match &item.value {
-                PropValue::Element(file) => !file.text("File.path").unwrap_or("").is_empty(),
-                _ => false,
-            })
-    });
-    if has_files {
-        p.unsupported_option("HTTPsampler.Files", "file uploads are not supported yet");
     }
 
     let embedded = if field(p, "HTTPSampler.image_parser")
@@ -419,6 +428,31 @@ pub fn request(
             value: compile(p, &a.value),
             always_encode: a.always_encode,
             use_equals: a.use_equals,
+            content_type: a.content_type,
+        })
+        .collect();
+    let files: Vec<FileArg> = p
+        .element
+        .element("HTTPsampler.Files")
+        .map(|f| {
+            f.collection("HTTPFileArgs.files")
+                .iter()
+                .filter_map(|item| match &item.value {
+                    PropValue::Element(file) => Some((
+                        file.text("File.path").unwrap_or("").to_string(),
+                        file.text("File.paramname").unwrap_or("").to_string(),
+                        file.text("File.mimetype").unwrap_or("").to_string(),
+                    )),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(path, param, mime)| FileArg {
+            path: compile(p, &path),
+            param: compile(p, &param),
+            mime: compile(p, &mime),
         })
         .collect();
 
@@ -452,6 +486,9 @@ pub fn request(
         keep_alive: p.bool("HTTPSampler.use_keepalive", true),
         args,
         raw_body: p.bool("HTTPSampler.postBodyRaw", false),
+        multipart: p.bool("HTTPSampler.DO_MULTIPART_POST", false),
+        browser_compatible: p.bool("HTTPSampler.BROWSER_COMPATIBLE_MULTIPART", false),
+        files,
         connect_timeout,
         response_timeout,
         headers,

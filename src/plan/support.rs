@@ -65,7 +65,7 @@ pub const KINDS: &[Kind] = &[
     kind("com.blazemeter.jmeter.threads.arrivals.FreeFormArrivalsThreadGroup", ThreadGroup, Runs, "arrival-rate rows (start rate, end rate, duration), as the Arrivals Thread Group otherwise"),
     kind("kg.apc.jmeter.threads.SteppingThreadGroup", ThreadGroup, Runs, "initial delay, burst, threads per step, step period with ramp-up, hold, threads stopped per period"),
     kind("PostThreadGroup", ThreadGroup, Runs, ""),
-    kind("HTTPSamplerProxy", Sampler, Runs, "HTTP/1.1 (as JMeter's HttpClient4), gzip/deflate/brotli bodies decoded; embedded resources (JMeter's HTML and CSS parsers, URL patterns, download pool) as sub-results; multipart, files, per-sampler proxies and non-UTF-8 content encodings are unsupported options"),
+    kind("HTTPSamplerProxy", Sampler, Runs, "HTTP/1.1 (as JMeter's HttpClient4), gzip/deflate/brotli bodies decoded; embedded resources (JMeter's HTML and CSS parsers, URL patterns, download pool) as sub-results; multipart bodies and file uploads (browser-compatible parts, a nameless file as the body); per-sampler proxies and non-UTF-8 content encodings are unsupported options"),
     kind("HTTPSampler", Sampler, Runs, "the pre-2.x class name, run as HTTPSamplerProxy"),
     kind("GenericController", Controller, Runs, "Simple Controller"),
     kind("LoopController", Controller, Runs, ""),

@@ -417,6 +417,9 @@ pub struct Outgoing {
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// What JMeter records as the request's data when it differs from the body (a multipart
+    /// body shows `<actual file content, not shown here>` for each file).
+    pub display: Option<String>,
     pub keep_alive: bool,
 }
 

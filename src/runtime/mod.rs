@@ -186,6 +186,8 @@ struct Shared {
     cacheable_methods: Vec<String>,
     /// `httpsampler.ignore_failed_embedded_resources`.
     ignore_failed_embedded: bool,
+    /// The folder of the plan file, which relative upload paths fall back to.
+    plan_dir: PathBuf,
 }
 
 /// A Synchronizing Timer's gathering: how many users wait, and a generation that changes each
@@ -363,6 +365,7 @@ pub async fn run(
         cached_mode,
         cacheable_methods,
         ignore_failed_embedded,
+        plan_dir: settings.plan_dir.clone(),
         sync_timers: Arc::new(
             (0..plan.n_sync_timers)
                 .map(|_| SyncPoint::default())
@@ -443,6 +446,7 @@ impl Shared {
             sync_timers: other.sync_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
             ignore_failed_embedded: other.ignore_failed_embedded,
+            plan_dir: other.plan_dir.clone(),
         }
     }
 

@@ -1495,6 +1495,7 @@ impl VirtualUser {
             let headers = out.headers.clone();
             let keep_alive = out.keep_alive;
             let body = out.body.clone();
+            let display = out.display.clone();
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
             let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
             if request.cookies.is_some() {
@@ -1517,7 +1518,8 @@ impl VirtualUser {
                 );
             }
             if self.shared.keep_details {
-                details.push(exchange_details(&exchange, &method, &url, body.as_deref()));
+                let shown = display.as_ref().map(|d| d.as_bytes()).or(body.as_deref());
+                details.push(exchange_details(&exchange, &method, &url, shown));
             }
             let redirect = follow && matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
             let location = exchange.location.clone();
@@ -1553,6 +1555,7 @@ impl VirtualUser {
                     .filter(|(n, _)| keep_method || !n.eq_ignore_ascii_case("content-type"))
                     .collect(),
                 body: if keep_method { body } else { None },
+                display: None,
                 keep_alive,
             });
         }
@@ -1743,6 +1746,7 @@ impl VirtualUser {
             url,
             headers: page.headers.to_vec(),
             body: None,
+            display: None,
             keep_alive: page.keep_alive,
         };
         if let Some(policy) = &request.cache {
@@ -1803,6 +1807,7 @@ impl VirtualUser {
                 url,
                 headers: page.headers.to_vec(),
                 body: None,
+                display: None,
                 keep_alive: page.keep_alive,
             };
             let cached = match &request.cache {
@@ -2064,6 +2069,19 @@ impl VirtualUser {
             .collect();
         let args_in_body = matches!(method.as_str(), "POST" | "PUT" | "PATCH")
             || (request.raw_body && method == reqwest::Method::DELETE);
+        let entity = args_in_body || method == reqwest::Method::DELETE;
+        if entity && (request.multipart || !request.files.is_empty()) {
+            if let Some((body, display)) = self.upload_body(request, &mut headers)? {
+                return Ok(Outgoing {
+                    method,
+                    url,
+                    headers,
+                    body: Some(body),
+                    display,
+                    keep_alive: request.keep_alive,
+                });
+            }
+        }
         let mut body = None;
         // JMeter (`getSendParameterValuesAsPostBody`): a POST whose arguments all lack a name
         // sends their values as the body, as "Body Data" does.
@@ -2129,10 +2147,153 @@ impl VirtualUser {
             url,
             headers,
             body,
+            display: None,
             keep_alive: request.keep_alive,
         })
     }
+
+    /// JMeter's uploads (HttpClient 4, 5.6): a multipart body when asked, or when files have
+    /// field names; a single file without a field name (and no arguments) as the body itself.
+    /// `None` when the request has neither.
+    #[allow(clippy::type_complexity)]
+    fn upload_body(
+        &mut self,
+        request: &HttpRequest,
+        headers: &mut Vec<(String, String)>,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, (&'static str, String)> {
+        let files: Vec<(String, String, String)> = request
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.render(self),
+                    f.param.render(self),
+                    f.mime.render(self),
+                )
+            })
+            .collect();
+        let as_body = files.len() == 1 && !files[0].0.is_empty() && files[0].1.is_empty();
+        let multipart = request.multipart
+            || (!files.is_empty() && files.iter().all(|f| !f.0.is_empty()) && !as_body);
+        if !multipart {
+            if !(as_body && request.args.is_empty()) {
+                return Ok(None);
+            }
+            let (path, _, mime) = &files[0];
+            let content = self.read_upload(path)?;
+            // The Header Manager's Content-Type wins, else the file's type, else none.
+            if !mime.is_empty()
+                && !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("Content-Type".into(), mime.clone()));
+            }
+            return Ok(Some((content, Some(FILE_NOT_SHOWN.into()))));
+        }
+        const ALPHABET: &[u8] = b"-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let length = 30 + self.rng.usize(..=10);
+        let boundary: String = (0..length)
+            .map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char)
+            .collect();
+        let quote = |name: &str| name.replace('\\', "\\\\").replace('"', "\\\"");
+        let browser = request.browser_compatible;
+        let mut body: Vec<u8> = Vec::new();
+        let mut shown = String::new();
+        let mut both = |bytes: &[u8], text: &str| {
+            body.extend_from_slice(bytes);
+            shown.push_str(text);
+        };
+        for arg in &request.args {
+            let name = arg.name.render(self);
+            let trimmed = name.trim();
+            // JMeter skips a nameless argument and one whose name is an unresolved `${...}`.
+            if trimmed.is_empty() || (trimmed.starts_with("${") && trimmed.ends_with('}')) {
+                continue;
+            }
+            let value = arg.value.render(self);
+            let mut head = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n",
+                quote(&name)
+            );
+            if !browser {
+                let content_type = if arg.content_type.contains(';') {
+                    arg.content_type.clone()
+                } else {
+                    format!("{}; charset=UTF-8", arg.content_type.to_ascii_lowercase())
+                };
+                head.push_str(&format!(
+                    "Content-Type: {content_type}\r\nContent-Transfer-Encoding: 8bit\r\n"
+                ));
+            }
+            head.push_str("\r\n");
+            both(head.as_bytes(), &head);
+            both(value.as_bytes(), &value);
+            both(b"\r\n", "\r\n");
+        }
+        for (path, param, mime) in &files {
+            let content = self.read_upload(path)?;
+            let resolved = self.resolve_upload(path);
+            let filename = resolved
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .replace('"', "%22")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            let mut head = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {mime}\r\n",
+                quote(param),
+                quote(&filename)
+            );
+            if !browser {
+                head.push_str("Content-Transfer-Encoding: binary\r\n");
+            }
+            head.push_str("\r\n");
+            both(head.as_bytes(), &head);
+            both(&content, FILE_NOT_SHOWN);
+            both(b"\r\n", "\r\n");
+        }
+        let end = format!("--{boundary}--\r\n");
+        both(end.as_bytes(), &end);
+        // The body's own type replaces a Header Manager's.
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        headers.push((
+            "Content-Type".into(),
+            format!("multipart/form-data; boundary={boundary}; charset=UTF-8"),
+        ));
+        Ok(Some((body, Some(shown))))
+    }
+
+    /// JMeter's `FileServer.getResolvedFile`: as given when absolute or present from the working
+    /// directory, else beside the plan.
+    fn resolve_upload(&self, path: &str) -> std::path::PathBuf {
+        let given = std::path::PathBuf::from(path);
+        if given.is_absolute() || given.exists() {
+            given
+        } else {
+            self.shared.plan_dir.join(path)
+        }
+    }
+
+    fn read_upload(&self, path: &str) -> Result<Vec<u8>, (&'static str, String)> {
+        let resolved = self.resolve_upload(path);
+        std::fs::read(&resolved).map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+                std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            (
+                "java.io.FileNotFoundException",
+                format!("{} ({why})", resolved.display()),
+            )
+        })
+    }
 }
+
+/// What JMeter shows in place of an uploaded file's content.
+const FILE_NOT_SHOWN: &str = "<actual file content, not shown here>";
 
 fn sample_from_exchange(exchange: &Exchange, label: String, thread_name: Arc<str>) -> Sample {
     let mut sample = Sample::new(label, thread_name, exchange.start_ms);

@@ -134,6 +134,11 @@ async fn serve_connection(
                     for (n, v) in &headers {
                         echo.push_str(&format!("{n}: {v}\r\n"));
                     }
+                    // `"echo": true, "with_body": true`: the request body follows the headers.
+                    if route["with_body"].as_bool() == Some(true) {
+                        echo.push_str("\r\n");
+                        echo.push_str(&String::from_utf8_lossy(&body));
+                    }
                     echo
                 } else {
                     route["body"].as_str().unwrap_or("").to_string()

@@ -322,9 +322,9 @@ async fn precise_throughput_timer_keeps_the_exact_count_per_stretch() {
     assert_eq!(stamps.len(), 40);
     // The schedule starts when the first user reaches the timer, just before the first sample:
     // the first 20 samples fall in its first second, all 40 in two seconds.
-    assert!(stamps[19] - stamps[0] <= 1020, "{stamps:?}");
-    assert!(stamps[39] - stamps[0] <= 2020, "{stamps:?}");
-    assert!(stamps[39] - stamps[0] >= 900, "too fast: {stamps:?}");
+    assert!(stamps[19] - stamps[0] <= 1100, "{stamps:?}");
+    assert!(stamps[39] - stamps[0] <= 2100, "{stamps:?}");
+    assert!(stamps[39] - stamps[0] >= 600, "too fast: {stamps:?}");
 }
 
 /// A Synchronizing Timer holds users until the group is complete (or its timeout), then

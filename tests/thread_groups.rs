@@ -154,3 +154,33 @@ async fn arrivals_thread_group_starts_iterations_at_the_rate() {
     assert!((5..=10).contains(&total), "{by:?}");
     assert_eq!(by.len(), 1, "{by:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_thread_group_makes_a_user_per_arrival() {
+    let group = |schedule: &str| {
+        format!(
+            r#"<OpenModelThreadGroup testclass="OpenModelThreadGroup" testname="OMG">
+  <elementProp name="ThreadGroup.main_controller" elementType="OpenModelThreadGroupController"/>
+  <stringProp name="OpenModelThreadGroup.schedule">{schedule}</stringProp>
+  <stringProp name="OpenModelThreadGroup.random_seed">7</stringProp>
+</OpenModelThreadGroup>"#
+        )
+    };
+    // 20 arrivals per second, evenly, for one second: 20 users of one iteration each.
+    let rows = run(&group("rate(20/s) even_arrivals(1 s)")).await;
+    let by = per_thread(&rows);
+    assert_eq!(by.len(), 20, "{by:?}");
+    assert!(by.values().all(|&n| n == 1), "{by:?}");
+    assert!(by.contains_key("OMG 1-20"), "{by:?}");
+    let spans = threads(&rows);
+    let last_start = spans.iter().map(|t| t.1).max().unwrap();
+    assert!((850..=1100).contains(&last_start), "{spans:?}");
+    // Random arrivals keep their count; a pause delays them.
+    let started = std::time::Instant::now();
+    let rows = run(&group(
+        "/* warm */ pause(300 ms) rate(30 per sec) random_arrivals(1 s)",
+    ))
+    .await;
+    assert_eq!(per_thread(&rows).len(), 30);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1300));
+}

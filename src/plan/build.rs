@@ -325,6 +325,8 @@ impl Walk<'_> {
             .max(0) as u64;
         // The main controller's `continue_forever` is always false in JMeter's thread loop.
         let loops = match element.element("ThreadGroup.main_controller") {
+            // An open model's user runs one iteration.
+            _ if matches!(dynamic, Some(super::schedule::Dynamic::OpenModel { .. })) => 1,
             // The BlazeMeter groups' users loop until their schedule ends, or `Iterations`.
             _ if dynamic.is_some() => {
                 let n = self.number(element, path, "Iterations", 0);
@@ -347,7 +349,7 @@ impl Walk<'_> {
         // the BlazeMeter groups name the property without the prefix.
         let same_user = schedule.is_none()
             && self.b.props(element, path).bool(
-                if dynamic.is_some() {
+                if dynamic.is_some() && element.testclass != "OpenModelThreadGroup" {
                     "same_user_on_next_iteration"
                 } else {
                     "ThreadGroup.same_user_on_next_iteration"
@@ -427,6 +429,30 @@ impl Walk<'_> {
         path: &ElementPath,
     ) -> Option<super::schedule::Dynamic> {
         use super::schedule::{ArrivalProfile, Dynamic};
+        if element.testclass == "OpenModelThreadGroup" {
+            let text = element.text("OpenModelThreadGroup.schedule").unwrap_or("");
+            let template = self.b.template(path, text);
+            let schedule = self.evaluate(&template);
+            let steps = match super::schedule::parse_open_model(&schedule) {
+                Ok(steps) => steps,
+                Err(why) => {
+                    self.b.error(
+                        path,
+                        DiagnosticKind::BadValue {
+                            prop: "OpenModelThreadGroup.schedule".into(),
+                            expected: "a schedule such as rate(10/sec) random_arrivals(1 min)",
+                            value: format!("{schedule} ({why})"),
+                        },
+                    );
+                    Vec::new()
+                }
+            };
+            let seed = element
+                .text("OpenModelThreadGroup.random_seed")
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            return Some(Dynamic::OpenModel { steps, seed });
+        }
         const BASE: &str = "com.blazemeter.jmeter.threads.";
         let kind = element.testclass.strip_prefix(BASE)?;
         if !matches!(

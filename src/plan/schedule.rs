@@ -222,6 +222,8 @@ pub enum Dynamic {
         profile: ArrivalProfile,
         concurrency_limit: Option<u32>,
     },
+    /// JMeter's Open Model Thread Group: each arrival is a new user that runs one iteration.
+    OpenModel { steps: Vec<OpenStep>, seed: u64 },
 }
 
 /// An arrival rate over time.
@@ -270,6 +272,9 @@ impl Dynamic {
     pub fn length(&self) -> Duration {
         match self {
             Dynamic::Concurrency { ramp_up, hold, .. } => *ramp_up + *hold,
+            Dynamic::OpenModel { steps, .. } => {
+                Duration::from_secs_f64(steps.iter().map(|s| s.duration).sum())
+            }
             Dynamic::Arrivals { profile, .. } => Duration::from_secs_f64(match profile {
                 ArrivalProfile::Ramp { ramp_up, hold, .. } => ramp_up + hold,
                 ArrivalProfile::FreeForm(rows) => rows.iter().map(|r| r.2).sum(),
@@ -384,5 +389,287 @@ mod dynamic_tests {
             ),
             (Some(1.0), Some(5.5), Some(15.0), Some(20.0), None)
         );
+    }
+}
+
+/// One stretch of an Open Model Thread Group's schedule: `count` arrivals over `duration`
+/// seconds while the rate goes from `begin` to `end` per second, at random (Poisson) or even
+/// times; a pause is a stretch with no arrivals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenStep {
+    pub begin: f64,
+    pub end: f64,
+    pub duration: f64,
+    pub count: u64,
+    pub random: bool,
+}
+
+impl OpenStep {
+    /// The time (seconds into the stretch) at which a fraction `u` of its arrivals happened,
+    /// for a rate that changes linearly: the inverse of the cumulative rate.
+    pub fn time_at(&self, u: f64) -> f64 {
+        let slope = (self.end - self.begin) / self.duration;
+        let mean = (self.begin + self.end) / 2.0;
+        if self.duration <= 0.0 {
+            return 0.0;
+        }
+        // A change under 0.01 % of the mean counts as constant, as in JMeter.
+        if mean <= 0.0 || (self.end - self.begin).abs() < mean * 1e-4 {
+            return u * self.duration;
+        }
+        let total = self.begin * self.duration + slope * self.duration * self.duration / 2.0;
+        let target = u * total;
+        ((self.begin * self.begin + 2.0 * slope * target)
+            .max(0.0)
+            .sqrt()
+            - self.begin)
+            / slope
+    }
+}
+
+/// Parses JMeter's open-model schedule language: `rate(10/sec) random_arrivals(1 min)
+/// pause(30 s) even_arrivals(2 min) rate(20/min)`, with `/* */` and `//` comments.
+pub fn parse_open_model(text: &str) -> Result<Vec<OpenStep>, String> {
+    let tokens = open_model_tokens(text)?;
+    let mut i = 0;
+    let mut items: Vec<OpenItem> = Vec::new();
+    while i < tokens.len() {
+        let Token::Word(word) = &tokens[i] else {
+            return Err(format!(
+                "expected rate, random_arrivals, even_arrivals or pause at `{}`",
+                tokens[i]
+            ));
+        };
+        let word = word.to_ascii_lowercase();
+        if tokens.get(i + 1) != Some(&Token::Open) {
+            return Err(format!("expected `(` after {word}"));
+        }
+        let close = tokens[i + 2..]
+            .iter()
+            .position(|t| *t == Token::Close)
+            .map(|p| i + 2 + p)
+            .ok_or_else(|| format!("`{word}(` is not closed"))?;
+        let args = &tokens[i + 2..close];
+        items.push(match word.as_str() {
+            "rate" => OpenItem::Rate(open_model_rate(args)?),
+            "random_arrivals" => OpenItem::Arrivals(open_model_duration(args)?, true),
+            "even_arrivals" => OpenItem::Arrivals(open_model_duration(args)?, false),
+            "pause" => OpenItem::Pause(open_model_duration(args)?),
+            other => return Err(format!("unknown step `{other}`")),
+        });
+        i = close + 1;
+    }
+    let mut steps = Vec::new();
+    let mut rate = 0.0;
+    for (k, item) in items.iter().enumerate() {
+        match item {
+            OpenItem::Rate(r) => rate = *r,
+            OpenItem::Pause(d) => steps.push(OpenStep {
+                begin: 0.0,
+                end: 0.0,
+                duration: *d,
+                count: 0,
+                random: false,
+            }),
+            OpenItem::Arrivals(d, random) => {
+                // The rate after an arrivals step is where it ends; without one it stays.
+                let end = match items.get(k + 1) {
+                    Some(OpenItem::Rate(r)) => *r,
+                    _ => rate,
+                };
+                steps.push(OpenStep {
+                    begin: rate,
+                    end,
+                    duration: *d,
+                    count: ((rate + end) / 2.0 * d).floor().max(0.0) as u64,
+                    random: *random,
+                });
+            }
+        }
+    }
+    Ok(steps)
+}
+
+enum OpenItem {
+    Rate(f64),
+    Arrivals(f64, bool),
+    Pause(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Number(f64),
+    Open,
+    Close,
+    Slash,
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Token::Word(w) => f.write_str(w),
+            Token::Number(n) => write!(f, "{n}"),
+            Token::Open => f.write_str("("),
+            Token::Close => f.write_str(")"),
+            Token::Slash => f.write_str("/"),
+        }
+    }
+}
+
+fn open_model_tokens(text: &str) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() || c == ',' {
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            let rest: String = chars[i + 2..].iter().collect();
+            let end = rest.find("*/").ok_or("a /* comment is not closed")?;
+            i += 2 + rest[..end].chars().count() + 2;
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' {
+            tokens.push(Token::Slash);
+            i += 1;
+        } else if c == '(' {
+            tokens.push(Token::Open);
+            i += 1;
+        } else if c == ')' {
+            tokens.push(Token::Close);
+            i += 1;
+        } else if c.is_ascii_digit() || c == '.' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let number: String = chars[start..i].iter().collect();
+            tokens.push(Token::Number(
+                number
+                    .parse()
+                    .map_err(|_| format!("`{number}` is not a number"))?,
+            ));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            tokens.push(Token::Word(chars[start..i].iter().collect()));
+        } else {
+            return Err(format!("unexpected `{c}`"));
+        }
+    }
+    Ok(tokens)
+}
+
+/// Seconds in a unit: `ms`, `s`/`sec…`, `m`/`min…`, `h`/`hour…`, `d`/`day…`.
+fn open_model_unit(word: &str) -> Option<f64> {
+    let w = word.to_ascii_lowercase();
+    Some(match w.as_str() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ if "seconds".starts_with(&w) && w.len() >= 3 => 1.0,
+        _ if "minutes".starts_with(&w) && w.len() >= 3 => 60.0,
+        _ if "hours".starts_with(&w) && w.len() >= 4 => 3600.0,
+        _ if "days".starts_with(&w) && w.len() >= 3 => 86400.0,
+        _ => return None,
+    })
+}
+
+/// `10/sec`, `36000 per hour`, `0`: arrivals per second.
+fn open_model_rate(args: &[Token]) -> Result<f64, String> {
+    match args {
+        [Token::Number(n)] if *n == 0.0 => Ok(0.0),
+        [Token::Number(n), Token::Slash, Token::Word(unit)] => open_model_unit(unit)
+            .map(|s| n / s)
+            .ok_or_else(|| format!("unknown unit `{unit}`")),
+        [Token::Number(n), Token::Word(per), Token::Word(unit)]
+            if per.eq_ignore_ascii_case("per") =>
+        {
+            open_model_unit(unit)
+                .map(|s| n / s)
+                .ok_or_else(|| format!("unknown unit `{unit}`"))
+        }
+        [Token::Number(_)] => Err("a rate needs a unit, as in rate(10/sec)".into()),
+        _ => Err("a rate is written rate(10/sec)".into()),
+    }
+}
+
+/// `1 min`, `2d 1m 30s`, `0`: seconds.
+fn open_model_duration(args: &[Token]) -> Result<f64, String> {
+    match args {
+        [Token::Number(n)] if *n == 0.0 => return Ok(0.0),
+        [] => return Err("a duration is missing".into()),
+        _ => {}
+    }
+    let mut total = 0.0;
+    let mut i = 0;
+    while i < args.len() {
+        match (&args[i], args.get(i + 1)) {
+            (Token::Number(n), Some(Token::Word(unit))) => {
+                total +=
+                    n * open_model_unit(unit).ok_or_else(|| format!("unknown unit `{unit}`"))?;
+                i += 2;
+            }
+            (Token::Number(n), _) => return Err(format!("`{n}` needs a unit")),
+            (other, _) => return Err(format!("unexpected `{other}` in a duration")),
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod open_model_tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        let steps = parse_open_model(
+            "rate(1/s) random_arrivals(2 min) /* ramp */ even_arrivals(3 min) rate(4 per sec) // end",
+        )
+        .unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(
+            (
+                steps[0].begin,
+                steps[0].end,
+                steps[0].duration,
+                steps[0].count
+            ),
+            (1.0, 1.0, 120.0, 120)
+        );
+        assert_eq!(
+            (
+                steps[1].begin,
+                steps[1].end,
+                steps[1].duration,
+                steps[1].count
+            ),
+            (1.0, 4.0, 180.0, 450)
+        );
+        assert!(!steps[1].random);
+        let steps = parse_open_model("rate(36000/hour) pause(1m 30s) even_arrivals(10s)").unwrap();
+        assert_eq!((steps[0].duration, steps[0].count), (90.0, 0));
+        assert_eq!(steps[1].count, 100);
+        assert!(parse_open_model("rate(10) random_arrivals(1 min)").is_err());
+        assert!(parse_open_model("rate(10/fortnight)").is_err());
+        assert!(parse_open_model("grow(1)").is_err());
+        // A linear ramp: half the arrivals before the time where the cumulative rate is half.
+        let ramp = OpenStep {
+            begin: 0.0,
+            end: 10.0,
+            duration: 10.0,
+            count: 50,
+            random: false,
+        };
+        assert!((ramp.time_at(0.25) - 5.0).abs() < 1e-9);
+        assert!((ramp.time_at(1.0) - 10.0).abs() < 1e-9);
     }
 }

@@ -152,7 +152,7 @@ pub const KINDS: &[Kind] = &[
     kind("TCPSampler", Sampler, Unsupported, ""),
     kind("JDBCSampler", Sampler, Unsupported, "protocol"),
     kind("JDBCDataSource", Config, Unsupported, "protocol"),
-    kind("OpenModelThreadGroup", ThreadGroup, Unsupported, ""),
+    kind("OpenModelThreadGroup", ThreadGroup, Runs, "the schedule language (rate, random_arrivals, even_arrivals, pause, units, comments), random_seed; each arrival is a new user running one iteration, with no cap; at the schedule's end running users stop before their next sampler (JMeter interrupts the samples in flight)"),
 ];
 
 /// The support table row of a test class.

@@ -72,11 +72,16 @@ pub(super) async fn run(
     let mut users = JoinSet::new();
     let mut made: u32 = 0;
     let mut stop_rx = shared.stop.subscribe();
-    // The plugin names its users after its starter thread.
+    // The plugin names its users after its starter thread; JMeter's open model as usual.
+    let starter = if matches!(dynamic, Dynamic::OpenModel { .. }) {
+        ""
+    } else {
+        "-ThreadStarter"
+    };
     let mut spawn = |users: &mut JoinSet<()>, arrivals: Option<Arc<Arrivals>>| {
         made += 1;
         let name: Arc<str> =
-            format!("{}-ThreadStarter {}-{}", group.name, number_in_series, made).into();
+            format!("{}{starter} {}-{}", group.name, number_in_series, made).into();
         let mut user =
             vu::VirtualUser::new(shared.clone(), index, made, name, Some(end.into_std()));
         if let Some(arrivals) = arrivals {
@@ -85,6 +90,43 @@ pub(super) async fn run(
         users.spawn(user.run());
     };
     match dynamic {
+        Dynamic::OpenModel { steps, seed } => {
+            let mut rng = if *seed == 0 {
+                fastrand::Rng::new()
+            } else {
+                fastrand::Rng::with_seed(*seed)
+            };
+            let mut offset = 0.0;
+            'steps: for step in steps {
+                // Sorted uniforms one at a time: each is the least of the ones left.
+                let mut u = 0.0f64;
+                for k in 0..step.count {
+                    let fraction = if step.random {
+                        let left = (step.count - k) as f64;
+                        u += (1.0 - u) * (1.0 - rng.f64().powf(1.0 / left));
+                        u
+                    } else {
+                        k as f64 / step.count as f64
+                    };
+                    let at = start + Duration::from_secs_f64(offset + step.time_at(fraction));
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = stop_rx.changed() => {}
+                    }
+                    while users.try_join_next().is_some() {}
+                    if shared.stop.is_stopping() {
+                        break 'steps;
+                    }
+                    spawn(&mut users, None);
+                }
+                offset += step.duration;
+            }
+            // The schedule's trailing time (a final pause) is waited out too.
+            tokio::select! {
+                _ = tokio::time::sleep_until(end) => {}
+                _ = stop_rx.changed() => {}
+            }
+        }
         Dynamic::Concurrency { .. } => loop {
             if shared.stop.is_stopping() {
                 break;

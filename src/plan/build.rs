@@ -776,7 +776,9 @@ impl Walk<'_> {
                 };
                 scope.on_error.push(action);
             }
-            "ResultCollector" | "kg.apc.jmeter.vizualizers.CorrectedResultCollector" => {
+            "ResultCollector"
+            | "kg.apc.jmeter.vizualizers.CorrectedResultCollector"
+            | "kg.apc.jmeter.vizualizers.CompositeResultCollector" => {
                 let mut p = self.b.props(element, &path);
                 for name in [
                     "include_sample_labels",
@@ -1051,6 +1053,16 @@ impl Walk<'_> {
     /// at build time as `includecontroller.prefix` + path, else relative to this plan's folder.
     fn include(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Node> {
         let given = element.text("IncludeController.includepath").unwrap_or("");
+        if given.trim().is_empty() {
+            // JMeter logs an error and includes nothing.
+            self.b.warn(
+                path,
+                DiagnosticKind::Other(
+                    "the Include Controller names no file: it runs nothing".into(),
+                ),
+            );
+            return Some(self.simple_node(element, Vec::new(), Vec::new()));
+        }
         let prefix = self
             .props
             .get("includecontroller.prefix")

@@ -228,7 +228,32 @@ pub fn compile_json_path(text: &str) -> Result<jsonpath_rust::parser::model::JpQ
     } else {
         format!("$.{text}")
     };
+    let normalized = dot_before_bracket(&normalized);
     jsonpath_rust::parser::parse_json_path(&normalized).map_err(|e| first_line(&e.to_string()))
+}
+
+/// Jayway reads `$.a.[0]` and `$.a.[?(...)]` as `$.a[0]` and `$.a[?(...)]`; RFC 9535 has no
+/// `.[`, so the dot goes (outside quoted strings, and never from a `..` deep scan).
+fn dot_before_bracket(path: &str) -> String {
+    let chars: Vec<char> = path.chars().collect();
+    let mut out = String::with_capacity(path.len());
+    let mut quote = None;
+    for (i, &c) in chars.iter().enumerate() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '.'
+                && chars.get(i + 1) == Some(&'[')
+                && (i == 0 || chars[i - 1] != '.') =>
+            {
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn boundary_extractor(p: &mut Props<'_, '_>) -> Option<BoundaryExtractor> {
@@ -310,5 +335,15 @@ mod tests {
         assert!(compile_json_path("$.accounts[0].id").is_ok());
         assert!(compile_json_path("token").is_ok());
         assert!(compile_json_path("$..[").is_err());
+        // Jayway's `.[`: the dot is dropped, a deep scan `..[` is kept.
+        assert_eq!(
+            dot_before_bracket("$.a.[?(@.b != '.[')].c"),
+            "$.a[?(@.b != '.[')].c"
+        );
+        assert_eq!(dot_before_bracket("$..[0]"), "$..[0]");
+        assert!(
+            compile_json_path("$.products.[?(@.productStatus != \"OutOfStock\")].productId")
+                .is_ok()
+        );
     }
 }

@@ -89,6 +89,9 @@ functions! {
     JavaScript => "__javaScript",
     Jexl3 => "__jexl3",
     Jexl2 => "__jexl2",
+    Base64Encode => "__base64Encode",
+    Base64Decode => "__base64Decode",
+    FileToString => "__FileToString",
 }
 
 /// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
@@ -218,6 +221,35 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             None,
         ),
         Function::UrlDecode => (url_decode(arg(0)), None),
+        // The jmeter-plugins functions: the value, then an optional variable to store it in.
+        Function::Base64Encode => (base64_encode(arg(0).as_bytes()), args.get(1)),
+        Function::Base64Decode => match base64_decode(arg(0)) {
+            Some(bytes) => (String::from_utf8_lossy(&bytes).into_owned(), args.get(1)),
+            None => {
+                tracing::error!(target: "jmeter.functions", "__base64Decode: `{}` is not base64", arg(0));
+                (String::new(), args.get(1))
+            }
+        },
+        // JMeter: the file's whole text (UTF-8 unless an encoding is given), `**ERR**` when it
+        // cannot be read; the third argument names a variable to store it in.
+        Function::FileToString => {
+            let encoding = arg(1).trim();
+            let value = if !encoding.is_empty()
+                && !matches!(encoding.to_ascii_lowercase().as_str(), "utf-8" | "utf8")
+            {
+                tracing::error!(target: "jmeter.functions", "__FileToString: only UTF-8 files are supported, not {encoding}");
+                "**ERR**".to_string()
+            } else {
+                match std::fs::read(arg(0)) {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(e) => {
+                        tracing::error!(target: "jmeter.functions", "__FileToString: cannot read {}: {e}", arg(0));
+                        "**ERR**".to_string()
+                    }
+                }
+            };
+            (value, args.get(2))
+        }
         Function::EscapeHtml => (escape_markup(arg(0), false), None),
         Function::EscapeXml => (escape_markup(arg(0), true), None),
         Function::UnescapeHtml => (unescape_html(arg(0)), None),
@@ -417,6 +449,47 @@ pub fn unescape_html(s: &str) -> String {
         "euro" => Some('\u{20ac}'),
         _ => None,
     })
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (RFC 4648).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(BASE64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64, padding optional; `None` on any other character.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.trim().bytes().filter(|&c| c != b'=') {
+        let v = BASE64.iter().position(|&b| b == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Rewrites JEXL's word operators into JavaScript's, outside string literals. JEXL operators with
@@ -621,6 +694,12 @@ pub(crate) mod tests {
         );
         assert_eq!(eval("${__javaScript(nosuch)}").0, "");
         assert_eq!(eval("${__jexl3(3 == 3)}").0, "true");
+        assert_eq!(eval("${__base64Encode(ana:s3cret)}").0, "YW5hOnMzY3JldA==");
+        assert_eq!(
+            eval("${__base64Decode(YW5hOnMzY3JldA==,v)}").1.vars["v"],
+            "ana:s3cret"
+        );
+        assert_eq!(eval("${__FileToString(/no/such/file)}").0, "**ERR**");
         assert_eq!(eval("${__jexl3(2 != 3 and not (1 gt 2))}").0, "true");
         assert_eq!(eval("${__jexl3(\"a and b\" eq \"a and b\")}").0, "true");
         assert_eq!(eval("${__jexl2(1 + 2,v)}").1.vars["v"], "3");

@@ -94,6 +94,8 @@ pub const KINDS: &[Kind] = &[
     kind("JSONPathAssertion", Assertion, Runs, ""),
     kind("com.atlantbh.jmeter.plugins.jsonutils.jsonpathassertion.JSONPathAssertion", Assertion, Runs, "the jmeter-plugins JSON Path Assertion (Taurus's `assert-jsonpath`): the same properties and messages as JMeter's own, which was ported from it"),
     kind("ResultCollector", Listener, Runs, "writes its CSV file with its own saveConfig; with no file name it is a GUI-only visualizer (inert)"),
+    kind("kg.apc.jmeter.vizualizers.CompositeResultCollector", Listener, Runs, "the jmeter-plugins Composite Graph: with no file name a GUI-only graph (inert), with one a result file as ResultCollector's"),
+    kind("kg.apc.jmeter.perfmon.PerfMonCollector", Listener, Unsupported, "PerfMon metrics come from the PerfMon server agent, which rmeter does not query; with no file name the GUI-only graph is inert"),
     kind("kg.apc.jmeter.vizualizers.CorrectedResultCollector", Listener, Runs, "the jmeter-plugins graphs (jp@gc - Transactions per Second, Response Times Over Time...): with no file name a GUI-only graph (inert), with one a result file as ResultCollector's; its label filters and offsets are an unsupported option"),
     kind("WorkBench", Other, Inert, "never runs"),
     kind("ProxyControl", Other, Inert, "the HTTP(S) Test Script Recorder does nothing in a non-GUI run"),
@@ -171,7 +173,10 @@ pub fn classify(element: &Element) -> (Status, Role, &'static str) {
     };
     if matches!(
         kind.testclass,
-        "ResultCollector" | "kg.apc.jmeter.vizualizers.CorrectedResultCollector"
+        "ResultCollector"
+            | "kg.apc.jmeter.vizualizers.CorrectedResultCollector"
+            | "kg.apc.jmeter.vizualizers.CompositeResultCollector"
+            | "kg.apc.jmeter.perfmon.PerfMonCollector"
     ) && element.text("filename").unwrap_or("").trim().is_empty()
     {
         return (

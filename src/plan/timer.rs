@@ -129,16 +129,19 @@ pub struct ConstantThroughput {
 }
 
 pub fn constant_throughput(p: &mut Props<'_, '_>, slot: usize) -> Option<ConstantThroughput> {
-    let mode = match p.int("calcMode", 0) {
-        0 => ThroughputMode::ThisThread,
-        1 => ThroughputMode::AllActiveThreads,
-        2 => ThroughputMode::ActiveThreadsInGroup,
-        3 => ThroughputMode::SharedAll,
-        4 => ThroughputMode::SharedInGroup,
+    // The TestBean saves the mode as its number, or in old plans as its English name.
+    let mode = match p.text("calcMode").trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "this thread only" => ThroughputMode::ThisThread,
+        "1" | "all active threads" => ThroughputMode::AllActiveThreads,
+        "2" | "all active threads in current thread group" => ThroughputMode::ActiveThreadsInGroup,
+        "3" | "all active threads (shared)" => ThroughputMode::SharedAll,
+        "4" | "all active threads in current thread group (shared)" => {
+            ThroughputMode::SharedInGroup
+        }
         other => {
             p.error(super::diagnostic::DiagnosticKind::BadValue {
                 prop: "calcMode".into(),
-                expected: "0 to 4",
+                expected: "0 to 4 or a mode's name (this thread only, all active threads, ...)",
                 value: other.to_string(),
             });
             return None;

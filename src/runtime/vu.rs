@@ -1986,7 +1986,8 @@ impl VirtualUser {
         } else {
             format!("{}\\{}", entry.domain, entry.username)
         };
-        let token = base64(format!("{user}:{}", entry.password).as_bytes());
+        let token =
+            crate::plan::function::base64_encode(format!("{user}:{}", entry.password).as_bytes());
         out.headers
             .push(("Authorization".into(), format!("Basic {token}")));
     }
@@ -2355,28 +2356,6 @@ fn exchange_details(
         query_string,
         redirect_location: exchange.location.clone().filter(|_| redirect),
     })
-}
-
-/// Standard base64 with padding (RFC 4648), for Basic credentials.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// JMeter's Switch Controller choice: empty is the first child; digits are an index (the first

@@ -109,3 +109,10 @@ fn bug62847_loop_indexes_in_conditions() {
 fn bug62239_break_and_continue() {
     run_batch("Bug62239", &[]).unwrap();
 }
+
+/// Nested Header Managers merged, and assertions on the request headers of requests that meet no
+/// server (JMeter still records what it would have sent).
+#[test]
+fn test_header_manager() {
+    run_batch("TestHeaderManager", &[]).unwrap();
+}

@@ -543,14 +543,17 @@ impl UserHttp {
         let url_text = out.url.to_string();
         let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
         let mut request_headers = String::new();
+        // JMeter sets `Connection` itself, before the plan's headers.
+        if let Some(connection) = connection_header(&out) {
+            request_headers.push_str("Connection: ");
+            request_headers.push_str(connection);
+            request_headers.push('\n');
+        }
         for (name, value) in &out.headers {
             request_headers.push_str(name);
             request_headers.push_str(": ");
             request_headers.push_str(value);
             request_headers.push('\n');
-        }
-        if !out.keep_alive {
-            request_headers.push_str("Connection: close\n");
         }
         let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
         if let Some(cookie) = &cookie {
@@ -719,11 +722,11 @@ impl UserHttp {
     ) -> Result<reqwest::Response, reqwest::Error> {
         let client = self.client(key)?;
         let mut request = client.request(out.method.clone(), out.url.clone());
+        if let Some(connection) = connection_header(out) {
+            request = request.header("Connection", connection);
+        }
         for (name, value) in &out.headers {
             request = request.header(name.as_str(), value.as_str());
-        }
-        if !out.keep_alive {
-            request = request.header("Connection", "close");
         }
         if let Some(cookie) = cookie {
             request = request.header("Cookie", cookie);
@@ -735,8 +738,25 @@ impl UserHttp {
     }
 }
 
-/// The request for a direct connection, with the headers reqwest would add: the plan's, then
-/// `Connection: close` and `Cookie`, then `Accept: */*` and `Host` when the plan sets none.
+/// The request for a direct connection, with the headers reqwest would add: `Connection`, the
+/// plan's, `Cookie`, then `Accept: */*` and `Host` when the plan sets none.
+/// The `Connection` header JMeter's HttpClient sampler sends (`keep-alive`, or `close` without
+/// "use keep-alive"), unless the plan's headers set one.
+fn connection_header(out: &Outgoing) -> Option<&'static str> {
+    if out
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("connection"))
+    {
+        return None;
+    }
+    Some(if out.keep_alive {
+        "keep-alive"
+    } else {
+        "close"
+    })
+}
+
 fn direct_request(
     out: &Outgoing,
     cookie: Option<&str>,
@@ -760,11 +780,11 @@ fn direct_request(
         headers.append(name, value);
         Ok(())
     };
+    if let Some(connection) = connection_header(out) {
+        add("Connection", connection)?;
+    }
     for (name, value) in &out.headers {
         add(name, value)?;
-    }
-    if !out.keep_alive {
-        add("Connection", "close")?;
     }
     if let Some(cookie) = cookie {
         add("Cookie", cookie)?;

@@ -269,7 +269,7 @@ def report(results, notes, args, s1, s2, s3, s5_rate, jmeter):
 
     def goal(name, value, ok_if, text):
         if value is None:
-            goals.append(f"- {name}: **not measured** ({text})")
+            goals.append(f"- {name}: **not measured** (not run in this invocation)")
         else:
             goals.append(f"- {name}: **{'pass' if ok_if(value) else 'miss'}** ({text.format(value)})")
 

@@ -399,3 +399,18 @@ async fn dummy_sampler_answers_from_its_settings() {
         ]
     );
 }
+
+/// A Regular Expression Extractor whose expression is built from variables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regex_built_from_variables() {
+    let producer = java("producer", 0).replace(
+        "</collectionProp></elementProp>",
+        r#"<elementProp name="ResultData" elementType="Argument"><stringProp name="Argument.name">ResultData</stringProp><stringProp name="Argument.value">id=42;name=x</stringProp></elementProp></collectionProp></elementProp>"#,
+    ).replace(
+        "</JavaSampler><hashTree/>",
+        r#"</JavaSampler><hashTree><RegexExtractor testclass="RegexExtractor" testname="take"><stringProp name="RegexExtractor.refname">got</stringProp><stringProp name="RegexExtractor.regex">${__javaScript("id")}=(\d+)</stringProp><stringProp name="RegexExtractor.template">$1$</stringProp><stringProp name="RegexExtractor.match_number">1</stringProp><stringProp name="RegexExtractor.default">none</stringProp></RegexExtractor><hashTree/></hashTree>"#,
+    );
+    let rows = run(&plan(1, 1, &(producer + &java("value ${got}", 0)))).await;
+    let label = column(&rows, "label");
+    assert_eq!(rows[2][label], "value 42");
+}

@@ -33,12 +33,20 @@ pub enum Field {
 #[derive(Debug)]
 pub struct RegexExtractor {
     pub refname: String,
-    pub regex: Regex,
+    pub regex: RegexSource,
     pub template: Vec<TemplatePart>,
     pub match_number: Template,
     pub default: Template,
     pub default_empty: bool,
     pub field: Field,
+}
+
+/// A regular expression compiled once, or built from variables at each use.
+#[derive(Debug)]
+pub enum RegexSource {
+    Fixed(Regex),
+    /// Rendered and compiled for each sample (an invalid result is logged and matches nothing).
+    Dynamic(Template),
 }
 
 /// A piece of a regex extractor's template: `$1$` is group 1.
@@ -120,21 +128,18 @@ fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
 
 fn regex_extractor(p: &mut Props<'_, '_>) -> Option<RegexExtractor> {
     let source = p.text("RegexExtractor.regex").to_string();
-    if source.contains("${") {
-        p.unsupported_option(
-            "RegexExtractor.regex",
-            "a regular expression built from variables is not supported yet",
-        );
-        return None;
-    }
-    let regex = match Regex::new(&source) {
-        Ok(regex) => regex,
-        Err(e) => {
-            p.error(DiagnosticKind::BadRegex {
-                prop: "RegexExtractor.regex".into(),
-                message: first_line(&e.to_string()),
-            });
-            return None;
+    let regex = if source.contains("${") {
+        RegexSource::Dynamic(p.template("RegexExtractor.regex"))
+    } else {
+        match Regex::new(&source) {
+            Ok(regex) => RegexSource::Fixed(regex),
+            Err(e) => {
+                p.error(DiagnosticKind::BadRegex {
+                    prop: "RegexExtractor.regex".into(),
+                    message: first_line(&e.to_string()),
+                });
+                return None;
+            }
         }
     };
     // JMeter: an empty template gives an empty value.

@@ -8,7 +8,8 @@ use crate::plan::assertion::{
     SizeOperator,
 };
 use crate::plan::extract::{
-    BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, TemplatePart,
+    BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, RegexSource,
+    TemplatePart,
 };
 use crate::plan::template::Context;
 use crate::sample::Sample;
@@ -149,8 +150,28 @@ fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut 
     } else {
         usize::MAX
     };
-    let matches: Vec<Vec<String>> = extractor
-        .regex
+    let dynamic;
+    let regex = match &extractor.regex {
+        RegexSource::Fixed(regex) => regex,
+        RegexSource::Dynamic(template) => {
+            let source = template.render(ctx);
+            match regex::Regex::new(&source) {
+                Ok(regex) => {
+                    dynamic = regex;
+                    &dynamic
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "Regular Expression Extractor {}: `{source}` is not a valid regular expression: {}",
+                        extractor.refname,
+                        e.to_string().lines().last().unwrap_or("")
+                    );
+                    return;
+                }
+            }
+        }
+    };
+    let matches: Vec<Vec<String>> = regex
         .captures_iter(&input)
         .take(limit)
         .map(|caps| {

@@ -60,14 +60,18 @@ fn column(rows: &[Vec<String>], name: &str) -> usize {
     rows[0].iter().position(|h| h == name).unwrap()
 }
 
-/// The diagnostics of building a plan, as text.
-fn diagnostics(plan_text: &str) -> Vec<String> {
+/// Asserts that building the plan reports a diagnostic at `place` that says `text`.
+fn assert_reported(plan_text: &str, place: &str, text: &str) {
     let tree = rmeter::jmx::parse(plan_text.as_bytes()).unwrap();
     let (_, diagnostics) = rmeter::plan::build(
         &tree,
         &rmeter::properties::Properties::with_jmeter_defaults(),
     );
-    diagnostics.iter().map(|d| d.to_string()).collect()
+    let found: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        found.iter().any(|d| d.contains(place) && d.contains(text)),
+        "no `{text}` at {place}: {found:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,11 +195,10 @@ fn what_cannot_run_is_reported_with_its_place() {
             &controller("GenericController", "Block", "", &java("x", 0)),
         ),
     );
-    let found = diagnostics(&interleave);
-    assert!(
-        found.iter().any(|d| d.contains("Controllers › Users › I")
-            && d.contains("InterleaveControl.style")),
-        "{found:?}"
+    assert_reported(
+        &interleave,
+        "Controllers › Users › I",
+        "InterleaveControl.style",
     );
 
     let include = plan(
@@ -208,11 +211,10 @@ fn what_cannot_run_is_reported_with_its_place() {
             "",
         ),
     );
-    let found = diagnostics(&include);
-    assert!(
-        found.iter().any(|d| d.contains("Controllers › Users › Inc")
-            && d.contains("cannot include no-such-fragment.jmx")),
-        "{found:?}"
+    assert_reported(
+        &include,
+        "Controllers › Users › Inc",
+        "cannot include no-such-fragment.jmx",
     );
 
     let module = plan(
@@ -225,11 +227,10 @@ fn what_cannot_run_is_reported_with_its_place() {
             "",
         ),
     );
-    let found = diagnostics(&module);
-    assert!(
-        found.iter().any(|d| d.contains("Controllers › Users › Mod")
-            && d.contains("target `Controllers › Users › Gone` is not in the plan")),
-        "{found:?}"
+    assert_reported(
+        &module,
+        "Controllers › Users › Mod",
+        "target `Controllers › Users › Gone` is not in the plan",
     );
 
     // A module whose target holds the module would run itself forever.
@@ -248,10 +249,10 @@ fn what_cannot_run_is_reported_with_its_place() {
             ),
         ),
     );
-    let found = diagnostics(&recursive);
-    assert!(
-        found.iter().any(|d| d.contains("would run itself forever")),
-        "{found:?}"
+    assert_reported(
+        &recursive,
+        "Controllers › Users",
+        "would run itself forever",
     );
 }
 

@@ -33,15 +33,7 @@ fn plan(extra: &str) -> String {
 
 /// (label, code, success, URL path, message) per row, in file order.
 async fn rows(plan_text: &str) -> Vec<(String, String, String, String, String)> {
-    let addr = support::serve_target(site()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.jmx");
-    std::fs::write(&plan, plan_text).unwrap();
-    let jtl = dir.path().join("out.jtl");
-    support::run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
-        .await
-        .unwrap();
-    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let (addr, rows) = support::run_inline(plan_text, site()).await;
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
     let (label, code, success, url, message) = (
         col("label"),

@@ -4,24 +4,6 @@
 mod support;
 
 /// Runs a plan given as text against a scripted target; returns the target and the JTL records.
-async fn run_inline(
-    plan_text: &str,
-    routes: serde_json::Value,
-) -> (std::net::SocketAddr, Vec<Vec<String>>) {
-    let addr = support::serve_target(routes).await;
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.jmx");
-    std::fs::write(&plan, plan_text).unwrap();
-    let jtl = dir.path().join("out.jtl");
-    support::run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
-        .await
-        .unwrap();
-    (
-        addr,
-        support::read_jtl(&std::fs::read_to_string(&jtl).unwrap()),
-    )
-}
-
 const PLAN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <jmeterTestPlan version="1.2" properties="5.0" jmeter="5.6.3"><hashTree>
 <TestPlan guiclass="TestPlanGui" testclass="TestPlan" testname="HTTP"/><hashTree>
@@ -49,7 +31,7 @@ async fn reason_phrases_codes_and_redirects() {
         {"method": "GET", "path": "/start", "status": 302, "headers": {"Location": "/end"}, "body": ""},
         {"method": "GET", "path": "/end", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "done"}
     ]);
-    let (addr, rows) = run_inline(PLAN, routes).await;
+    let (addr, rows) = support::run_inline(PLAN, routes).await;
     let summary: Vec<String> = rows[1..]
         .iter()
         .map(|r| format!("{}|{}|{}|{}|{}", r[2], r[3], r[4], r[7], r[11]))
@@ -93,7 +75,7 @@ async fn parent_transaction_is_asserted() {
     let routes = serde_json::json!([
         {"method": "GET", "path": "/custom", "status": 200, "reason": "Alright Then", "headers": {"Content-Type": "text/plain"}, "body": "x"}
     ]);
-    let (_, rows) = run_inline(PARENT_TRANSACTION, routes).await;
+    let (_, rows) = support::run_inline(PARENT_TRANSACTION, routes).await;
     let summary: Vec<String> = rows[1..]
         .iter()
         .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
@@ -286,7 +268,7 @@ async fn closed_keep_alive_connections_are_replaced() {
     let routes = serde_json::json!([
         {"method": "GET", "path": "/closing", "status": 200, "drop": true, "headers": {"Content-Type": "text/plain"}, "body": "bye"}
     ]);
-    let (_, rows) = run_inline(TWICE, routes).await;
+    let (_, rows) = support::run_inline(TWICE, routes).await;
     assert_eq!(rows.len(), 1 + 60);
     let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
     assert!(failed.is_empty(), "{failed:?}");
@@ -299,7 +281,7 @@ async fn reset_keep_alive_connections_are_replaced() {
     let routes = serde_json::json!([
         {"method": "GET", "path": "/closing", "status": 200, "reset": true, "headers": {"Content-Type": "text/plain"}, "body": "bye"}
     ]);
-    let (_, rows) = run_inline(TWICE, routes).await;
+    let (_, rows) = support::run_inline(TWICE, routes).await;
     assert_eq!(rows.len(), 1 + 60);
     let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
     assert!(failed.is_empty(), "{failed:?}");

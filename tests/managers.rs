@@ -41,18 +41,10 @@ fn cache_manager(use_expires: bool, clear_each_iteration: bool) -> String {
 
 /// Runs the plan against `/page` answering with `headers`; returns (label, success) per row.
 async fn run(plan_text: &str, headers: serde_json::Value) -> Vec<(String, String)> {
-    let addr = support::serve_target(serde_json::json!([
+    let routes = serde_json::json!([
         {"method": "GET", "path": "/page", "echo": true, "headers": headers}
-    ]))
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.jmx");
-    std::fs::write(&plan, plan_text).unwrap();
-    let jtl = dir.path().join("out.jtl");
-    support::run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
-        .await
-        .unwrap();
-    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    ]);
+    let (_, rows) = support::run_inline(plan_text, routes).await;
     let (label, success) = (
         rows[0].iter().position(|h| h == "label").unwrap(),
         rows[0].iter().position(|h| h == "success").unwrap(),

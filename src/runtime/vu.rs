@@ -48,6 +48,16 @@ enum Flow {
     BreakLoop,
 }
 
+/// What a loop does after one of its passes.
+enum PassEnd {
+    /// Next pass.
+    Go,
+    /// Leave the loop (a break).
+    Leave,
+    /// Leave and hand the jump to the enclosing controller.
+    Up(Flow),
+}
+
 /// What every embedded resource of one page is sent with.
 struct Resource<'a> {
     key: ClientKey,
@@ -434,14 +444,11 @@ impl VirtualUser {
                     let count: i64 = rendered.trim().parse().unwrap_or(0);
                     let mut i: i64 = 0;
                     while count < 0 || i < count {
-                        match self.loop_pass(controller, *idx_var, i as u64).await {
-                            Flow::Next => {}
-                            Flow::ContinueLoop => self.loop_jumped(),
-                            Flow::BreakLoop => {
-                                self.loop_jumped();
-                                break;
-                            }
-                            flow => return flow,
+                        let flow = self.loop_pass(controller, *idx_var, i as u64).await;
+                        match self.pass_end(flow) {
+                            PassEnd::Go => {}
+                            PassEnd::Leave => break,
+                            PassEnd::Up(flow) => return flow,
                         }
                         if self.should_stop() {
                             return Flow::StopThread;
@@ -469,14 +476,11 @@ impl VirtualUser {
                         if !enter {
                             break;
                         }
-                        match self.loop_pass(controller, *idx_var, i).await {
-                            Flow::Next => {}
-                            Flow::ContinueLoop => self.loop_jumped(),
-                            Flow::BreakLoop => {
-                                self.loop_jumped();
-                                break;
-                            }
-                            flow => return flow,
+                        let flow = self.loop_pass(controller, *idx_var, i).await;
+                        match self.pass_end(flow) {
+                            PassEnd::Go => {}
+                            PassEnd::Leave => break,
+                            PassEnd::Up(flow) => return flow,
                         }
                         i += 1;
                         // Empty condition and LAST: leave when the last sample failed.
@@ -672,10 +676,21 @@ impl VirtualUser {
         self.set_var("JMeterThread.last_sample_ok", sample.success.to_string());
     }
 
-    /// A Flow Control Action's continue or break reached its loop: JMeter then resets the
-    /// thread's `JMeterThread.last_sample_ok`.
-    fn loop_jumped(&mut self) {
-        self.set_var("JMeterThread.last_sample_ok", "true".into());
+    /// What a Loop, While or ForEach does after one pass: a Flow Control Action's continue or
+    /// break stops here (JMeter then resets `JMeterThread.last_sample_ok`); any other jump goes up.
+    fn pass_end(&mut self, flow: Flow) -> PassEnd {
+        match flow {
+            Flow::Next => PassEnd::Go,
+            Flow::ContinueLoop | Flow::BreakLoop => {
+                self.set_var("JMeterThread.last_sample_ok", "true".into());
+                if flow == Flow::BreakLoop {
+                    PassEnd::Leave
+                } else {
+                    PassEnd::Go
+                }
+            }
+            flow => PassEnd::Up(flow),
+        }
     }
 
     /// Interleave and Random Controllers: one child per visit (a sampler, or a child
@@ -784,17 +799,13 @@ impl VirtualUser {
                 first = Some(value.clone());
             }
             self.set_var(&return_var, value);
-            match self
+            let flow = self
                 .loop_pass(controller, spec.idx_var, i.max(0) as u64)
-                .await
-            {
-                Flow::Next => {}
-                Flow::ContinueLoop => self.loop_jumped(),
-                Flow::BreakLoop => {
-                    self.loop_jumped();
-                    break;
-                }
-                flow => return flow,
+                .await;
+            match self.pass_end(flow) {
+                PassEnd::Go => {}
+                PassEnd::Leave => break,
+                PassEnd::Up(flow) => return flow,
             }
             if self.should_stop() {
                 return Flow::StopThread;

@@ -166,6 +166,20 @@ async fn serve_connection(
     }
 }
 
+/// Serves `routes`, runs `plan_text` against them (`-Jport=` the server's port) and returns the
+/// server's address and the JTL rows, header first.
+pub async fn run_inline(plan_text: &str, routes: Value) -> (SocketAddr, Vec<Vec<String>>) {
+    let addr = serve_target(routes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.jmx");
+    std::fs::write(&plan, plan_text).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    run_plan(&plan, &jtl, &[("port", addr.port().to_string())])
+        .await
+        .unwrap();
+    (addr, read_jtl(&std::fs::read_to_string(&jtl).unwrap()))
+}
+
 /// Runs the real binary in `dir` (without an `RMETER_HOME` from the environment).
 pub fn rmeter(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_rmeter"))

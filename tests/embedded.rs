@@ -106,3 +106,34 @@ async fn url_patterns_choose_the_resources() {
         ]
     );
 }
+
+/// An extractor scoped to sub-samples reads the embedded resources' responses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extractors_read_sub_samples_in_their_scope() {
+    for (scope, expected) in [
+        ("parent", "none"),
+        ("all", "more.css"),
+        ("children", "more.css"),
+    ] {
+        let extractor = format!(
+            r#"</HTTPSamplerProxy><hashTree><RegexExtractor testclass="RegexExtractor" testname="css">
+  <stringProp name="RegexExtractor.refname">imported</stringProp>
+  <stringProp name="RegexExtractor.regex">@import url\("([^"]+)"\)</stringProp>
+  <stringProp name="RegexExtractor.template">$1$</stringProp>
+  <stringProp name="RegexExtractor.match_number">1</stringProp>
+  <stringProp name="RegexExtractor.default">none</stringProp>
+  <stringProp name="Sample.scope">{scope}</stringProp>
+</RegexExtractor><hashTree/></hashTree>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="next ${{imported}}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${{__P(port)}}</stringProp>
+    <stringProp name="HTTPSampler.path">/a.png</stringProp>"#
+        );
+        let got = rows(&plan(&extractor)).await;
+        assert_eq!(
+            got.last().unwrap().0,
+            format!("next {expected}"),
+            "scope {scope}"
+        );
+    }
+}

@@ -15,6 +15,35 @@ pub enum PostProcessor {
     Boundary(BoundaryExtractor),
 }
 
+/// Which results an extractor reads (`Sample.scope`): the main sample, it and its sub-samples
+/// (redirect hops, embedded resources; depth-first), or the sub-samples only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SampleScope {
+    #[default]
+    Parent,
+    All,
+    Children,
+}
+
+impl PostProcessor {
+    pub fn scope(&self) -> SampleScope {
+        match self {
+            PostProcessor::Regex(r) => r.scope,
+            PostProcessor::Json(j) => j.scope,
+            PostProcessor::Boundary(b) => b.scope,
+        }
+    }
+}
+
+/// `Sample.scope` read as JMeter's scoped elements read it; `variable` is a [`Field`].
+fn sample_scope(p: &mut Props<'_, '_>) -> SampleScope {
+    match p.text("Sample.scope").trim() {
+        "all" => SampleScope::All,
+        "children" => SampleScope::Children,
+        _ => SampleScope::Parent,
+    }
+}
+
 /// Which part of the result an extractor or assertion reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
@@ -39,6 +68,7 @@ pub struct RegexExtractor {
     pub default: Template,
     pub default_empty: bool,
     pub field: Field,
+    pub scope: SampleScope,
 }
 
 /// A regular expression compiled once, or built from variables at each use.
@@ -61,6 +91,7 @@ pub struct JsonExtractor {
     pub items: Vec<JsonItem>,
     pub compute_concat: bool,
     pub field: Field,
+    pub scope: SampleScope,
 }
 
 /// One (variable, path, match number, default) of a JSON extractor.
@@ -82,6 +113,7 @@ pub struct BoundaryExtractor {
     pub default: Template,
     pub default_empty: bool,
     pub field: Field,
+    pub scope: SampleScope,
 }
 
 /// Builds a post-processor; None when its settings are invalid (a diagnostic says why).
@@ -96,13 +128,14 @@ pub fn post_processor(p: &mut Props<'_, '_>) -> Option<PostProcessor> {
 /// `Sample.scope` and the extractor's field property, as one field.
 fn field(p: &mut Props<'_, '_>, use_headers_prop: &str) -> Option<Field> {
     match p.text("Sample.scope").trim() {
-        "" | "parent" => {}
+        "" | "parent" | "all" | "children" => {}
         "variable" => return Some(Field::Variable(p.text("Scope.variable").trim().to_string())),
         other => {
-            p.unsupported_option(
-                "Sample.scope",
-                &format!("scope `{other}` (sub-samples) is not supported yet"),
-            );
+            p.error(DiagnosticKind::BadValue {
+                prop: "Sample.scope".into(),
+                expected: "parent, all, children or variable",
+                value: other.to_string(),
+            });
             return None;
         }
     }
@@ -153,6 +186,7 @@ fn regex_extractor(p: &mut Props<'_, '_>) -> Option<RegexExtractor> {
         default_empty: p.bool("RegexExtractor.default_empty_value", false),
         regex,
         field,
+        scope: sample_scope(p),
     })
 }
 
@@ -208,12 +242,13 @@ fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
     let compute_concat = p.bool("JSONPostProcessor.compute_concat", false);
     let field = match p.text("Sample.scope").trim() {
         "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
-        "" | "parent" => Field::Body,
+        "" | "parent" | "all" | "children" => Field::Body,
         other => {
-            p.unsupported_option(
-                "Sample.scope",
-                &format!("scope `{other}` (sub-samples) is not supported yet"),
-            );
+            p.error(DiagnosticKind::BadValue {
+                prop: "Sample.scope".into(),
+                expected: "parent, all, children or variable",
+                value: other.to_string(),
+            });
             return None;
         }
     };
@@ -221,6 +256,7 @@ fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
         items,
         compute_concat,
         field,
+        scope: sample_scope(p),
     })
 }
 
@@ -271,6 +307,7 @@ fn boundary_extractor(p: &mut Props<'_, '_>) -> Option<BoundaryExtractor> {
         default: p.template("BoundaryExtractor.default"),
         default_empty: p.bool("BoundaryExtractor.default_empty_value", false),
         field,
+        scope: sample_scope(p),
     })
 }
 

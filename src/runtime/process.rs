@@ -9,7 +9,7 @@ use crate::plan::assertion::{
 };
 use crate::plan::extract::{
     BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, RegexSource,
-    TemplatePart,
+    SampleScope, TemplatePart,
 };
 use crate::plan::template::Context;
 use crate::sample::Sample;
@@ -25,9 +25,27 @@ pub struct Response<'a> {
     pub message: &'a str,
     pub body_bytes: u64,
     pub header_bytes: u64,
+    /// The sub-samples, depth-first, for extractors scoped to them (empty otherwise).
+    pub subs: &'a [Response<'a>],
 }
 
 impl Response<'_> {
+    /// The field of each result in the extractor's scope, main sample first.
+    fn inputs(&self, field: &Field, scope: SampleScope, ctx: &dyn Context) -> Vec<String> {
+        // A variable is read once, whatever the scope.
+        if matches!(field, Field::Variable(_)) {
+            return vec![self.field(field, ctx)];
+        }
+        let mut inputs = Vec::new();
+        if scope != SampleScope::Children {
+            inputs.push(self.field(field, ctx));
+        }
+        if scope != SampleScope::Parent {
+            inputs.extend(self.subs.iter().map(|sub| sub.field(field, ctx)));
+        }
+        inputs
+    }
+
     fn field(&self, field: &Field, ctx: &dyn Context) -> String {
         match field {
             Field::Body => self.body.to_string(),
@@ -144,7 +162,7 @@ fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut 
         ctx.set_var(&extractor.refname, default);
     }
     let number = match_number(extractor.match_number.render(ctx));
-    let input = response.field(&extractor.field, ctx);
+    let inputs = response.inputs(&extractor.field, extractor.scope, ctx);
     let limit = if number > 0 {
         number as usize
     } else {
@@ -171,8 +189,9 @@ fn regex_extract(extractor: &RegexExtractor, response: &Response<'_>, ctx: &mut 
             }
         }
     };
-    let matches: Vec<Vec<String>> = regex
-        .captures_iter(&input)
+    let matches: Vec<Vec<String>> = inputs
+        .iter()
+        .flat_map(|input| regex.captures_iter(input))
         .take(limit)
         .map(|caps| {
             caps.iter()
@@ -205,8 +224,11 @@ fn boundary_extract(extractor: &BoundaryExtractor, response: &Response<'_>, ctx:
     let number = match_number(extractor.match_number.render(ctx));
     let left = extractor.left.render(ctx);
     let right = extractor.right.render(ctx);
-    let input = response.field(&extractor.field, ctx);
-    let matches = boundary_matches(&input, &left, &right);
+    let matches: Vec<Vec<String>> = response
+        .inputs(&extractor.field, extractor.scope, ctx)
+        .iter()
+        .flat_map(|input| boundary_matches(input, &left, &right))
+        .collect();
     store_matches(
         ctx,
         &extractor.refname,
@@ -253,29 +275,35 @@ fn boundary_matches(input: &str, left: &str, right: &str) -> Vec<Vec<String>> {
 }
 
 fn json_extract(extractor: &JsonExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
-    let input = response.field(&extractor.field, ctx);
-    let document: Option<serde_json::Value> = serde_json::from_str(&input).ok();
+    let documents: Vec<serde_json::Value> = response
+        .inputs(&extractor.field, extractor.scope, ctx)
+        .iter()
+        .filter_map(|input| serde_json::from_str(input).ok())
+        .collect();
     for item in &extractor.items {
         let default = item.default.render(ctx);
-        // JMeter: a JSON null extracts as the default value.
-        let values: Vec<String> = match &document {
-            Some(doc) => jsonpath_rust::query::js_path_process(&item.path, doc)
-                .map(|found| {
-                    found
-                        .into_iter()
-                        .map(|r| {
-                            let value = r.val();
-                            if value.is_null() {
-                                default.clone()
-                            } else {
-                                json_to_string(value)
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        // JMeter: a JSON null extracts as the default value; values from every result in
+        // scope are pooled before the match number chooses.
+        let values: Vec<String> = documents
+            .iter()
+            .flat_map(|doc| {
+                jsonpath_rust::query::js_path_process(&item.path, doc)
+                    .map(|found| {
+                        found
+                            .into_iter()
+                            .map(|r| {
+                                let value = r.val();
+                                if value.is_null() {
+                                    default.clone()
+                                } else {
+                                    json_to_string(value)
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
         let previous: usize = ctx
             .var_by_name(&format!("{}_matchNr", item.refname))
             .and_then(|v| v.parse().ok())

@@ -123,6 +123,8 @@ pub(super) struct VirtualUser {
     controllers: Vec<ControllerState>,
     /// Constant Throughput Timers' last scheduled times for this user (ns, 0 = never), by slot.
     throughput_last: Vec<u64>,
+    /// The current HTTP sample keeps its sub-samples' responses (an extractor reads them).
+    keep_sub_details: bool,
     /// Samplers run so far, to tell whether a child controller's pass ran anything.
     samplers_run: u64,
     csv_positions: Vec<usize>,
@@ -172,6 +174,7 @@ impl VirtualUser {
             once_done: vec![false; plan.n_controller_slots],
             controllers: vec![ControllerState::default(); plan.n_controller_slots],
             samplers_run: 0,
+            keep_sub_details: false,
             throughput_last: vec![0; plan.n_throughput_timers],
             csv_positions: vec![0; plan.csv_data_sets.len()],
             last_sample_ok_var: plan.vars.get("JMeterThread.last_sample_ok"),
@@ -663,6 +666,7 @@ impl VirtualUser {
             message: &message,
             body_bytes: 0,
             header_bytes: 0,
+            subs: &[],
         };
         let mut message_set = false;
         for assertion in &tx.assertions {
@@ -1035,7 +1039,14 @@ impl VirtualUser {
         }
         let label = self.sampler_name.clone();
         let (mut sample, exchange) = match &sampler.kind {
-            SamplerKind::Http(request) => match self.http_sample(request, label).await {
+            SamplerKind::Http(request) => match {
+                // Sub-samples keep their responses when an extractor reads them.
+                self.keep_sub_details = sampler
+                    .post
+                    .iter()
+                    .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent);
+                self.http_sample(request, label).await
+            } {
                 Some(result) => result,
                 // Answered by the Cache Manager, which leaves no sample: JMeter then skips the
                 // post-processors, assertions and listeners.
@@ -1060,15 +1071,41 @@ impl VirtualUser {
             String::new()
         };
         let response_headers = format!("{status_line}{}", exchange.response_headers);
+        // Extractors scoped to sub-samples read them depth-first, from their kept details.
+        let mut sub_texts: Vec<[String; 6]> = Vec::new();
+        if self.keep_sub_details {
+            collect_subs(&sample.subresults, &mut sub_texts);
+        }
+        let subs: Vec<Response> = sub_texts
+            .iter()
+            .map(
+                |[body, response_headers, request_headers, url, code, message]| Response {
+                    body,
+                    response_headers,
+                    request_headers,
+                    url,
+                    code,
+                    message,
+                    body_bytes: body.len() as u64,
+                    header_bytes: 0,
+                    subs: &[],
+                },
+            )
+            .collect();
+        let (code, message) = (
+            sample.response_code.clone(),
+            sample.response_message.clone(),
+        );
         let response = Response {
             body: &body,
             response_headers: &response_headers,
             request_headers: &exchange.request_headers,
             url: &exchange.url,
-            code: &sample.response_code.clone(),
-            message: &sample.response_message.clone(),
+            code: &code,
+            message: &message,
             body_bytes: exchange.body.len() as u64,
             header_bytes: exchange.header_bytes,
+            subs: &subs,
         };
         for post in &sampler.post {
             process::post_process(post, &response, self);
@@ -1528,7 +1565,7 @@ impl VirtualUser {
                     std::time::SystemTime::now(),
                 );
             }
-            if self.shared.keep_details {
+            if self.shared.keep_details || self.keep_sub_details {
                 let shown = display.as_ref().map(|d| d.as_bytes()).or(body.as_deref());
                 details.push(exchange_details(&exchange, &method, &url, shown));
             }
@@ -1787,11 +1824,19 @@ impl VirtualUser {
             self.save_cookies(&exchange);
         }
         self.remember(request, &url, &exchange, &sent_headers);
-        let sample = sample_from_exchange(
+        let mut sample = sample_from_exchange(
             &exchange,
             self.sampler_name.clone(),
             self.thread_name.clone(),
         );
+        if self.shared.keep_details || self.keep_sub_details {
+            sample.details = Some(exchange_details(
+                &exchange,
+                &reqwest::Method::GET,
+                &url,
+                None,
+            ));
+        }
         Some(
             self.embedded_resources(request, spec, page, sample, &exchange, depth + 1)
                 .await,
@@ -1903,11 +1948,22 @@ impl VirtualUser {
             if let Ok(url) = url::Url::parse(&exchange.url) {
                 self.remember(request, &url, &exchange, &headers);
             }
-            let sample = sample_from_exchange(
+            let mut sample = sample_from_exchange(
                 &exchange,
                 self.sampler_name.clone(),
                 self.thread_name.clone(),
             );
+            if let (true, Ok(url)) = (
+                self.shared.keep_details || self.keep_sub_details,
+                url::Url::parse(&exchange.url),
+            ) {
+                sample.details = Some(exchange_details(
+                    &exchange,
+                    &reqwest::Method::GET,
+                    &url,
+                    None,
+                ));
+            }
             results[i] = Some(
                 self.embedded_resources(request, spec, page, sample, &exchange, depth + 1)
                     .await,
@@ -2367,6 +2423,29 @@ fn exchange_details(
         query_string,
         redirect_location: exchange.location.clone().filter(|_| redirect),
     })
+}
+
+/// Sub-samples depth-first (JMeter's `getSampleList`): body, response headers, request headers,
+/// URL, code and message of each, as text.
+fn collect_subs(subs: &[Sample], out: &mut Vec<[String; 6]>) {
+    for sub in subs {
+        let details = sub.details.as_deref();
+        out.push([
+            details
+                .map(|d| String::from_utf8_lossy(&d.response_data).into_owned())
+                .unwrap_or_default(),
+            details
+                .map(|d| d.response_headers.clone())
+                .unwrap_or_default(),
+            details
+                .map(|d| d.request_headers.clone())
+                .unwrap_or_default(),
+            sub.url.clone().unwrap_or_default(),
+            sub.response_code.clone(),
+            sub.response_message.clone(),
+        ]);
+        collect_subs(&sub.subresults, out);
+    }
 }
 
 /// JMeter's Switch Controller choice: empty is the first child; digits are an index (the first

@@ -1038,15 +1038,13 @@ impl VirtualUser {
             }
         }
         let label = self.sampler_name.clone();
+        // Sub-samples keep their responses when an extractor reads them.
+        self.keep_sub_details = sampler
+            .post
+            .iter()
+            .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent);
         let (mut sample, exchange) = match &sampler.kind {
-            SamplerKind::Http(request) => match {
-                // Sub-samples keep their responses when an extractor reads them.
-                self.keep_sub_details = sampler
-                    .post
-                    .iter()
-                    .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent);
-                self.http_sample(request, label).await
-            } {
+            SamplerKind::Http(request) => match self.http_sample(request, label).await {
                 Some(result) => result,
                 // Answered by the Cache Manager, which leaves no sample: JMeter then skips the
                 // post-processors, assertions and listeners.

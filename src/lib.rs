@@ -138,6 +138,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         tls: Some(Arc::new(tls)),
         proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
         host_map: config.host_map.clone(),
+        static_hosts: plan.static_hosts.clone().into(),
         ..Default::default()
     };
     let mut notes = Vec::new();

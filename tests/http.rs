@@ -286,3 +286,32 @@ async fn reset_keep_alive_connections_are_replaced() {
     let failed: Vec<_> = rows[1..].iter().filter(|r| r[7] != "true").collect();
     assert!(failed.is_empty(), "{failed:?}");
 }
+
+/// A DNS Cache Manager with a custom resolver's static host table sends a name to its address;
+/// the URL keeps the name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_cache_manager_static_hosts() {
+    let plan = r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="DNS"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+  <DNSCacheManager testclass="DNSCacheManager" testname="DNS Cache Manager">
+    <collectionProp name="DNSCacheManager.servers"/>
+    <collectionProp name="DNSCacheManager.hosts">
+      <elementProp name="bank.invalid" elementType="StaticHost"><stringProp name="StaticHost.Name">bank.invalid</stringProp><stringProp name="StaticHost.Address">127.0.0.1</stringProp></elementProp>
+    </collectionProp>
+    <boolProp name="DNSCacheManager.clearEachIteration">false</boolProp>
+    <boolProp name="DNSCacheManager.isCustomResolver">true</boolProp>
+  </DNSCacheManager><hashTree/>
+  <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="by name">
+    <stringProp name="HTTPSampler.domain">bank.invalid</stringProp>
+    <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+    <stringProp name="HTTPSampler.path">/ok</stringProp></HTTPSamplerProxy><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+    let routes = serde_json::json!([{"method": "GET", "path": "/ok", "body": "fine"}]);
+    let (addr, rows) = support::run_inline(plan, routes).await;
+    let col = |n: &str| rows[0].iter().position(|h| h == n).unwrap();
+    assert_eq!(rows[1][col("success")], "true", "{rows:?}");
+    assert_eq!(
+        rows[1][col("URL")],
+        format!("http://bank.invalid:{}/ok", addr.port())
+    );
+}

@@ -38,6 +38,7 @@ pub fn build_file(
     plan_dir: Option<&std::path::Path>,
 ) -> (Plan, Vec<Diagnostic>) {
     let mut walk = Walk {
+        static_hosts: Vec::new(),
         tree,
         plan_dir: plan_dir.map(std::path::Path::to_path_buf),
         expanding: Vec::new(),
@@ -135,6 +136,7 @@ pub fn build_file(
         groups,
         teardown_groups,
         n_call_slots: walk.b.next_slot,
+        static_hosts: walk.static_hosts,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,
@@ -166,6 +168,8 @@ struct Scope {
 }
 
 struct Walk<'p> {
+    /// The DNS Cache Managers' static host tables, merged.
+    static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
     tree: &'p Tree,
     plan_dir: Option<std::path::PathBuf>,
     /// The Module and Include Controllers being expanded, innermost last (their targets' lines
@@ -659,7 +663,21 @@ impl Walk<'_> {
                 }
             }
             "Arguments" => {} // Collected in the pre-pass.
-            "DNSCacheManager" => http::dns_cache_manager(&mut self.b.props(element, &path)),
+            "DNSCacheManager" => {
+                let table = http::dns_cache_manager(&mut self.b.props(element, &path));
+                for (name, addresses) in table {
+                    match self.static_hosts.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                        Some((_, known)) if *known != addresses => self.b.error(
+                            &path,
+                            DiagnosticKind::Other(format!(
+                                "`{name}` has other addresses in another DNS Cache Manager; rmeter keeps one host table for the run"
+                            )),
+                        ),
+                        Some(_) => {}
+                        None => self.static_hosts.push((name, addresses)),
+                    }
+                }
+            }
             "CSVDataSet" => {
                 let csv = data::csv_data_set(&mut self.b.props(element, &path));
                 let csv = CsvDataSet {

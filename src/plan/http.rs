@@ -232,19 +232,51 @@ pub fn credentials(p: &mut Props<'_, '_>) -> Vec<Credentials> {
 }
 
 /// The DNS Cache Manager: only its system-resolver form runs (see the support table).
-pub fn dns_cache_manager(p: &mut Props<'_, '_>) {
-    if p.bool("DNSCacheManager.isCustomResolver", false) {
+/// With "use custom DNS resolver", its static host table (name → addresses) is returned; its own
+/// DNS servers are unsupported (names outside the table go to the system resolver, as JMeter's
+/// resolver does without servers).
+pub fn dns_cache_manager(p: &mut Props<'_, '_>) -> Vec<(String, Vec<std::net::IpAddr>)> {
+    if !p.bool("DNSCacheManager.isCustomResolver", false) {
+        return Vec::new();
+    }
+    let has_servers = p
+        .element
+        .collection("DNSCacheManager.servers")
+        .iter()
+        .any(|s| matches!(&s.value, PropValue::Scalar(_, t) if !t.trim().is_empty()));
+    if has_servers {
         p.unsupported_option(
-            "DNSCacheManager.isCustomResolver",
-            "a custom DNS resolver is not supported yet",
+            "DNSCacheManager.servers",
+            "querying the plan's own DNS servers is not supported yet; the static host table is",
         );
     }
-    if !p.element.collection("DNSCacheManager.hosts").is_empty() {
-        p.unsupported_option(
-            "DNSCacheManager.hosts",
-            "a static host table is not supported yet (--host-map does this from the command line)",
-        );
+    let mut table = Vec::new();
+    for item in p.element.collection("DNSCacheManager.hosts") {
+        let PropValue::Element(host) = &item.value else {
+            continue;
+        };
+        let name = host
+            .text("StaticHost.Name")
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let text = host.text("StaticHost.Address").unwrap_or("").to_string();
+        let mut addresses = Vec::new();
+        for part in text.split([',', ' ']).filter(|a| !a.trim().is_empty()) {
+            match part.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => addresses.push(ip),
+                Err(_) => p.error(DiagnosticKind::BadValue {
+                    prop: "StaticHost.Address".into(),
+                    expected: "IP addresses",
+                    value: text.clone(),
+                }),
+            }
+        }
+        if !name.is_empty() && !addresses.is_empty() {
+            table.push((name, addresses));
+        }
     }
+    table
 }
 
 fn raw_args(element: &Element) -> Vec<RawArg> {

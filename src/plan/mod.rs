@@ -67,6 +67,8 @@ pub struct Plan {
     pub vars: VarTable,
     /// How many function call sites need per-user or global state (`__counter`).
     pub n_call_slots: usize,
+    /// The DNS Cache Managers' static host table (custom resolver): name → addresses.
+    pub static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
     /// How many Throughput Shaping Timers the plan has (each has a shared run-time state).
     pub n_shaping_timers: usize,
     /// How many Constant Throughput Timers the plan has.

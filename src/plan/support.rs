@@ -132,7 +132,7 @@ pub const KINDS: &[Kind] = &[
     kind("SyncTimer", Timer, Runs, "users wait until the group size (0: the thread group's users) arrived, or the timeout; then all go"),
     kind("CacheManager", Config, Runs, "a cache of validators and expiry dates per virtual user (Last-Modified, ETag, Expires, Cache-Control max-age/no-cache/no-store, Vary), If-Modified-Since/If-None-Match, a fresh GET answered from the cache with no sample (`cache_manager.cached_resource_mode`), clearEachIteration, controlledByThread, maxSize"),
     kind("AuthManager", Config, Runs, "BASIC credentials by URL prefix, sent with the first request (JMeter's `httpclient4.auth.preemptive=true`); DIGEST and KERBEROS are an unsupported option"),
-    kind("DNSCacheManager", Config, Runs, "with the system resolver (as Taurus adds it): rmeter resolves the host of each new connection and keeps no DNS cache, so `clearEachIteration` changes nothing; a custom resolver or static host table is an unsupported option"),
+    kind("DNSCacheManager", Config, Runs, "system resolver (as Taurus adds it): rmeter resolves the host of each new connection and keeps no DNS cache, so `clearEachIteration` changes nothing; custom resolver: its static host table (one table for the run), other names from the system resolver; the plan's own DNS servers are an unsupported option"),
     kind("KeystoreConfig", Config, Unsupported, ""),
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
     kind("RegExUserParameters", PreProcessor, Unsupported, ""),

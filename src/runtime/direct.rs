@@ -125,6 +125,7 @@ impl Connections {
         connect_timeout: Option<Duration>,
         response_timeout: Option<Duration>,
         tls: &Arc<rustls::ClientConfig>,
+        static_hosts: &[(String, Vec<std::net::IpAddr>)],
     ) -> Result<Response, Failure> {
         let https = url.scheme() == "https";
         let (host, port) = host_and_port(url);
@@ -141,7 +142,7 @@ impl Connections {
                 Some(i) => (i, Duration::ZERO),
                 None => {
                     let started = Instant::now();
-                    let connecting = self.connect(https, &host, port, tls);
+                    let connecting = self.connect(https, &host, port, tls, static_hosts);
                     let sender = match connect_timeout {
                         Some(limit) => tokio::time::timeout(limit, connecting)
                             .await
@@ -217,13 +218,23 @@ impl Connections {
         host: &str,
         port: u16,
         run_tls: &Arc<rustls::ClientConfig>,
+        static_hosts: &[(String, Vec<std::net::IpAddr>)],
     ) -> Result<SendRequest<Full<Bytes>>, Failure> {
-        let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| {
-            Failure::connecting(
-                Some(e.kind()),
-                format!("dns error: failed to lookup address information: {e}"),
-            )
-        })?;
+        let addresses: Vec<std::net::SocketAddr> = match static_hosts
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(host))
+        {
+            Some((_, ips)) => ips.iter().map(|ip| (*ip, port).into()).collect(),
+            None => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| {
+                    Failure::connecting(
+                        Some(e.kind()),
+                        format!("dns error: failed to lookup address information: {e}"),
+                    )
+                })?
+                .collect(),
+        };
         let mut last = None;
         let mut stream = None;
         for address in addresses {

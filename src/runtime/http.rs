@@ -99,6 +99,8 @@ pub struct HttpSettings {
     pub connect_timeout: Option<Duration>,
     /// `http.socket.timeout` of the `hc.parameters` file: for samplers without their own.
     pub response_timeout: Option<Duration>,
+    /// The DNS Cache Managers' static host table: these names connect to these addresses.
+    pub static_hosts: Arc<[(String, Vec<std::net::IpAddr>)]>,
 }
 
 /// The `hc.parameters` file (`hc.parameters.file`): HttpClient parameters as `name$Type=value`.
@@ -583,7 +585,14 @@ impl UserHttp {
                 let response_timeout = key.response_timeout.or(self.settings.response_timeout);
                 let mut sent = self
                     .direct
-                    .send(&out.url, request, connect_timeout, response_timeout, &tls)
+                    .send(
+                        &out.url,
+                        request,
+                        connect_timeout,
+                        response_timeout,
+                        &tls,
+                        &self.settings.static_hosts,
+                    )
                     .await;
                 // The server closed a kept-alive connection as the request went out: an
                 // idempotent request goes once more, on a new connection.
@@ -591,7 +600,14 @@ impl UserHttp {
                     if let Ok(request) = direct_request(&out, cookie.as_deref()) {
                         sent = self
                             .direct
-                            .send(&out.url, request, connect_timeout, response_timeout, &tls)
+                            .send(
+                                &out.url,
+                                request,
+                                connect_timeout,
+                                response_timeout,
+                                &tls,
+                                &self.settings.static_hosts,
+                            )
                             .await;
                     }
                 }

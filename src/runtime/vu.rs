@@ -1044,7 +1044,9 @@ impl VirtualUser {
             .iter()
             .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent);
         let (mut sample, exchange) = match &sampler.kind {
-            SamplerKind::Http(request) => match self.http_sample(request, label).await {
+            // Boxed: the request's large state lives on the heap only while it runs, so a user
+            // waiting in a timer holds a small future (S3: about 1.7 KB less per user).
+            SamplerKind::Http(request) => match Box::pin(self.http_sample(request, label)).await {
                 Some(result) => result,
                 // Answered by the Cache Manager, which leaves no sample: JMeter then skips the
                 // post-processors, assertions and listeners.

@@ -92,6 +92,12 @@ functions! {
     Base64Encode => "__base64Encode",
     Base64Decode => "__base64Decode",
     FileToString => "__FileToString",
+    Env => "__env",
+    StrLen => "__strLen",
+    Substring => "__substring",
+    LowerCase => "__lowerCase",
+    UpperCase => "__upperCase",
+    StrReplace => "__strReplace",
 }
 
 /// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
@@ -257,6 +263,39 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             args.iter().filter_map(|a| parse_char_code(a)).collect(),
             None,
         ),
+        // The jmeter-plugins string functions; the last argument names a variable to store in.
+        Function::Env => {
+            let value = std::env::var(arg(0)).unwrap_or_else(|_| arg(1).to_string());
+            (value, args.get(2))
+        }
+        Function::StrLen => (arg(0).chars().count().to_string(), args.get(1)),
+        Function::Substring => {
+            // Java's `substring(begin[, end])`, on characters; out of range gives "".
+            let chars: Vec<char> = arg(0).chars().collect();
+            let begin = arg(1).trim().parse::<usize>().ok();
+            let end = match arg(2).trim() {
+                "" => Some(chars.len()),
+                e => e.parse::<usize>().ok(),
+            };
+            let value = match (begin, end) {
+                (Some(b), Some(e)) if b <= e && e <= chars.len() => chars[b..e].iter().collect(),
+                _ => {
+                    tracing::error!(target: "jmeter.functions", "__substring: indexes {} and {} do not fit `{}`", arg(1), arg(2), arg(0));
+                    String::new()
+                }
+            };
+            (value, args.get(3))
+        }
+        Function::LowerCase => (arg(0).to_lowercase(), args.get(1)),
+        Function::UpperCase => (arg(0).to_uppercase(), args.get(1)),
+        Function::StrReplace => {
+            let value = if arg(1).is_empty() {
+                arg(0).to_string()
+            } else {
+                arg(0).replace(arg(1), arg(2))
+            };
+            (value, args.get(3))
+        }
         Function::ChangeCase => {
             let value = match arg(1).trim().to_ascii_uppercase().as_str() {
                 "LOWER" => arg(0).to_lowercase(),
@@ -700,6 +739,16 @@ pub(crate) mod tests {
             "ana:s3cret"
         );
         assert_eq!(eval("${__FileToString(/no/such/file)}").0, "**ERR**");
+        assert_eq!(eval("${__strLen(héllo)}").0, "5");
+        assert_eq!(eval("${__substring(abcdef,1,3)}").0, "bc");
+        assert_eq!(eval("${__substring(abcdef,2)}").0, "cdef");
+        assert_eq!(eval("${__substring(abc,2,9)}").0, "");
+        assert_eq!(eval("${__lowerCase(AbC)}${__upperCase(AbC)}").0, "abcABC");
+        assert_eq!(eval("${__strReplace(a-b-c,-,+,v)}").1.vars["v"], "a+b+c");
+        assert_eq!(
+            eval("${__env(RMETER_SURELY_UNSET_VAR,fallback)}").0,
+            "fallback"
+        );
         assert_eq!(eval("${__jexl3(2 != 3 and not (1 gt 2))}").0, "true");
         assert_eq!(eval("${__jexl3(\"a and b\" eq \"a and b\")}").0, "true");
         assert_eq!(eval("${__jexl2(1 + 2,v)}").1.vars["v"], "3");

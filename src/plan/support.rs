@@ -244,6 +244,17 @@ pub fn elements_markdown() -> String {
             kind.note
         ));
     }
+    out.push_str(
+        "\n## Functions\n\n\
+         The `${__name(...)}` functions rmeter evaluates (from `src/plan/function.rs`); any other \
+         is reported by `rmeter check` and left as literal text, as JMeter does with unknown functions.\n\n",
+    );
+    let names: Vec<String> = super::function::Function::ALL
+        .iter()
+        .map(|f| format!("`{}`", f.name()))
+        .collect();
+    out.push_str(&names.join(", "));
+    out.push('\n');
     out
 }
 

@@ -84,3 +84,64 @@ proptest! {
         prop_assert_eq!(template.as_literal(), Some(text.as_str()));
     }
 }
+
+/// Fragments of HTML and CSS, to reach the link collector's paths.
+fn html_fragment() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "<img src=\"a.png\">",
+        "<img src=a.png>",
+        "<script src='x.js'>",
+        "</script>",
+        "<script>",
+        "<style>",
+        "</style>",
+        "<!--",
+        "-->",
+        "<base href=\"/b/\">",
+        "<link rel=stylesheet href=s.css>",
+        "<div style=\"background: url('u.png')\">",
+        "<input type=image src=i.png>",
+        "&amp;",
+        "&#x1F600;",
+        "&eacute;",
+        "&#9999999999;",
+        "&",
+        ";",
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        "<",
+        ">",
+        "\"",
+        "'",
+        "=",
+        "@import url(\"i.css\");",
+        "@import 'j.css'",
+        "url(",
+        ")",
+        "<applet codebase=c code=k>",
+        "<object data=d codebase=e>",
+        "<iframe src=f>",
+        "</iframe>",
+        " ",
+        "\n",
+    ])
+    .prop_map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn embedded_link_collection_never_panics(parts in prop::collection::vec(html_fragment(), 0..40)) {
+        use rmeter::runtime::embedded::{collect, Parser};
+        let text = parts.concat();
+        let base = url::Url::parse("http://h/d/p.html").unwrap();
+        for url in collect(Parser::Html, &text, &base).into_iter().chain(collect(Parser::Css, &text, &base)) {
+            prop_assert!(matches!(url.scheme(), "http" | "https"));
+        }
+    }
+
+    #[test]
+    fn open_model_schedule_parsing_never_panics(text in "[a-z_()/*. 0-9]{0,60}") {
+        let _ = rmeter::plan::schedule::parse_open_model(&text);
+    }
+}

@@ -302,7 +302,10 @@ impl Walk<'_> {
                 &self.ultimate_rows(element, path),
             )),
             "kg.apc.jmeter.threads.SteppingThreadGroup" => {
-                let mut n = |prop: &str| self.number(element, path, prop, 0).max(0) as u64;
+                // Bounded (about four months, ten million threads) so the schedule's
+                // arithmetic cannot overflow.
+                let mut n =
+                    |prop: &str| self.number(element, path, prop, 0).clamp(0, 10_000_000) as u64;
                 Some(super::schedule::stepping(&super::schedule::Stepping {
                     threads: n("ThreadGroup.num_threads"),
                     initial_delay: n("Threads initial delay"),
@@ -531,9 +534,9 @@ impl Walk<'_> {
         Some(match kind {
             "concurrency.ConcurrencyThreadGroup" => Dynamic::Concurrency {
                 target: target as u32,
-                ramp_up: Duration::from_secs_f64(ramp_up),
+                ramp_up: super::schedule::seconds(ramp_up),
                 steps,
-                hold: Duration::from_secs_f64(hold),
+                hold: super::schedule::seconds(hold),
             },
             "arrivals.ArrivalsThreadGroup" => Dynamic::Arrivals {
                 profile: ArrivalProfile::Ramp {
@@ -604,7 +607,12 @@ impl Walk<'_> {
                 if let crate::jmx::PropValue::Scalar(_, text) = &cell.value {
                     let template = self.b.template(path, text);
                     // The plugin reads each cell as an integer; anything else is 0.
-                    *value = self.evaluate(&template).trim().parse::<u64>().unwrap_or(0);
+                    *value = self
+                        .evaluate(&template)
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap_or(0)
+                        .min(10_000_000);
                 }
             }
             rows.push(values);

@@ -6,6 +6,11 @@
 
 use std::time::Duration;
 
+/// Seconds as a `Duration`, saturating: a schedule of absurd length must not panic.
+pub fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
+}
+
 /// One thread's start and end, from the group's start.
 pub type Span = (Duration, Duration);
 
@@ -47,10 +52,13 @@ pub fn parse_threads_schedule(text: &str) -> Result<Vec<UltimateRow>, String> {
         }
         let mut row = [0u64; 5];
         row[0] = parts[0]
-            .parse()
-            .map_err(|_| format!("`{}` is not a thread count", parts[0]))?;
+            .parse::<u64>()
+            .map_err(|_| format!("`{}` is not a thread count", parts[0]))?
+            .min(10_000_000);
         for (i, part) in parts.iter().enumerate().skip(1) {
-            row[i] = duration_seconds(part).ok_or_else(|| format!("`{part}` is not a duration"))?;
+            row[i] = duration_seconds(part)
+                .ok_or_else(|| format!("`{part}` is not a duration"))?
+                .min(10_000_000);
         }
         rows.push(row);
     }
@@ -76,7 +84,7 @@ fn duration_seconds(text: &str) -> Option<u64> {
             'd' => 86400,
             _ => return None,
         };
-        total += number.parse::<u64>().ok()? * unit;
+        total = total.saturating_add(number.parse::<u64>().ok()?.saturating_mul(unit));
         number.clear();
     }
     number.is_empty().then_some(total)
@@ -272,10 +280,8 @@ impl Dynamic {
     pub fn length(&self) -> Duration {
         match self {
             Dynamic::Concurrency { ramp_up, hold, .. } => *ramp_up + *hold,
-            Dynamic::OpenModel { steps, .. } => {
-                Duration::from_secs_f64(steps.iter().map(|s| s.duration).sum())
-            }
-            Dynamic::Arrivals { profile, .. } => Duration::from_secs_f64(match profile {
+            Dynamic::OpenModel { steps, .. } => seconds(steps.iter().map(|s| s.duration).sum()),
+            Dynamic::Arrivals { profile, .. } => seconds(match profile {
                 ArrivalProfile::Ramp { ramp_up, hold, .. } => ramp_up + hold,
                 ArrivalProfile::FreeForm(rows) => rows.iter().map(|r| r.2).sum(),
             }),
@@ -661,6 +667,13 @@ mod open_model_tests {
         assert!(parse_open_model("rate(10) random_arrivals(1 min)").is_err());
         assert!(parse_open_model("rate(10/fortnight)").is_err());
         assert!(parse_open_model("grow(1)").is_err());
+        // Absurd lengths saturate instead of panicking.
+        let steps = parse_open_model("rate(1/s) pause(99999999999999999999 d)").unwrap();
+        let _ = Dynamic::OpenModel { steps, seed: 1 }.length();
+        assert_eq!(
+            parse_threads_schedule("spawn(99999999999,99999999999d,1,1,1)").unwrap()[0][0..2],
+            [10_000_000, 10_000_000]
+        );
         // A linear ramp: half the arrivals before the time where the cumulative rate is half.
         let ramp = OpenStep {
             begin: 0.0,

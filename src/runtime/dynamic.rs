@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{vu, Shared};
-use crate::plan::schedule::Dynamic;
+use crate::plan::schedule::{seconds, Dynamic};
 
 /// The arrivals an Arrivals Thread Group hands to its idle users: one permit per iteration.
 #[derive(Debug)]
@@ -68,7 +68,13 @@ pub(super) async fn run(
 ) -> u64 {
     let group = shared.group(index);
     let start = Instant::now();
-    let end = start + dynamic.length();
+    // An absurdly long schedule ends in thirty years rather than overflow the clock.
+    let after = |d: Duration| {
+        start
+            .checked_add(d)
+            .unwrap_or_else(|| start + Duration::from_secs(30 * 365 * 86400))
+    };
+    let end = after(dynamic.length());
     let mut users = JoinSet::new();
     let mut made: u32 = 0;
     let mut stop_rx = shared.stop.subscribe();
@@ -108,7 +114,7 @@ pub(super) async fn run(
                     } else {
                         k as f64 / step.count as f64
                     };
-                    let at = start + Duration::from_secs_f64(offset + step.time_at(fraction));
+                    let at = after(seconds(offset + step.time_at(fraction)));
                     tokio::select! {
                         _ = tokio::time::sleep_until(at) => {}
                         _ = stop_rx.changed() => {}
@@ -121,10 +127,12 @@ pub(super) async fn run(
                 }
                 offset += step.duration;
             }
-            // The schedule's trailing time (a final pause) is waited out too.
-            tokio::select! {
-                _ = tokio::time::sleep_until(end) => {}
-                _ = stop_rx.changed() => {}
+            // The schedule's trailing time (a final pause) is waited out too, unless stopping.
+            if !shared.stop.is_stopping() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(end) => {}
+                    _ = stop_rx.changed() => {}
+                }
             }
         }
         Dynamic::Concurrency { .. } => loop {
@@ -157,7 +165,7 @@ pub(super) async fn run(
             let arrivals = Arc::new(Arrivals::default());
             let mut rolling = 0.0f64;
             loop {
-                let at = start + Duration::from_secs_f64(rolling);
+                let at = after(seconds(rolling));
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}
                     _ = stop_rx.changed() => {}

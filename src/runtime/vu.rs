@@ -1461,7 +1461,8 @@ impl VirtualUser {
         let Some((at, place)) = shared.precise_timers[ptt.slot].take(ptt, now, rate) else {
             return Duration::ZERO;
         };
-        Duration::from_secs_f64((at - now).max(0.0)) + ptt.batch_delay * place
+        crate::plan::schedule::seconds(at - now)
+            .saturating_add(ptt.batch_delay.saturating_mul(place))
     }
 
     /// Sleeps for a timer, cut short by the scheduler's end (then false) or by a stop.
@@ -1749,7 +1750,8 @@ impl VirtualUser {
                 sample.sent_bytes += resource.sent_bytes;
                 sample.subresults.push(resource);
             }
-            sample.elapsed = (sample.end_ms - sample.start_ms).max(0) as u64 - sample.idle;
+            sample.elapsed =
+                ((sample.end_ms - sample.start_ms).max(0) as u64).saturating_sub(sample.idle);
             // JMeter renames each child after its container: `Name-0`, `Name-1`...
             if !self.plan.functional_mode {
                 for (i, child) in sample.subresults.iter_mut().enumerate() {

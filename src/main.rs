@@ -35,6 +35,9 @@ use rmeter::runtime::Stop;
 
 /// glibc's malloc takes an arena lock on the per-sample path under many threads (measured in
 /// `benches/`: futex wake-ups and lock waits); mimalloc's thread-local heaps do not.
+/// The `system-alloc` feature leaves the system allocator in place, for heap profilers
+/// (heaptrack) that only see malloc.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

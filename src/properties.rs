@@ -36,6 +36,8 @@ pub const UNHONOURED: &[(&str, Option<&str>)] = &[
     ("httpclient.socket.https.cps", Some("0")),
     ("httpclient.localaddress", None),
     ("httpclient.timeout", None),
+    ("httpclient4.auth.preemptive", Some("true")),
+    ("httpsampler.embedded_resources_use_md5", Some("false")),
 ];
 
 /// Warnings for the [`UNHONOURED`] properties that are set.

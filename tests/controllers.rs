@@ -60,6 +60,17 @@ fn column(rows: &[Vec<String>], name: &str) -> usize {
     rows[0].iter().position(|h| h == name).unwrap()
 }
 
+/// The samples' start times, sorted.
+fn start_times(rows: &[Vec<String>]) -> Vec<i64> {
+    let start = column(rows, "timeStamp");
+    let mut stamps: Vec<i64> = rows[1..]
+        .iter()
+        .map(|r| r[start].parse().unwrap())
+        .collect();
+    stamps.sort();
+    stamps
+}
+
 /// Asserts that building the plan reports a diagnostic at `place` that says `text`.
 fn assert_reported(plan_text: &str, place: &str, text: &str) {
     let tree = rmeter::jmx::parse(plan_text.as_bytes()).unwrap();
@@ -289,12 +300,7 @@ async fn result_status_action_handler_acts_on_failed_samples() {
 async fn constant_throughput_timer_shared_by_all_threads_holds_the_rate() {
     let timer = r#"<ConstantThroughputTimer testclass="ConstantThroughputTimer" testname="Rate"><intProp name="calcMode">3</intProp><doubleProp><name>throughput</name><value>1200.0</value><savedValue>0.0</savedValue></doubleProp></ConstantThroughputTimer><hashTree/>"#;
     let rows = run(&plan(4, 6, &(timer.to_string() + &java("paced", 0)))).await;
-    let start = column(&rows, "timeStamp");
-    let mut stamps: Vec<i64> = rows[1..]
-        .iter()
-        .map(|r| r[start].parse().unwrap())
-        .collect();
-    stamps.sort();
+    let stamps = start_times(&rows);
     assert_eq!(stamps.len(), 24);
     // 24 samples at 20 per second: 23 intervals of 50 ms.
     let span = stamps[23] - stamps[0];
@@ -314,12 +320,7 @@ async fn precise_throughput_timer_keeps_the_exact_count_per_stretch() {
   <intProp name="batchSize">1</intProp><intProp name="batchThreadDelay">0</intProp><longProp name="randomSeed">0</longProp>
 </PreciseThroughputTimer><hashTree/>"#;
     let rows = run(&plan(4, 10, &(timer.to_string() + &java("paced", 0)))).await;
-    let start = column(&rows, "timeStamp");
-    let mut stamps: Vec<i64> = rows[1..]
-        .iter()
-        .map(|r| r[start].parse().unwrap())
-        .collect();
-    stamps.sort();
+    let stamps = start_times(&rows);
     assert_eq!(stamps.len(), 40);
     // The schedule starts when the first user reaches the timer, just before the first sample:
     // the first 20 samples fall in its first second, all 40 in two seconds.
@@ -344,23 +345,14 @@ async fn synchronizing_timer_releases_users_together() {
             "<stringProp name=\"ThreadGroup.num_threads\">3</stringProp><stringProp name=\"ThreadGroup.ramp_time\">1</stringProp>",
         )
     };
-    let stamps = |rows: &[Vec<String>]| {
-        let start = column(rows, "timeStamp");
-        let mut s: Vec<i64> = rows[1..]
-            .iter()
-            .map(|r| r[start].parse().unwrap())
-            .collect();
-        s.sort();
-        s
-    };
     let rows = run(&staggered(&(timer(0, 0) + &java("together", 0)))).await;
-    let s = stamps(&rows);
+    let s = start_times(&rows);
     assert_eq!(s.len(), 3);
     assert!(s[2] - s[0] <= 30, "{s:?}");
     // Groups of 2 with a 500 ms timeout: the first two go together when the second arrives
     // (about 333 ms); the third arrives at about 667 ms and goes alone at its timeout.
     let rows = run(&staggered(&(timer(2, 500) + &java("pairs", 0)))).await;
-    let s = stamps(&rows);
+    let s = start_times(&rows);
     assert!(s[1] - s[0] <= 30, "{s:?}");
     assert!((700..=1000).contains(&(s[2] - s[1])), "{s:?}");
 }

@@ -15,20 +15,82 @@ pub enum Parser {
     Css,
 }
 
-/// The parser for a `Content-Type` value (the media type before `;`), if any.
-pub fn parser_for(content_type: &str) -> Option<Parser> {
-    let media = content_type
-        .split([';', ' '])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "text/html" | "application/xhtml+xml" | "application/xml" | "text/xml" => {
-            Some(Parser::Html)
+/// The run's settings for embedded resources, from JMeter's properties.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Media types and their parser (`HTTPResponse.parsers`, `<parser>.className`, `<parser>.types`).
+    pub parsers: Vec<(String, Parser)>,
+    /// `httpsampler.ignore_failed_embedded_resources`.
+    pub ignore_failed: bool,
+    /// `httpsampler.max_frame_depth`: deeper documents are not parsed.
+    pub max_depth: u32,
+}
+
+impl Settings {
+    /// The settings, and a warning for each parser class rmeter reads with other rules.
+    pub fn from_properties(props: &crate::properties::Properties) -> (Settings, Vec<String>) {
+        let mut parsers = Vec::new();
+        let mut warnings = Vec::new();
+        let names = props
+            .get("HTTPResponse.parsers")
+            .unwrap_or_else(|| "htmlParser wmlParser cssParser".into());
+        for name in names.split_whitespace() {
+            let (default_class, default_types) = match name {
+                "htmlParser" => (
+                    "org.apache.jmeter.protocol.http.parser.LagartoBasedHtmlParser",
+                    "text/html application/xhtml+xml application/xml text/xml",
+                ),
+                "wmlParser" => (
+                    "org.apache.jmeter.protocol.http.parser.RegexpHTMLParser",
+                    "text/vnd.wap.wml",
+                ),
+                "cssParser" => (
+                    "org.apache.jmeter.protocol.http.parser.CssParser",
+                    "text/css",
+                ),
+                _ => ("", ""),
+            };
+            let class = props
+                .get(&format!("{name}.className"))
+                .unwrap_or_else(|| default_class.into());
+            let parser = match class.rsplit('.').next().unwrap_or("") {
+                "CssParser" => Parser::Css,
+                "LagartoBasedHtmlParser" | "RegexpHTMLParser" => Parser::Html,
+                "" => continue,
+                other => {
+                    warnings.push(format!(
+                        "{name}.className={class}: rmeter reads pages with the Lagarto parser's rules, not {other}'s"
+                    ));
+                    Parser::Html
+                }
+            };
+            let types = props
+                .get(&format!("{name}.types"))
+                .unwrap_or_else(|| default_types.into());
+            for media in types.split_whitespace() {
+                parsers.push((media.to_ascii_lowercase(), parser));
+            }
         }
-        "text/css" => Some(Parser::Css),
-        _ => None,
+        let settings = Settings {
+            parsers,
+            ignore_failed: props.bool("httpsampler.ignore_failed_embedded_resources", false),
+            max_depth: props.int("httpsampler.max_frame_depth", 5).clamp(0, 100) as u32,
+        };
+        (settings, warnings)
+    }
+
+    /// The parser for a `Content-Type` value (the media type before `;`), if any.
+    pub fn parser_for(&self, content_type: &str) -> Option<Parser> {
+        let media = content_type
+            .split([';', ' '])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        self.parsers
+            .iter()
+            .find(|(m, _)| *m == media)
+            .map(|(_, p)| *p)
     }
 }
 
@@ -435,8 +497,23 @@ mod tests {
             urls(Parser::Css, css),
             ["http://h/dir/a.css", "http://h/dir/b.css"]
         );
-        assert_eq!(parser_for("text/css; charset=utf-8"), Some(Parser::Css));
-        assert_eq!(parser_for("text/HTML"), Some(Parser::Html));
-        assert_eq!(parser_for("application/json"), None);
+        let props = crate::properties::Properties::with_jmeter_defaults();
+        let (settings, warnings) = Settings::from_properties(&props);
+        assert!(warnings.is_empty());
+        assert_eq!(
+            settings.parser_for("text/css; charset=utf-8"),
+            Some(Parser::Css)
+        );
+        assert_eq!(settings.parser_for("text/HTML"), Some(Parser::Html));
+        assert_eq!(settings.parser_for("application/json"), None);
+        // JMeter's batch properties parse HTML only.
+        props.set("HTTPResponse.parsers", "htmlParser");
+        let (settings, _) = Settings::from_properties(&props);
+        assert_eq!(settings.parser_for("text/css"), None);
+        props.set(
+            "htmlParser.className",
+            "org.apache.jmeter.protocol.http.parser.JsoupBasedHtmlParser",
+        );
+        assert_eq!(Settings::from_properties(&props).1.len(), 1);
     }
 }

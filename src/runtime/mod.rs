@@ -184,8 +184,8 @@ struct Shared {
     cached_mode: cache::CachedMode,
     /// Methods whose responses a Cache Manager stores (`cacheable_methods`).
     cacheable_methods: Vec<String>,
-    /// `httpsampler.ignore_failed_embedded_resources`.
-    ignore_failed_embedded: bool,
+    /// Parsers and limits of "Retrieve All Embedded Resources".
+    embedded: Arc<embedded::Settings>,
     /// The folder of the plan file, which relative upload paths fall back to.
     plan_dir: PathBuf,
 }
@@ -330,7 +330,10 @@ pub async fn run(
             .unwrap_or_else(|| "COOKIE_".into())
     });
     let cached_mode = cached_mode(&props);
-    let ignore_failed_embedded = props.bool("httpsampler.ignore_failed_embedded_resources", false);
+    let (embedded, warnings) = embedded::Settings::from_properties(&props);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let cacheable_methods = props
         .get("cacheable_methods")
         .unwrap_or_else(|| "GET".into())
@@ -364,7 +367,7 @@ pub async fn run(
         seeded: Arc::default(),
         cached_mode,
         cacheable_methods,
-        ignore_failed_embedded,
+        embedded: Arc::new(embedded),
         plan_dir: settings.plan_dir.clone(),
         sync_timers: Arc::new(
             (0..plan.n_sync_timers)
@@ -445,7 +448,7 @@ impl Shared {
             precise_timers: other.precise_timers.clone(),
             sync_timers: other.sync_timers.clone(),
             cacheable_methods: other.cacheable_methods.clone(),
-            ignore_failed_embedded: other.ignore_failed_embedded,
+            embedded: other.embedded.clone(),
             plan_dir: other.plan_dir.clone(),
         }
     }

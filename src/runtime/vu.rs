@@ -1673,7 +1673,7 @@ impl VirtualUser {
     /// "Retrieve All Embedded Resources": a successful text page whose type has a parser
     /// becomes a container: the page as its first sub-result, then each resource it links to
     /// (fetched with GET, the page's headers, cookies and cache), in document order; resources
-    /// that are pages or stylesheets are parsed in turn, down to JMeter's depth of 5.
+    /// that are pages or stylesheets are parsed in turn, down to `httpsampler.max_frame_depth` (5).
     fn embedded_resources<'a>(
         &'a mut self,
         request: &'a HttpRequest,
@@ -1687,7 +1687,7 @@ impl VirtualUser {
             if !sample.success
                 || sample.data_type != DataType::Text
                 || exchange.body.is_empty()
-                || depth > 5
+                || depth > self.shared.embedded.max_depth
             {
                 return sample;
             }
@@ -1699,7 +1699,7 @@ impl VirtualUser {
                 .map(|(_, v)| v.trim())
                 .next_back()
                 .unwrap_or("");
-            let Some(parser) = super::embedded::parser_for(content_type) else {
+            let Some(parser) = self.shared.embedded.parser_for(content_type) else {
                 return sample;
             };
             let Ok(base) = url::Url::parse(&exchange.url) else {
@@ -1758,7 +1758,7 @@ impl VirtualUser {
                     child.label = format!("{}-{i}", sample.label);
                 }
             }
-            if !self.shared.ignore_failed_embedded {
+            if !self.shared.embedded.ignore_failed {
                 let failed: Vec<&Sample> = sample.subresults[first_new..]
                     .iter()
                     .filter(|r| !r.success)

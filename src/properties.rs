@@ -31,7 +31,7 @@ pub const UNHONOURED: &[(&str, Option<&str>)] = &[
     ("httpclient4.request_sent_retry_enabled", Some("false")),
     ("httpclient4.idletimeout", None),
     ("httpclient4.time_to_live", None),
-    ("httpclient4.validate_after_inactivity", None),
+    ("httpclient4.validate_after_inactivity", Some("4900")),
     ("httpclient.socket.http.cps", Some("0")),
     ("httpclient.socket.https.cps", Some("0")),
     ("httpclient.localaddress", None),

@@ -315,3 +315,162 @@ async fn dns_cache_manager_static_hosts() {
         format!("http://bank.invalid:{}/ok", addr.port())
     );
 }
+
+/// A raw HTTP/1.1 server that answers each request with the scripted bytes for its path, sent
+/// three bytes at a time, and closes the connection after `close` paths. Counts connections.
+async fn serve_raw(
+    script: &'static [(&'static str, &'static str, bool)],
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&seen[..end]).to_string();
+                    seen.drain(..end + 4);
+                    let path = head.split(' ').nth(1).unwrap_or("");
+                    let Some((_, reply, close)) = script.iter().find(|(p, _, _)| *p == path) else {
+                        return;
+                    };
+                    for piece in reply.as_bytes().chunks(3) {
+                        if socket.write_all(piece).await.is_err() {
+                            return;
+                        }
+                        socket.flush().await.unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                    if *close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// The wire format as servers send it: chunked bodies with extensions and trailers, an interim
+/// `100 Continue`, HEAD, an HTTP/1.0 body that ends with the connection, and broken bodies. The
+/// connection is kept where the response allows and replaced where it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_framing_on_the_wire() {
+    const SCRIPT: &[(&str, &str, bool)] = &[
+        ("/chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n", false),
+        ("/continue", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false),
+        ("/head", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", false),
+        ("/old", "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close", true),
+        ("/short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true),
+        ("/cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", true),
+        ("/twice", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", false),
+    ];
+    let (addr, accepted) = serve_raw(SCRIPT).await;
+    let sampler = |name: &str, method: &str, body: &str| {
+        let check = if body.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<hashTree><ResponseAssertion testclass="ResponseAssertion" testname="body">
+      <collectionProp name="Asserion.test_strings"><stringProp name="1">{body}</stringProp></collectionProp>
+      <stringProp name="Assertion.test_field">Assertion.response_data</stringProp>
+      <intProp name="Assertion.test_type">8</intProp></ResponseAssertion><hashTree/></hashTree>"#
+            )
+        };
+        let check = if check.is_empty() {
+            "<hashTree/>".to_string()
+        } else {
+            check
+        };
+        format!(
+            r#"<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="{name}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${{__P(port)}}</stringProp>
+    <stringProp name="HTTPSampler.method">{method}</stringProp>
+    <stringProp name="HTTPSampler.path">/{name}</stringProp></HTTPSamplerProxy>{check}"#
+        )
+    };
+    let samplers = [
+        sampler("chunked", "GET", "hello, world"),
+        sampler("continue", "GET", "ok"),
+        sampler("head", "HEAD", ""),
+        sampler("old", "GET", "until close"),
+        sampler("chunked", "GET", "hello, world"),
+        sampler("short", "GET", ""),
+        sampler("cut", "GET", ""),
+        sampler("twice", "GET", ""),
+    ]
+    .join("\n");
+    let plan = format!(
+        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Wire"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+{samplers}
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.jmx");
+    std::fs::write(&path, plan).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&path, &jtl, &[("port", addr.port().to_string())])
+        .await
+        .unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let broken = &rows[rows.len() - 1];
+    assert!(
+        broken[3].starts_with("Non HTTP response code: ") && broken[7] == "false",
+        "{broken:?}"
+    );
+    let got: Vec<(&str, &str, &str, &str)> = rows[1..rows.len() - 1]
+        .iter()
+        .map(|r| (r[2].as_str(), r[3].as_str(), r[7].as_str(), r[8].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("chunked", "200", "true", ""),
+            ("continue", "200", "true", ""),
+            ("head", "200", "true", ""),
+            ("old", "200", "true", ""),
+            ("chunked", "200", "true", ""),
+            (
+                "short",
+                "Non HTTP response code: org.apache.http.ConnectionClosedException",
+                "false",
+                ""
+            ),
+            (
+                "cut",
+                "Non HTTP response code: org.apache.http.ConnectionClosedException",
+                "false",
+                ""
+            ),
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[6][4],
+        "Non HTTP response message: Premature end of Content-Length delimited message body (expected: 10; received: 3)"
+    );
+    assert_eq!(
+        rows[7][4],
+        "Non HTTP response message: Premature end of chunk coded message body: closing chunk expected"
+    );
+    // One connection up to /old, which closes it; a second up to /short; one each for /cut
+    // and /twice.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+}

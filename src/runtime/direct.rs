@@ -1,18 +1,20 @@
-//! A user's own HTTP/1.1 connections on hyper's connection API, with no pool in between: one
-//! connection per target (scheme, host, port), kept alive as JMeter's HttpClient keeps a
-//! thread's connections. reqwest's pool, dispatch and connector layers cost about twice the CPU
-//! per request of this path (see ARCHITECTURE.md); reqwest remains for proxied runs.
+//! A user's own HTTP/1.1 connections, driven from the user's task: one connection per target
+//! (scheme, host, port), kept alive as JMeter's HttpClient keeps a thread's connections.
+//!
+//! The request head is written from the rendered sampler in one buffer and the response is
+//! parsed with httparse, in the user's own task: no connection task, no channel between the
+//! user and its socket, and buffers per user rather than per connection. Against hyper's
+//! connection API this halved the user-space CPU per sample and the memory of an idle
+//! connection (figures in ARCHITECTURE.md). reqwest remains for proxied runs.
 
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http1::SendRequest;
-
-/// Something a connection runs over: plain TCP or TLS.
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+use hyper::http;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 /// What went wrong, in the terms the error mapping needs.
 #[derive(Debug)]
@@ -22,7 +24,7 @@ pub struct Failure {
     /// A kept-alive connection ended or was reset before any response: the server had closed
     /// it as the request went out. An idempotent request may be sent again on a new connection.
     pub stale: bool,
-    pub io_kind: Option<std::io::ErrorKind>,
+    pub io_kind: Option<io::ErrorKind>,
     pub text: String,
 }
 
@@ -37,9 +39,16 @@ pub fn host_and_port(url: &url::Url) -> (String, u16) {
     (host, url.port_or_known_default().unwrap_or(80))
 }
 
+/// The text of an exchange the server ended early; the error mapping reads it as JMeter's
+/// `NoHttpResponseException`.
+const CLOSED: &str = "connection closed before message completed";
+
+/// How HttpClient's `ConnectionClosedException` begins, for a body the server cut short.
+pub const PREMATURE: &str = "Premature end of";
+
 impl Failure {
     /// A failure while connecting that is not an I/O error of the connect itself.
-    fn connecting(io_kind: Option<std::io::ErrorKind>, text: String) -> Failure {
+    fn connecting(io_kind: Option<io::ErrorKind>, text: String) -> Failure {
         Failure {
             timeout: false,
             connect: true,
@@ -49,9 +58,9 @@ impl Failure {
         }
     }
 
-    fn connect(error: &std::io::Error) -> Failure {
+    fn connect(error: &io::Error) -> Failure {
         Failure {
-            timeout: error.kind() == std::io::ErrorKind::TimedOut,
+            timeout: error.kind() == io::ErrorKind::TimedOut,
             connect: true,
             stale: false,
             io_kind: Some(error.kind()),
@@ -69,22 +78,69 @@ impl Failure {
         }
     }
 
-    fn hyper(error: &hyper::Error) -> Failure {
-        let io_kind = super::http::source_chain(error)
-            .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()));
-        let mut text = super::http::source_chain(error)
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join(": ");
-        if error.is_incomplete_message() || error.is_canceled() {
-            text.push_str(" (connection closed)");
-        }
+    fn io(error: &io::Error) -> Failure {
         Failure {
-            timeout: error.is_timeout(),
+            timeout: false,
             connect: false,
             stale: false,
-            io_kind,
-            text,
+            io_kind: Some(error.kind()),
+            text: error.to_string(),
+        }
+    }
+
+    /// The response broke the protocol.
+    fn protocol(text: impl Into<String>) -> Failure {
+        Failure {
+            timeout: false,
+            connect: false,
+            stale: false,
+            io_kind: None,
+            text: text.into(),
+        }
+    }
+}
+
+/// Plain TCP or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    /// Reads what is there into `buf`'s spare capacity; 0 at the end of the stream.
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read_buf(buf).await,
+            Stream::Tls(s) => s.read_buf(buf).await,
+        }
+    }
+
+    /// Whether the server closed the connection (or sent something unasked) while it was idle.
+    /// Costs no system call when the socket has not been readable since the last response.
+    fn closed_while_idle(&self) -> bool {
+        let (tcp, tls) = match self {
+            Stream::Plain(s) => (s, false),
+            Stream::Tls(s) => (s.get_ref().0, true),
+        };
+        let mut probe = [0u8; 1];
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut buf = tokio::io::ReadBuf::new(&mut probe);
+        match tcp.poll_peek(&mut cx, &mut buf) {
+            std::task::Poll::Pending => false,
+            // Pending TLS records (a session ticket) are read with the next response.
+            std::task::Poll::Ready(Ok(n)) => n == 0 || !tls,
+            std::task::Poll::Ready(Err(_)) => true,
         }
     }
 }
@@ -93,123 +149,182 @@ struct Connection {
     https: bool,
     host: String,
     port: u16,
-    sender: SendRequest<Full<Bytes>>,
+    stream: Stream,
+    /// When its last exchange ended.
+    idle_since: Instant,
 }
 
-/// A user's direct connections.
+/// Connections idle at least this long are checked for a close before an idempotent request
+/// uses them (JMeter's `httpclient4.validate_after_inactivity`, 4,900 ms); busier ones rely on
+/// the resend of idempotent requests (`Failure::stale`). Other requests always check.
+const CHECK_AFTER_IDLE: Duration = Duration::from_millis(4900);
+
+/// Read buffers above this size are given back after the exchange, so that thousands of idle
+/// users hold little memory.
+const KEEP_BUFFER: usize = 16 * 1024;
+const READ_CHUNK: usize = 8 * 1024;
+
+/// A user's direct connections, and the buffers its exchanges share (a user runs one exchange
+/// at a time).
 #[derive(Default)]
 pub struct Connections {
     open: Vec<Connection>,
     /// This user's TLS configuration: the run's, with its own session cache.
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// Bytes read and not yet consumed: the response head, then the body's first bytes.
+    buf: Vec<u8>,
+    /// The connection of the exchange under way, how its body ends, and whether the connection
+    /// stays open after it.
+    current: Option<(usize, Framing, bool)>,
 }
 
-/// A response head and its still unread body.
+/// How a response body ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// At the end of the stream; the connection is not reused.
+    Close,
+}
+
+/// A response head.
+pub struct Head {
+    pub status: http::StatusCode,
+    pub version: http::Version,
+    /// The server's reason phrase when it is not the canonical one.
+    pub reason: Option<String>,
+    pub headers: http::HeaderMap,
+}
+
+/// A response head; the body is read next with [`Connections::body`].
 pub struct Response {
-    pub inner: hyper::Response<hyper::body::Incoming>,
+    pub head: Head,
     /// Time spent connecting (TLS included); zero on a kept-alive connection.
     pub connect: Duration,
+}
+
+/// One request, its head already written by the caller.
+pub struct Request<'a> {
+    pub head: &'a [u8],
+    pub body: &'a [u8],
+    /// The body goes as one chunk (the plan set `Transfer-Encoding: chunked`).
+    pub chunked: bool,
+    pub idempotent: bool,
+    pub head_only: bool,
+    /// The request asks to close the connection after the response.
+    pub close: bool,
 }
 
 impl Connections {
     /// Drops every connection (a new user on the next iteration).
     pub fn clear(&mut self) {
         self.open.clear();
+        self.current = None;
     }
 
-    /// Sends `request` to `url`'s target over a kept-alive connection, or a new one.
+    /// Sends `request` to `url`'s target over a kept-alive connection, or a new one, and reads
+    /// the response head.
     pub async fn send(
         &mut self,
         url: &url::Url,
-        request: hyper::Request<Full<Bytes>>,
+        request: &Request<'_>,
         connect_timeout: Option<Duration>,
         response_timeout: Option<Duration>,
         tls: &Arc<rustls::ClientConfig>,
         static_hosts: &[(String, Vec<std::net::IpAddr>)],
     ) -> Result<Response, Failure> {
+        // A body left unread leaves its connection unusable.
+        if let Some((index, ..)) = self.current.take() {
+            self.open.swap_remove(index);
+        }
+        self.buf.clear();
         let https = url.scheme() == "https";
         let (host, port) = host_and_port(url);
-        let mut request = request;
-        let mut retried = false;
-        loop {
-            // A connection the server closed while idle is dropped before use.
-            self.open.retain(|c| !c.sender.is_closed());
-            let found = self
-                .open
-                .iter()
-                .position(|c| c.https == https && c.port == port && c.host == host);
-            let (index, connect) = match found {
-                Some(i) => (i, Duration::ZERO),
-                None => {
-                    let started = Instant::now();
-                    let connecting = self.connect(https, &host, port, tls, static_hosts);
-                    let sender = match connect_timeout {
-                        Some(limit) => tokio::time::timeout(limit, connecting)
-                            .await
-                            .map_err(|_| Failure::timeout(true))??,
-                        None => connecting.await?,
-                    };
-                    self.open.push(Connection {
-                        https,
-                        host: host.clone(),
-                        port,
-                        sender,
-                    });
-                    (self.open.len() - 1, started.elapsed())
-                }
-            };
-            let sender = &mut self.open[index].sender;
-            // On failure, the request comes back when it never reached the connection.
-            let sending = async {
-                if let Err(e) = sender.ready().await {
-                    return Err((Failure::hyper(&e), Some(request)));
-                }
-                sender.try_send_request(request).await.map_err(|mut e| {
-                    let unsent = e.take_message();
-                    let mut failure = Failure::hyper(e.error());
-                    // No response came back: the connection ended (or was reset) under the
-                    // request. A response head ends this future, so no byte of one was read.
-                    failure.stale = e.error().is_incomplete_message()
-                        || matches!(
-                            failure.io_kind,
-                            Some(
-                                std::io::ErrorKind::ConnectionReset
-                                    | std::io::ErrorKind::ConnectionAborted
-                                    | std::io::ErrorKind::BrokenPipe
-                            )
-                        );
-                    (failure, unsent)
-                })
-            };
-            let result = match response_timeout {
-                Some(limit) => match tokio::time::timeout(limit, sending).await {
-                    Ok(result) => result,
-                    Err(_) => Err((Failure::timeout(false), None)),
-                },
-                None => sending.await,
-            };
-            match result {
-                Ok(inner) => return Ok(Response { inner, connect }),
-                Err((failure, unsent)) => {
-                    // A failed exchange leaves the connection in an unknown state.
-                    self.open.swap_remove(index);
-                    match unsent {
-                        // A kept-alive connection the server had closed: once more on a new
-                        // one, as HttpClient does for a request it could not send.
-                        Some(unsent) if connect.is_zero() && !retried => {
-                            retried = true;
-                            request = unsent;
-                        }
-                        _ => {
-                            return Err(Failure {
-                                stale: failure.stale && connect.is_zero(),
-                                ..failure
-                            })
-                        }
-                    }
-                }
+        let now = Instant::now();
+        // A connection the server closed while idle is dropped before use.
+        self.open.retain(|c| {
+            c.https != https
+                || c.port != port
+                || c.host != host
+                || ((request.idempotent && now - c.idle_since < CHECK_AFTER_IDLE)
+                    || !c.stream.closed_while_idle())
+        });
+        let found = self
+            .open
+            .iter()
+            .position(|c| c.https == https && c.port == port && c.host == host);
+        let (index, connect) = match found {
+            Some(i) => (i, Duration::ZERO),
+            None => {
+                let started = Instant::now();
+                let connecting = self.connect(https, &host, port, tls, static_hosts);
+                let stream = match connect_timeout {
+                    Some(limit) => tokio::time::timeout(limit, connecting)
+                        .await
+                        .map_err(|_| Failure::timeout(true))??,
+                    None => connecting.await?,
+                };
+                self.open.push(Connection {
+                    https,
+                    host,
+                    port,
+                    stream,
+                    idle_since: started,
+                });
+                (self.open.len() - 1, started.elapsed())
+            }
+        };
+        let exchanging = exchange_head(&mut self.open[index].stream, &mut self.buf, request);
+        let result = match response_timeout {
+            Some(limit) => match tokio::time::timeout(limit, exchanging).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure::timeout(false)),
+            },
+            None => exchanging.await,
+        };
+        match result {
+            Ok((head, framing, keep_alive)) => {
+                self.current = Some((index, framing, keep_alive && !request.close));
+                Ok(Response { head, connect })
+            }
+            Err(mut failure) => {
+                // A failed exchange leaves the connection in an unknown state.
+                self.open.swap_remove(index);
+                failure.stale &= connect.is_zero();
+                Err(failure)
             }
         }
+    }
+
+    /// Reads the body of the response [`send`](Self::send) returned, within `timeout`.
+    pub async fn body(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, Failure> {
+        let Some((index, framing, keep_alive)) = self.current.take() else {
+            return Ok(Vec::new());
+        };
+        let reading = read_body(&mut self.open[index].stream, &mut self.buf, framing);
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit, reading)
+                .await
+                .unwrap_or_else(|_| Err(Failure::timeout(false))),
+            None => reading.await,
+        };
+        let now = Instant::now();
+        let connection = &mut self.open[index];
+        // Reusable when the body ended where its framing said, nothing more came, and neither
+        // side asked to close.
+        let reusable =
+            result.is_ok() && framing != Framing::Close && self.buf.is_empty() && keep_alive;
+        if reusable {
+            connection.idle_since = now;
+        } else {
+            self.open.swap_remove(index);
+        }
+        self.buf.clear();
+        if self.buf.capacity() > KEEP_BUFFER {
+            self.buf = Vec::new();
+        }
+        result
     }
 
     async fn connect(
@@ -219,7 +334,7 @@ impl Connections {
         port: u16,
         run_tls: &Arc<rustls::ClientConfig>,
         static_hosts: &[(String, Vec<std::net::IpAddr>)],
-    ) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    ) -> Result<Stream, Failure> {
         let addresses: Vec<std::net::SocketAddr> = match static_hosts
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(host))
@@ -238,7 +353,7 @@ impl Connections {
         let mut last = None;
         let mut stream = None;
         for address in addresses {
-            match tokio::net::TcpStream::connect(address).await {
+            match TcpStream::connect(address).await {
                 Ok(s) => {
                     stream = Some(s);
                     break;
@@ -257,60 +372,389 @@ impl Connections {
             }
         };
         let _ = stream.set_nodelay(true);
-        let io: Box<dyn Io> = if https {
-            let config = self
-                .tls
-                .get_or_insert_with(|| {
-                    let mut config = (**run_tls).clone();
-                    config.resumption = rustls::client::Resumption::in_memory_sessions(8);
-                    Arc::new(config)
-                })
-                .clone();
-            let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| {
-                Failure::connecting(None, format!("invalid TLS server name {host}: {e}"))
-            })?;
-            let tls = tokio_rustls::TlsConnector::from(config)
-                .connect(name, stream)
-                .await
-                .map_err(|e| {
-                    Failure::connecting(Some(e.kind()), format!("TLS handshake failed: {e}"))
-                })?;
-            Box::new(tls)
-        } else {
-            Box::new(stream)
-        };
-        let (sender, connection) = hyper::client::conn::http1::Builder::new()
-            .title_case_headers(true)
-            .handshake(hyper_util::rt::TokioIo::new(io))
+        if !https {
+            return Ok(Stream::Plain(stream));
+        }
+        let config = self
+            .tls
+            .get_or_insert_with(|| {
+                let mut config = (**run_tls).clone();
+                config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+                Arc::new(config)
+            })
+            .clone();
+        let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| {
+            Failure::connecting(None, format!("invalid TLS server name {host}: {e}"))
+        })?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, stream)
             .await
-            .map_err(|e| Failure {
-                connect: true,
-                ..Failure::hyper(&e)
+            .map_err(|e| {
+                Failure::connecting(Some(e.kind()), format!("TLS handshake failed: {e}"))
             })?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
+        Ok(Stream::Tls(Box::new(tls)))
     }
 }
 
-/// Reads the whole body, within `timeout`.
-pub async fn body(
-    response: hyper::Response<hyper::body::Incoming>,
-    timeout: Option<Duration>,
-) -> Result<Bytes, Failure> {
-    let reading = async {
-        response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .map_err(|e| Failure::hyper(&e))
+/// Writes the request and reads the response head (skipping interim `1xx` responses).
+async fn exchange_head(
+    stream: &mut Stream,
+    buf: &mut Vec<u8>,
+    request: &Request<'_>,
+) -> Result<(Head, Framing, bool), Failure> {
+    let written = async {
+        stream.write_all(request.head).await?;
+        if request.chunked {
+            if !request.body.is_empty() {
+                let size = format!("{:x}\r\n", request.body.len());
+                stream.write_all(size.as_bytes()).await?;
+                stream.write_all(request.body).await?;
+                stream.write_all(b"\r\n").await?;
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+        } else if !request.body.is_empty() {
+            stream.write_all(request.body).await?;
+        }
+        Ok::<(), io::Error>(())
     };
-    match timeout {
-        Some(limit) => tokio::time::timeout(limit, reading)
-            .await
-            .map_err(|_| Failure::timeout(false))?,
-        None => reading.await,
+    if let Err(e) = written.await {
+        return Err(Failure {
+            stale: is_reset(e.kind()),
+            ..Failure::io(&e)
+        });
+    }
+    let mut received_any = false;
+    loop {
+        if let Some((head, used)) = parse_head(buf)? {
+            buf.drain(..used);
+            let status = head.status.as_u16();
+            if (100..200).contains(&status) && status != 101 {
+                received_any = true;
+                continue;
+            }
+            let (framing, keep_alive) = framing(&head, request.head_only)?;
+            return Ok((head, framing, keep_alive));
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(Failure::protocol("message head is too large"));
+        }
+        buf.reserve(READ_CHUNK);
+        match stream.read_into(buf).await {
+            Ok(0) => {
+                return Err(Failure {
+                    stale: !received_any && buf.is_empty(),
+                    ..Failure::protocol(CLOSED)
+                })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Failure {
+                    stale: !received_any && buf.is_empty() && is_reset(e.kind()),
+                    ..Failure::io(&e)
+                })
+            }
+        }
+        received_any = true;
+    }
+}
+
+fn is_reset(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
+}
+
+const MAX_HEAD: usize = 1024 * 1024;
+const MAX_HEADERS: usize = 256;
+
+/// Parses a complete response head at the start of `buf`: the head and its length.
+fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let used = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(used)) => used,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(Failure::protocol(format!("invalid HTTP response: {e}"))),
+    };
+    let status = http::StatusCode::from_u16(parsed.code.unwrap_or(0))
+        .map_err(|_| Failure::protocol("invalid HTTP status-code parsed"))?;
+    let version = if parsed.version == Some(0) {
+        http::Version::HTTP_10
+    } else {
+        http::Version::HTTP_11
+    };
+    let reason = parsed
+        .reason
+        .filter(|r| Some(*r) != status.canonical_reason())
+        .map(str::to_string);
+    // One copy of the head; each header value is a slice of it.
+    let copy = Bytes::copy_from_slice(&buf[..used]);
+    let mut headers = http::HeaderMap::with_capacity(parsed.headers.len());
+    for header in parsed.headers.iter() {
+        let name = http::HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|_| Failure::protocol("invalid HTTP header parsed"))?;
+        let offset = header.value.as_ptr() as usize - buf.as_ptr() as usize;
+        let value =
+            http::HeaderValue::from_maybe_shared(copy.slice(offset..offset + header.value.len()))
+                .map_err(|_| Failure::protocol("invalid HTTP header parsed"))?;
+        headers.append(name, value);
+    }
+    Ok(Some((
+        Head {
+            status,
+            version,
+            reason,
+            headers,
+        },
+        used,
+    )))
+}
+
+/// How the body ends (RFC 9112 §6.3), and whether the connection stays open after it.
+fn framing(head: &Head, head_only: bool) -> Result<(Framing, bool), Failure> {
+    let tokens = |name: http::HeaderName| {
+        head.headers
+            .get_all(name)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("").split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    let connection = tokens(http::header::CONNECTION);
+    let mut keep_alive = match head.version {
+        http::Version::HTTP_10 => connection.iter().any(|t| t == "keep-alive"),
+        _ => !connection.iter().any(|t| t == "close"),
+    };
+    let status = head.status.as_u16();
+    if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
+        return Ok((Framing::Empty, keep_alive));
+    }
+    if head.headers.contains_key(http::header::TRANSFER_ENCODING) {
+        let codings = tokens(http::header::TRANSFER_ENCODING);
+        if codings.last().map(String::as_str) == Some("chunked") {
+            return Ok((Framing::Chunked, keep_alive));
+        }
+        return Ok((Framing::Close, false));
+    }
+    let mut length: Option<u64> = None;
+    for value in head.headers.get_all(http::header::CONTENT_LENGTH) {
+        for part in value.to_str().unwrap_or("x").split(',') {
+            let n: u64 = part
+                .trim()
+                .parse()
+                .map_err(|_| Failure::protocol("invalid content-length parsed"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Failure::protocol("invalid content-length parsed"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => (Framing::Empty, keep_alive),
+        Some(n) => (Framing::Length(n), keep_alive),
+        None => {
+            keep_alive = false;
+            (Framing::Close, keep_alive)
+        }
+    })
+}
+
+/// Reads a body; `buf` holds the bytes already read after the head, and is left with whatever
+/// came after the body.
+async fn read_body(
+    stream: &mut Stream,
+    buf: &mut Vec<u8>,
+    framing: Framing,
+) -> Result<Vec<u8>, Failure> {
+    let incomplete = || {
+        Failure::protocol(format!(
+            "{PREMATURE} chunk coded message body: closing chunk expected"
+        ))
+    };
+    match framing {
+        Framing::Empty => Ok(Vec::new()),
+        Framing::Length(n) => {
+            let n = usize::try_from(n).map_err(|_| Failure::protocol("body too large"))?;
+            if buf.len() >= n {
+                let body = buf[..n].to_vec();
+                buf.drain(..n);
+                return Ok(body);
+            }
+            let mut body = std::mem::take(buf);
+            body.reserve_exact(n - body.len());
+            while body.len() < n {
+                if body.capacity() == body.len() {
+                    body.reserve(n - body.len());
+                }
+                match stream.read_into(&mut body).await {
+                    Ok(0) => {
+                        return Err(Failure::protocol(format!(
+                            "{PREMATURE} Content-Length delimited message body (expected: {n}; received: {})",
+                            body.len()
+                        )))
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(Failure::io(&e)),
+                }
+            }
+            if body.len() > n {
+                buf.extend_from_slice(&body[n..]);
+                body.truncate(n);
+            }
+            Ok(body)
+        }
+        Framing::Close => {
+            let mut body = std::mem::take(buf);
+            loop {
+                body.reserve(READ_CHUNK);
+                match stream.read_into(&mut body).await {
+                    Ok(0) => return Ok(body),
+                    Ok(_) => {}
+                    Err(e) => return Err(Failure::io(&e)),
+                }
+            }
+        }
+        Framing::Chunked => {
+            let mut body = Vec::new();
+            let mut at = 0;
+            loop {
+                // The chunk-size line.
+                let line_end = fill_line(stream, buf, at).await?;
+                let line = std::str::from_utf8(&buf[at..line_end - 2]).unwrap_or("");
+                let size = line.split(';').next().unwrap_or("").trim();
+                let size = usize::from_str_radix(size, 16)
+                    .map_err(|_| Failure::protocol("invalid chunk size line"))?;
+                at = line_end;
+                if size == 0 {
+                    // Trailers, up to an empty line.
+                    loop {
+                        let end = fill_line(stream, buf, at).await?;
+                        let empty = end - at == 2;
+                        at = end;
+                        if empty {
+                            buf.drain(..at);
+                            return Ok(body);
+                        }
+                    }
+                }
+                while buf.len() < at + size + 2 {
+                    buf.reserve(READ_CHUNK.max(at + size + 2 - buf.len()));
+                    match stream.read_into(buf).await {
+                        Ok(0) => return Err(incomplete()),
+                        Ok(_) => {}
+                        Err(e) => return Err(Failure::io(&e)),
+                    }
+                }
+                body.extend_from_slice(&buf[at..at + size]);
+                if &buf[at + size..at + size + 2] != b"\r\n" {
+                    return Err(Failure::protocol("invalid chunk"));
+                }
+                buf.drain(..at + size + 2);
+                at = 0;
+            }
+        }
+    }
+}
+
+/// Reads until `buf[from..]` holds a CRLF-ended line; returns the index after the CRLF.
+async fn fill_line(stream: &mut Stream, buf: &mut Vec<u8>, from: usize) -> Result<usize, Failure> {
+    let mut searched = from;
+    loop {
+        if let Some(i) = buf[searched..].windows(2).position(|w| w == b"\r\n") {
+            return Ok(searched + i + 2);
+        }
+        searched = buf.len().saturating_sub(1).max(from);
+        if buf.len() - from > MAX_HEAD {
+            return Err(Failure::protocol("chunk line too long"));
+        }
+        buf.reserve(READ_CHUNK);
+        match stream.read_into(buf).await {
+            Ok(0) => {
+                return Err(Failure::protocol(format!(
+                    "{PREMATURE} chunk coded message body: closing chunk expected"
+                )))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Failure::io(&e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> Head {
+        parse_head(text.as_bytes()).unwrap().unwrap().0
+    }
+
+    #[test]
+    fn a_partial_head_asks_for_more() {
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Len")
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn reason_phrases_are_kept_only_when_not_canonical() {
+        assert_eq!(head("HTTP/1.1 200 OK\r\n\r\n").reason, None);
+        let custom = head("HTTP/1.1 200 Fine\r\nA: b\r\n\r\n");
+        assert_eq!(custom.reason.as_deref(), Some("Fine"));
+        assert_eq!(custom.headers["a"], "b");
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let f = |text: &str, head_only| framing(&head(text), head_only).unwrap();
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false),
+            (Framing::Length(5), true)
+        );
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            f(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n",
+                false
+            ),
+            (Framing::Chunked, true)
+        );
+        assert_eq!(f("HTTP/1.1 200 OK\r\n\r\n", false), (Framing::Close, false));
+        assert_eq!(
+            f(
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+                false
+            ),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            f("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false),
+            (Framing::Length(1), false)
+        );
+        assert_eq!(
+            f(
+                "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n",
+                false
+            ),
+            (Framing::Length(1), true)
+        );
+        assert_eq!(
+            f(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
+                false
+            ),
+            (Framing::Length(1), false)
+        );
+        assert!(framing(
+            &head("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
+            false
+        )
+        .is_err());
     }
 }

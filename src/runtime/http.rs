@@ -409,6 +409,8 @@ pub struct UserHttp {
     clients: Vec<(ClientKey, reqwest::Client)>,
     /// The user's own connections, for everything else.
     direct: super::direct::Connections,
+    /// The request head being written (kept for its capacity).
+    head_buf: Vec<u8>,
     probe: Arc<ConnectProbe>,
     settings: Arc<HttpSettings>,
 }
@@ -480,6 +482,7 @@ impl UserHttp {
         UserHttp {
             clients: Vec::new(),
             direct: super::direct::Connections::default(),
+            head_buf: Vec::new(),
             probe: Arc::new(ConnectProbe::default()),
             settings,
         }
@@ -569,9 +572,12 @@ impl UserHttp {
         let (response, connect) = match (&self.settings.proxy, &self.settings.tls) {
             (None, Some(tls)) => {
                 let tls = tls.clone();
-                let request = match direct_request(&out, cookie.as_deref()) {
+                let mut head = std::mem::take(&mut self.head_buf);
+                head.clear();
+                let request = match direct_request(&out, cookie.as_deref(), &mut head) {
                     Ok(request) => request,
                     Err(message) => {
+                        self.head_buf = head;
                         fail(
                             &mut exchange,
                             "java.lang.IllegalArgumentException",
@@ -587,7 +593,7 @@ impl UserHttp {
                     .direct
                     .send(
                         &out.url,
-                        request,
+                        &request,
                         connect_timeout,
                         response_timeout,
                         &tls,
@@ -596,23 +602,22 @@ impl UserHttp {
                     .await;
                 // The server closed a kept-alive connection as the request went out: an
                 // idempotent request goes once more, on a new connection.
-                if matches!(&sent, Err(f) if f.stale) && out.method.is_idempotent() {
-                    if let Ok(request) = direct_request(&out, cookie.as_deref()) {
-                        sent = self
-                            .direct
-                            .send(
-                                &out.url,
-                                request,
-                                connect_timeout,
-                                response_timeout,
-                                &tls,
-                                &self.settings.static_hosts,
-                            )
-                            .await;
-                    }
+                if matches!(&sent, Err(f) if f.stale) && request.idempotent {
+                    sent = self
+                        .direct
+                        .send(
+                            &out.url,
+                            &request,
+                            connect_timeout,
+                            response_timeout,
+                            &tls,
+                            &self.settings.static_hosts,
+                        )
+                        .await;
                 }
+                self.head_buf = head;
                 match sent {
-                    Ok(r) => (Sent::Direct(r.inner), r.connect),
+                    Ok(r) => (Sent::Direct(r.head), r.connect),
                     Err(failure) => {
                         exchange.elapsed = start.elapsed();
                         let (class, message) = classify(&failure, &out.url);
@@ -635,16 +640,13 @@ impl UserHttp {
             },
         };
         let (status, version, reason, headers) = match &response {
-            Sent::Direct(r) => (
-                r.status(),
-                r.version(),
-                r.extensions().get::<hyper::ext::ReasonPhrase>().cloned(),
-                r.headers(),
-            ),
+            Sent::Direct(r) => (r.status, r.version, r.reason.clone(), &r.headers),
             Sent::Reqwest(r) => (
                 r.status(),
                 r.version(),
-                r.extensions().get::<hyper::ext::ReasonPhrase>().cloned(),
+                r.extensions()
+                    .get::<hyper::ext::ReasonPhrase>()
+                    .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned()),
                 r.headers(),
             ),
         };
@@ -653,8 +655,8 @@ impl UserHttp {
         exchange.status = status.as_u16();
         exchange.code = status.as_str().to_string();
         // hyper keeps the server's reason phrase when it is not the canonical one.
-        exchange.message = match &reason {
-            Some(reason) => String::from_utf8_lossy(reason.as_bytes()).into_owned(),
+        exchange.message = match reason {
+            Some(reason) => reason,
             None => status.canonical_reason().unwrap_or("").to_string(),
         };
         exchange.success = (200..400).contains(&status.as_u16());
@@ -697,19 +699,23 @@ impl UserHttp {
             .trim()
             .to_ascii_lowercase();
         let body = match response {
-            Sent::Direct(r) => {
-                super::direct::body(r, key.response_timeout.or(self.settings.response_timeout))
-                    .await
-                    .map_err(|f| classify(&f, &out.url))
-            }
-            Sent::Reqwest(r) => r.bytes().await.map_err(|e| classify_error(&e, &out.url)),
+            Sent::Direct(_) => self
+                .direct
+                .body(key.response_timeout.or(self.settings.response_timeout))
+                .await
+                .map_err(|f| classify(&f, &out.url)),
+            Sent::Reqwest(r) => r
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| classify_error(&e, &out.url)),
         };
         match body {
             Ok(body) => {
                 // JMeter counts the bytes as they came over the wire but lets extractors and
                 // assertions see the decoded body.
                 exchange.wire_body_bytes = body.len() as u64;
-                exchange.body = decode_body(&content_encoding, body.to_vec());
+                exchange.body = decode_body(&content_encoding, body);
             }
             Err((class, message)) => {
                 exchange.elapsed = start.elapsed();
@@ -724,7 +730,7 @@ impl UserHttp {
 
 /// A response from either client.
 enum Sent {
-    Direct(hyper::Response<hyper::body::Incoming>),
+    Direct(super::direct::Head),
     Reqwest(reqwest::Response),
 }
 
@@ -773,54 +779,99 @@ fn connection_header(out: &Outgoing) -> Option<&'static str> {
     })
 }
 
-fn direct_request(
-    out: &Outgoing,
+fn direct_request<'a>(
+    out: &'a Outgoing,
     cookie: Option<&str>,
-) -> Result<hyper::Request<http_body_util::Full<bytes::Bytes>>, String> {
-    use hyper::header::{HeaderName, HeaderValue};
-    let mut target = String::with_capacity(out.url.path().len() + 32);
-    target.push_str(out.url.path());
-    if let Some(query) = out.url.query() {
-        target.push('?');
-        target.push_str(query);
+    head: &'a mut Vec<u8>,
+) -> Result<super::direct::Request<'a>, String> {
+    let target_ok = |b: u8| b > b' ' && b != 0x7f;
+    let path = out.url.path();
+    let query = out.url.query();
+    if !path
+        .bytes()
+        .chain(query.unwrap_or("").bytes())
+        .all(target_ok)
+    {
+        return Err(format!("invalid uri character: {}", out.url));
     }
-    // Built in place: the request builder moves itself on every call, which showed in profiles.
-    let body = bytes::Bytes::from(out.body.clone().unwrap_or_default());
-    let mut request = hyper::Request::new(http_body_util::Full::new(body));
-    *request.method_mut() = out.method.clone();
-    *request.uri_mut() = target.parse().map_err(|e| format!("{e}: {target}"))?;
-    let headers = request.headers_mut();
+    head.extend_from_slice(out.method.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(path.as_bytes());
+    if let Some(query) = query {
+        head.push(b'?');
+        head.extend_from_slice(query.as_bytes());
+    }
+    head.extend_from_slice(b" HTTP/1.1\r\n");
     let mut add = |name: &str, value: &str| -> Result<(), String> {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{e}: {name}"))?;
-        let value = HeaderValue::from_str(value).map_err(|e| format!("{e}: {value}"))?;
-        headers.append(name, value);
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(format!("invalid HTTP header name: {name}"));
+        }
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
+        {
+            return Err(format!("failed to parse header value: {value}"));
+        }
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
         Ok(())
     };
-    if let Some(connection) = connection_header(out) {
+    let connection = connection_header(out);
+    if let Some(connection) = connection {
         add("Connection", connection)?;
     }
+    let mut close = connection == Some("close");
+    let mut has_accept = false;
+    let mut has_host = false;
+    let mut has_length = false;
+    let mut chunked = false;
     for (name, value) in &out.headers {
         add(name, value)?;
+        if name.eq_ignore_ascii_case("accept") {
+            has_accept = true;
+        } else if name.eq_ignore_ascii_case("host") {
+            has_host = true;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            has_length = true;
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked |= value.to_ascii_lowercase().contains("chunked");
+        } else if name.eq_ignore_ascii_case("connection") {
+            close |= value.to_ascii_lowercase().contains("close");
+        }
     }
     if let Some(cookie) = cookie {
         add("Cookie", cookie)?;
     }
-    let has = |name: &str| {
-        out.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-    };
-    if !has("accept") {
+    if !has_accept {
         add("Accept", "*/*")?;
     }
-    if !has("host") {
+    if !has_host {
         let host = out.url.host_str().unwrap_or("");
         match out.url.port() {
             Some(port) => add("Host", &format!("{host}:{port}"))?,
             None => add("Host", host)?,
         }
     }
-    Ok(request)
+    let body = out.body.as_deref().unwrap_or_default();
+    if !body.is_empty() && !has_length && !chunked {
+        add("Content-Length", &body.len().to_string())?;
+    }
+    head.extend_from_slice(b"\r\n");
+    Ok(super::direct::Request {
+        head,
+        body,
+        chunked,
+        idempotent: out.method.is_idempotent(),
+        head_only: out.method == reqwest::Method::HEAD,
+        close,
+    })
+}
+
+/// A `tchar` of RFC 9110: what a header name is made of.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// JMeter's error result: the exception class and message, and the "stack trace" as the body.
@@ -860,6 +911,9 @@ fn classify(failure: &super::direct::Failure, url: &url::Url) -> (&'static str, 
         Ok(ip) => format!("[/{ip}]"),
         Err(_) => format!("[{host}]"),
     };
+    if text.starts_with(super::direct::PREMATURE) {
+        return ("org.apache.http.ConnectionClosedException", text);
+    }
     if failure.timeout {
         if failure.connect {
             return (

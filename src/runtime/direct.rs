@@ -473,9 +473,14 @@ const MAX_HEADERS: usize = 256;
 
 /// Parses a complete response head at the start of `buf`: the head and its length.
 fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let used = match parsed.parse(buf) {
+    // Left uninitialised: filling 256 slots cost more than parsing a small head.
+    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut parsed,
+        buf,
+        &mut slots,
+    ) {
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(Failure::protocol(format!("invalid HTTP response: {e}"))),

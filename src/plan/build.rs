@@ -271,6 +271,19 @@ impl Walk<'_> {
         let value = self.evaluate(&template);
         match value.trim().parse::<i64>() {
             Ok(n) => n,
+            // A value from a property or variable the run does not set: JMeter reads it as 0
+            // (`AbstractProperty.getIntValue`), so the plan runs, with a warning.
+            Err(_) if raw.contains("${") => {
+                self.b.warn(
+                    path,
+                    DiagnosticKind::ReadAsZero {
+                        prop: prop.to_string(),
+                        raw,
+                        value,
+                    },
+                );
+                0
+            }
             Err(_) => {
                 self.b.error(
                     path,
@@ -1385,5 +1398,32 @@ mod tests {
                 kind.testclass
             );
         }
+    }
+
+    /// A thread count from a property the run does not set is read as 0, as JMeter's
+    /// `getIntValue` does, with a warning; a literal that is no integer stays an error.
+    #[test]
+    fn unset_property_counts_are_zero_with_a_warning() {
+        let plan_with = |threads: &str| {
+            let xml = format!(
+                "<jmeterTestPlan><hashTree><TestPlan testname=\"P\"/><hashTree>\
+                 <ThreadGroup testname=\"G\"><stringProp name=\"ThreadGroup.num_threads\">{threads}</stringProp></ThreadGroup><hashTree/>\
+                 </hashTree></hashTree></jmeterTestPlan>"
+            );
+            let tree = crate::jmx::parse(xml.as_bytes()).unwrap();
+            build(&tree, &Properties::with_jmeter_defaults())
+        };
+        let (plan, diagnostics) = plan_with("${__property(threads)}");
+        assert_eq!(plan.groups[0].threads, 0);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert_eq!(diagnostics[0].severity, Severity::Warning);
+        assert!(
+            diagnostics[0]
+                .to_string()
+                .contains("gives \"threads\", not an integer: read as 0"),
+            "{diagnostics:?}"
+        );
+        let (_, diagnostics) = plan_with("ten");
+        assert_eq!(diagnostics[0].severity, Severity::Error, "{diagnostics:?}");
     }
 }

@@ -57,6 +57,12 @@ pub enum DiagnosticKind {
         expected: &'static str,
         value: String,
     },
+    #[error("`{prop}` is {raw}, which gives {value:?}, not an integer: read as 0, as JMeter does (a property to set with -J?)")]
+    ReadAsZero {
+        prop: String,
+        raw: String,
+        value: String,
+    },
     #[error("invalid regular expression in `{prop}`: {message}")]
     BadRegex { prop: String, message: String },
     #[error("invalid JSON path in `{prop}`: {message}")]

@@ -96,6 +96,7 @@ fn template_render(c: &mut Criterion) {
         vars: &mut vars,
         next_slot: &mut next_slot,
         unknown: Vec::new(),
+        unsupported: Vec::new(),
     }
     .compile("/api/accounts/${account}/transactions?user=${user}&n=${__threadNum}");
     let mut ctx = Ctx {

@@ -29,6 +29,11 @@ pub trait Env {
     fn machine_ip(&self) -> &str;
     fn now_millis(&self) -> i64;
     fn utc_offset_seconds(&self) -> i32;
+    /// The user's iteration of its thread group, from 1 (`vars.getIteration()`); 0 before the
+    /// first.
+    fn iteration(&self) -> u64 {
+        0
+    }
 }
 
 macro_rules! functions {
@@ -89,6 +94,8 @@ functions! {
     JavaScript => "__javaScript",
     Jexl3 => "__jexl3",
     Jexl2 => "__jexl2",
+    Groovy => "__groovy",
+    BeanShell => "__BeanShell",
     Base64Encode => "__base64Encode",
     Base64Decode => "__base64Decode",
     FileToString => "__FileToString",
@@ -354,6 +361,37 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             };
             (value, args.get(1))
         }
+        Function::Groovy | Function::BeanShell => {
+            // JMeter runs a Groovy or BeanShell interpreter; rmeter evaluates the expressions
+            // real plans put there: the JavaScript subset plus JMeter's `vars`, `props`, `ctx`
+            // and `System.getenv` accessors. A null result is the empty string, as in JMeter.
+            let name = call.function.name();
+            let env = ctx.env();
+            let thread = env.thread_num().saturating_sub(1);
+            let iteration = env.iteration();
+            let mut bind = |binding: Binding<'_>| -> Option<String> {
+                match binding {
+                    Binding::Var(n) => ctx.var_by_name(n).map(str::to_string),
+                    Binding::Prop(n) => ctx.env().props().get(n),
+                    Binding::Env(n) => std::env::var(n).ok(),
+                    Binding::ThreadNum => Some(thread.to_string()),
+                    Binding::Iteration => Some(iteration.to_string()),
+                }
+            };
+            let value = match script_to_javascript(arg(0), &mut bind)
+                .and_then(|js| super::javascript::eval(&js).map_err(|e| e.to_string()))
+            {
+                Ok(super::javascript::JsValue::Null | super::javascript::JsValue::Undefined) => {
+                    String::new()
+                }
+                Ok(v) => super::javascript::to_string(&v),
+                Err(e) => {
+                    tracing::error!(target: "jmeter.functions", "{name}({}): {e}", arg(0));
+                    String::new()
+                }
+            };
+            (value, args.get(1))
+        }
         Function::Split => {
             let delimiter = if args.len() > 2 && !arg(2).is_empty() {
                 arg(2)
@@ -531,6 +569,174 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A value a Groovy or BeanShell expression reads from JMeter's objects.
+pub enum Binding<'a> {
+    /// `vars.get("name")`
+    Var(&'a str),
+    /// `props.get("name")`, `props.getProperty("name")`
+    Prop(&'a str),
+    /// `System.getenv("NAME")`
+    Env(&'a str),
+    /// `ctx.getThreadNum()`: from 0.
+    ThreadNum,
+    /// `vars.getIteration()`
+    Iteration,
+}
+
+/// Whether a `__groovy`/`__BeanShell` expression is within rmeter's subset; the reason when not.
+pub fn check_script(expr: &str) -> Result<(), String> {
+    let js = script_to_javascript(expr, &mut |b| match b {
+        Binding::ThreadNum | Binding::Iteration => Some("1".into()),
+        _ => Some(String::new()),
+    })?;
+    super::javascript::eval(&js)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Rewrites a Groovy/BeanShell expression into the JavaScript subset, with JMeter's accessors
+/// replaced by the literal values `bind` gives (`null` when it gives none). Any other object
+/// (`log`, `prev`, `sampler`, Java classes) is outside the subset and refused.
+pub fn script_to_javascript(
+    expr: &str,
+    bind: &mut dyn FnMut(Binding<'_>) -> Option<String>,
+) -> Result<String, String> {
+    let bytes = expr.as_bytes();
+    let mut out = String::with_capacity(expr.len() + 16);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' || c == b'\'' {
+            let end = literal_end(bytes, i).ok_or_else(|| format!("unclosed string at {i}"))?;
+            out.push_str(&expr[i..end]);
+            i = end;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+            {
+                i += 1;
+            }
+            let chain = expr[start..i].trim_end_matches('.');
+            i = start + chain.len();
+            let after_dot = out.trim_end().ends_with('.');
+            if after_dot {
+                // Java's `length()` is JavaScript's `length`; `contains` is `includes`.
+                let rest = expr[i..].trim_start();
+                match chain {
+                    "length" if rest.starts_with("()") => {
+                        out.push_str("length");
+                        i = expr.len() - rest.len() + 2;
+                    }
+                    "contains" => out.push_str("includes"),
+                    _ => out.push_str(chain),
+                }
+                continue;
+            }
+            let Some((object, method)) = chain.split_once('.') else {
+                out.push_str(chain);
+                continue;
+            };
+            // The call's single string argument, if any.
+            let mut j = i;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if bytes.get(j) != Some(&b'(') {
+                return Err(format!(
+                    "`{chain}` is Groovy that rmeter's expression subset does not run"
+                ));
+            }
+            j += 1;
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let mut argument = None;
+            if matches!(bytes.get(j), Some(b'"' | b'\'')) {
+                let end = literal_end(bytes, j).ok_or_else(|| format!("unclosed string at {j}"))?;
+                argument = Some(unquote(&expr[j + 1..end - 1]));
+                j = end;
+                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+            }
+            if bytes.get(j) != Some(&b')') {
+                return Err(format!(
+                    "`{chain}(...)` takes one quoted name in rmeter's expression subset"
+                ));
+            }
+            i = j + 1;
+            let binding = match (object, method, argument.as_deref()) {
+                ("vars", "get", Some(name)) => Binding::Var(name),
+                ("vars", "getIteration", None) => Binding::Iteration,
+                ("ctx", "getThreadNum", None) => Binding::ThreadNum,
+                ("props", "get" | "getProperty", Some(name)) => Binding::Prop(name),
+                ("System", "getenv", Some(name)) => Binding::Env(name),
+                _ => {
+                    return Err(format!(
+                        "`{chain}` is Groovy that rmeter's expression subset does not run"
+                    ))
+                }
+            };
+            let numeric = matches!(binding, Binding::ThreadNum | Binding::Iteration);
+            match bind(binding) {
+                Some(value) if numeric => out.push_str(&value),
+                Some(value) => {
+                    out.push('"');
+                    for ch in value.chars() {
+                        match ch {
+                            '"' | '\\' => {
+                                out.push('\\');
+                                out.push(ch);
+                            }
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            _ => out.push(ch),
+                        }
+                    }
+                    out.push('"');
+                }
+                None => out.push_str("null"),
+            }
+        } else {
+            let ch = expr[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    Ok(out)
+}
+
+/// The index after the string literal that starts at `start`.
+fn literal_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// A string literal's content with its backslash escapes resolved.
+fn unquote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Rewrites JEXL's word operators into JavaScript's, outside string literals. JEXL operators with
 /// no JavaScript counterpart (`=~`, `!~`, `=^`, `=$`, `empty`, `size`) are refused.
 fn jexl_to_javascript(expr: &str) -> Result<String, String> {
@@ -685,6 +891,7 @@ pub(crate) mod tests {
             vars: &mut table,
             next_slot: &mut slot,
             unknown: Vec::new(),
+            unsupported: Vec::new(),
         };
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
@@ -753,6 +960,46 @@ pub(crate) mod tests {
         assert_eq!(eval("${__jexl3(\"a and b\" eq \"a and b\")}").0, "true");
         assert_eq!(eval("${__jexl2(1 + 2,v)}").1.vars["v"], "3");
         assert_eq!(eval("${__jexl3(\"abc\" =~ \"a.*\")}").0, "");
+    }
+
+    /// `__groovy` and `__BeanShell` run the JavaScript subset with JMeter's accessors; a null is
+    /// empty; anything else is refused when the plan is built.
+    #[test]
+    fn groovy_and_beanshell_expressions() {
+        // TestCtx is thread 3 (ctx.getThreadNum() is 2) at iteration 0.
+        assert_eq!(
+            eval("${__groovy((ctx.getThreadNum() == 2 && (vars.getIteration() < 3)),)}").0,
+            "true"
+        );
+        assert_eq!(
+            eval("${__groovy(props.get('users') + 1,v)}").1.vars["v"],
+            "251"
+        );
+        assert_eq!(
+            eval("${__BeanShell( System.getenv(\"RMETER_SURELY_UNSET_VAR\") )}").0,
+            ""
+        );
+        assert_eq!(eval("${__groovy(vars.get(\"nope\") == null)}").0, "true");
+        assert_eq!(eval("${__groovy(\"it's\".length())}").0, "4");
+        assert!(check_script("ctx.getThreadNum() == 29").is_ok());
+        for bad in [
+            "log.info(\"x\")",
+            "prev.getResponseCode()",
+            "vars.put(\"a\", \"b\")",
+            "new Date()",
+        ] {
+            assert!(check_script(bad).is_err(), "{bad}");
+        }
+        let mut table = VarTable::default();
+        let mut slot = 0;
+        let mut compiler = crate::plan::template::Compiler {
+            vars: &mut table,
+            next_slot: &mut slot,
+            unknown: Vec::new(),
+            unsupported: Vec::new(),
+        };
+        compiler.compile("${__groovy(log.info(\"x\"))}");
+        assert_eq!(compiler.unsupported.len(), 1, "{:?}", compiler.unsupported);
     }
 
     #[test]

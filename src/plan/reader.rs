@@ -48,9 +48,19 @@ impl Builder {
             vars: &mut self.vars,
             next_slot: &mut self.next_slot,
             unknown: Vec::new(),
+            unsupported: Vec::new(),
         };
         let template = compiler.compile(src);
-        for unknown in compiler.unknown {
+        let (unknown, unsupported) = (compiler.unknown, compiler.unsupported);
+        for expression in unsupported {
+            self.error(
+                path,
+                DiagnosticKind::Other(format!(
+                    "unsupported expression {expression} (rmeter runs the JavaScript subset with vars, props, ctx.getThreadNum() and System.getenv)"
+                )),
+            );
+        }
+        for unknown in unknown {
             self.error(
                 path,
                 DiagnosticKind::UnsupportedFunction { name: unknown.0 },

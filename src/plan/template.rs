@@ -58,6 +58,8 @@ pub struct Compiler<'a> {
     pub vars: &'a mut VarTable,
     pub next_slot: &'a mut usize,
     pub unknown: Vec<UnknownFunction>,
+    /// `__groovy`/`__BeanShell` expressions outside rmeter's subset, with the reason.
+    pub unsupported: Vec<String>,
 }
 
 impl Template {
@@ -256,6 +258,14 @@ impl Compiler<'_> {
                 if args.len() == 1 && args[0].is_empty() {
                     args.clear();
                 }
+                if matches!(function, Function::Groovy | Function::BeanShell) {
+                    if let Some(expr) = args.first().and_then(Template::as_literal) {
+                        if let Err(why) = function::check_script(expr) {
+                            self.unsupported
+                                .push(format!("{}({expr}): {why}", function.name()));
+                        }
+                    }
+                }
                 let slot = *self.next_slot;
                 *self.next_slot += 1;
                 Some(Part::Func(Box::new(FuncCall {
@@ -287,6 +297,7 @@ mod tests {
             vars: &mut table,
             next_slot: &mut slot,
             unknown: Vec::new(),
+            unsupported: Vec::new(),
         };
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
@@ -322,9 +333,10 @@ mod tests {
             vars: &mut table,
             next_slot: &mut slot,
             unknown: Vec::new(),
+            unsupported: Vec::new(),
         };
-        compiler.compile("x ${__groovy(1+1)} y");
-        assert_eq!(compiler.unknown, vec![UnknownFunction("__groovy".into())]);
+        compiler.compile("x ${__python(1+1)} y");
+        assert_eq!(compiler.unknown, vec![UnknownFunction("__python".into())]);
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub(super) struct VirtualUser {
     plan: Arc<Plan>,
     group_index: usize,
     thread_num: u32,
+    /// The thread group iteration under way, from 1 (`vars.getIteration()`).
+    iteration: u64,
     thread_name: Arc<str>,
     end_at: Option<Instant>,
     vars: Vars,
@@ -159,6 +161,7 @@ impl VirtualUser {
         VirtualUser {
             group_index,
             thread_num,
+            iteration: 0,
             thread_name,
             end_at,
             vars: Vars {
@@ -254,6 +257,7 @@ impl VirtualUser {
                 self.cache.clear();
             }
             iteration += 1;
+            self.iteration = iteration;
             for &slot in &reset_counters {
                 self.user_slots[slot] = None;
             }
@@ -2603,5 +2607,8 @@ impl Env for VirtualUser {
     }
     fn utc_offset_seconds(&self) -> i32 {
         crate::clock::utc_offset_seconds()
+    }
+    fn iteration(&self) -> u64 {
+        self.iteration
     }
 }

@@ -535,6 +535,10 @@ fn framing(head: &Head, head_only: bool) -> Result<(Framing, bool), Failure> {
         _ => !connection.iter().any(|t| t == "close"),
     };
     let status = head.status.as_u16();
+    if status == 101 {
+        // The connection now speaks another protocol: never reused for HTTP.
+        return Ok((Framing::Empty, false));
+    }
     if head_only || status == 204 || status == 304 || (100..200).contains(&status) {
         return Ok((Framing::Empty, keep_alive));
     }
@@ -619,6 +623,8 @@ async fn read_body(
                 match stream.read_into(&mut body).await {
                     Ok(0) => return Ok(body),
                     Ok(_) => {}
+                    // A TLS server that closes without close_notify still ends the body.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(body),
                     Err(e) => return Err(Failure::io(&e)),
                 }
             }

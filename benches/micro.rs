@@ -92,13 +92,8 @@ impl Context for Ctx {
 fn template_render(c: &mut Criterion) {
     let mut vars = VarTable::default();
     let mut next_slot = 0;
-    let template = Compiler {
-        vars: &mut vars,
-        next_slot: &mut next_slot,
-        unknown: Vec::new(),
-        unsupported: Vec::new(),
-    }
-    .compile("/api/accounts/${account}/transactions?user=${user}&n=${__threadNum}");
+    let template = Compiler::new(&mut vars, &mut next_slot)
+        .compile("/api/accounts/${account}/transactions?user=${user}&n=${__threadNum}");
     let mut ctx = Ctx {
         slots: vec![None; vars.len()],
         props: Properties::with_jmeter_defaults(),

@@ -79,7 +79,7 @@ proptest! {
     fn plain_text_is_literal(text in "[a-zA-Z0-9 ,()_{}]{0,40}") {
         let mut vars = rmeter::plan::VarTable::default();
         let mut slot = 0;
-        let mut compiler = rmeter::plan::template::Compiler { vars: &mut vars, next_slot: &mut slot, unknown: Vec::new(), unsupported: Vec::new() };
+        let mut compiler = rmeter::plan::template::Compiler::new(&mut vars, &mut slot);
         let template = compiler.compile(&text);
         prop_assert_eq!(template.as_literal(), Some(text.as_str()));
     }

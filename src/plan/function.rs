@@ -887,12 +887,7 @@ pub(crate) mod tests {
     fn eval(src: &str) -> (String, TestCtx) {
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = crate::plan::template::Compiler {
-            vars: &mut table,
-            next_slot: &mut slot,
-            unknown: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut compiler = crate::plan::template::Compiler::new(&mut table, &mut slot);
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
         ctx.props.set("users", "25");
@@ -992,12 +987,7 @@ pub(crate) mod tests {
         }
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = crate::plan::template::Compiler {
-            vars: &mut table,
-            next_slot: &mut slot,
-            unknown: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut compiler = crate::plan::template::Compiler::new(&mut table, &mut slot);
         compiler.compile("${__groovy(log.info(\"x\"))}");
         assert_eq!(compiler.unsupported.len(), 1, "{:?}", compiler.unsupported);
     }

@@ -44,12 +44,7 @@ impl Builder {
 
     /// Compiles a `${...}` string, reporting functions the engine does not implement.
     pub fn template(&mut self, path: &ElementPath, src: &str) -> Template {
-        let mut compiler = Compiler {
-            vars: &mut self.vars,
-            next_slot: &mut self.next_slot,
-            unknown: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut compiler = Compiler::new(&mut self.vars, &mut self.next_slot);
         let template = compiler.compile(src);
         let (unknown, unsupported) = (compiler.unknown, compiler.unsupported);
         for expression in unsupported {

@@ -137,7 +137,16 @@ impl Template {
     }
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    pub fn new(vars: &'a mut VarTable, next_slot: &'a mut usize) -> Compiler<'a> {
+        Compiler {
+            vars,
+            next_slot,
+            unknown: Vec::new(),
+            unsupported: Vec::new(),
+        }
+    }
+
     /// Compiles a property string.
     pub fn compile(&mut self, src: &str) -> Template {
         let chars: Vec<char> = src.chars().collect();
@@ -293,12 +302,7 @@ mod tests {
     fn render(src: &str, vars: &[(&str, &str)]) -> String {
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = Compiler {
-            vars: &mut table,
-            next_slot: &mut slot,
-            unknown: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut compiler = Compiler::new(&mut table, &mut slot);
         let template = compiler.compile(src);
         let mut ctx = TestCtx::new(table);
         for (k, v) in vars {
@@ -329,12 +333,7 @@ mod tests {
         assert_eq!(render("${__nosuch(1,2)}", &[]), "${__nosuch(1,2)}");
         let mut table = VarTable::default();
         let mut slot = 0;
-        let mut compiler = Compiler {
-            vars: &mut table,
-            next_slot: &mut slot,
-            unknown: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut compiler = Compiler::new(&mut table, &mut slot);
         compiler.compile("x ${__python(1+1)} y");
         assert_eq!(compiler.unknown, vec![UnknownFunction("__python".into())]);
     }

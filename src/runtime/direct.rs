@@ -224,8 +224,44 @@ impl Connections {
     }
 
     /// Sends `request` to `url`'s target over a kept-alive connection, or a new one, and reads
-    /// the response head.
+    /// the response head. When the server closed a kept-alive connection as the request went
+    /// out, an idempotent request goes once more, on a new connection.
     pub async fn send(
+        &mut self,
+        url: &url::Url,
+        request: &Request<'_>,
+        connect_timeout: Option<Duration>,
+        response_timeout: Option<Duration>,
+        tls: &Arc<rustls::ClientConfig>,
+        static_hosts: &[(String, Vec<std::net::IpAddr>)],
+    ) -> Result<Response, Failure> {
+        let first = self
+            .send_once(
+                url,
+                request,
+                connect_timeout,
+                response_timeout,
+                tls,
+                static_hosts,
+            )
+            .await;
+        match first {
+            Err(failure) if failure.stale && request.idempotent => {
+                self.send_once(
+                    url,
+                    request,
+                    connect_timeout,
+                    response_timeout,
+                    tls,
+                    static_hosts,
+                )
+                .await
+            }
+            result => result,
+        }
+    }
+
+    async fn send_once(
         &mut self,
         url: &url::Url,
         request: &Request<'_>,

@@ -589,7 +589,7 @@ impl UserHttp {
                 };
                 let connect_timeout = key.connect_timeout.or(self.settings.connect_timeout);
                 let response_timeout = key.response_timeout.or(self.settings.response_timeout);
-                let mut sent = self
+                let sent = self
                     .direct
                     .send(
                         &out.url,
@@ -600,21 +600,6 @@ impl UserHttp {
                         &self.settings.static_hosts,
                     )
                     .await;
-                // The server closed a kept-alive connection as the request went out: an
-                // idempotent request goes once more, on a new connection.
-                if matches!(&sent, Err(f) if f.stale) && request.idempotent {
-                    sent = self
-                        .direct
-                        .send(
-                            &out.url,
-                            &request,
-                            connect_timeout,
-                            response_timeout,
-                            &tls,
-                            &self.settings.static_hosts,
-                        )
-                        .await;
-                }
                 self.head_buf = head;
                 match sent {
                     Ok(r) => (Sent::Direct(r.head), r.connect),

@@ -407,3 +407,76 @@ async fn regex_built_from_variables() {
     let label = column(&rows, "label");
     assert_eq!(rows[2][label], "value 42");
 }
+
+/// The Parallel Controller plugin: its children run at the same time (three 300 ms children
+/// take about 300 ms, not 900), as one parent sample whose sub-results are theirs, failed when
+/// a child failed; a variable a child extracts is there after it; with the thread limit at 1
+/// they run one after another; without a parent sample each child is reported by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_controller() {
+    let parallel = |name: &str, parent: bool, limit: Option<u32>, children: &str| {
+        let limit_props = match limit {
+            Some(n) => format!(r#"<intProp name="MAX_THREAD_NUMBER">{n}</intProp><boolProp name="LIMIT_MAX_THREAD_NUMBER">true</boolProp>"#),
+            None => r#"<intProp name="MAX_THREAD_NUMBER">6</intProp><boolProp name="LIMIT_MAX_THREAD_NUMBER">false</boolProp>"#.into(),
+        };
+        controller(
+            "com.blazemeter.jmeter.controller.ParallelSampler",
+            name,
+            &format!(r#"<boolProp name="PARENT_SAMPLE">{parent}</boolProp>{limit_props}"#),
+            children,
+        )
+    };
+    let producer = java("producer", 300).replace(
+        "</collectionProp></elementProp>",
+        r#"<elementProp name="ResultData" elementType="Argument"><stringProp name="Argument.name">ResultData</stringProp><stringProp name="Argument.value">id=42</stringProp></elementProp></collectionProp></elementProp>"#,
+    ).replace(
+        "</JavaSampler><hashTree/>",
+        r#"</JavaSampler><hashTree><RegexExtractor testclass="RegexExtractor" testname="take"><stringProp name="RegexExtractor.refname">got</stringProp><stringProp name="RegexExtractor.regex">id=(\d+)</stringProp><stringProp name="RegexExtractor.template">$1$</stringProp><stringProp name="RegexExtractor.match_number">1</stringProp><stringProp name="RegexExtractor.default">none</stringProp></RegexExtractor><hashTree/></hashTree>"#,
+    );
+    let together = parallel(
+        "together",
+        true,
+        None,
+        &(producer
+            + &java("b", 300)
+            + &failing_with_action("c", 0).replace(
+                "Sleep_Time</stringProp><stringProp name=\"Argument.value\">0",
+                "Sleep_Time</stringProp><stringProp name=\"Argument.value\">300",
+            )),
+    );
+    let one_by_one = parallel(
+        "one by one",
+        true,
+        Some(1),
+        &(java("d", 200) + &java("e", 200)),
+    );
+    let loose = parallel("loose", false, None, &(java("f", 0) + &java("g", 0)));
+    let body = together + &java("after ${got}", 0) + &one_by_one + &loose;
+    let rows = run(&plan(1, 1, &body)).await;
+    let (label, elapsed, success, thread) = (
+        column(&rows, "label"),
+        column(&rows, "elapsed"),
+        column(&rows, "success"),
+        column(&rows, "threadName"),
+    );
+    let find = |name: &str| {
+        rows.iter()
+            .find(|r| r[label] == name)
+            .unwrap_or_else(|| panic!("{name}: {rows:?}"))
+    };
+    let parent = find("together");
+    let ms: u64 = parent[elapsed].parse().unwrap();
+    assert!((300..800).contains(&ms), "{parent:?}");
+    assert_eq!(parent[success], "false", "{parent:?}");
+    for child in ["producer", "b", "c"] {
+        assert_eq!(
+            find(child)[thread],
+            "Users 1-1 - together - ".to_string() + child
+        );
+    }
+    find("after 42");
+    let serial: u64 = find("one by one")[elapsed].parse().unwrap();
+    assert!(serial >= 400, "{serial}");
+    assert!(find("f")[thread].ends_with(" - loose - f"));
+    assert!(!rows.iter().any(|r| r[label] == "loose"), "{rows:?}");
+}

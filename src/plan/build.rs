@@ -1022,6 +1022,16 @@ impl Walk<'_> {
                     idx_var: p.builder.vars.intern(&idx_var()),
                 }))
             }
+            "com.blazemeter.jmeter.controller.ParallelSampler" => {
+                let limit = p.bool("LIMIT_MAX_THREAD_NUMBER", false);
+                let max = p.int("MAX_THREAD_NUMBER", 6).max(1) as usize;
+                ControllerKind::Parallel(Arc::new(super::Parallel {
+                    name: element.name.as_str().into(),
+                    parent: p.bool("PARENT_SAMPLE", false),
+                    max_threads: limit.then_some(max),
+                    listeners: inner.listeners.clone().into(),
+                }))
+            }
             "CriticalSectionController" => ControllerKind::CriticalSection {
                 lock: p.template("CriticalSectionController.lockName"),
             },

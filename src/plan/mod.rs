@@ -207,6 +207,21 @@ pub enum ControllerKind {
     CriticalSection {
         lock: Template,
     },
+    /// The Parallel Controller plugin (`com.blazemeter.jmeter.controller.ParallelSampler`):
+    /// each child runs concurrently.
+    Parallel(Arc<Parallel>),
+}
+
+/// A Parallel Controller.
+#[derive(Debug)]
+pub struct Parallel {
+    pub name: Arc<str>,
+    /// "Generate parent sample": the children's samples are sub-results of one sample.
+    pub parent: bool,
+    /// "Limit max thread number": at most this many children at once.
+    pub max_threads: Option<usize>,
+    /// Listeners of the parent sample.
+    pub listeners: Arc<[u16]>,
 }
 
 /// A Throughput Controller. The decision is taken when its parent starts an iteration.

@@ -30,7 +30,7 @@ struct Entry {
 }
 
 /// One user's cache.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct HttpCache {
     entries: HashMap<String, Entry>,
     next_seq: u64,

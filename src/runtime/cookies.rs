@@ -38,6 +38,26 @@ impl CookieJar {
             .map(|c| c.value.as_str())
     }
 
+    /// Applies what happened between `before` and `after` (copies of a jar) to this jar: the
+    /// cookies stored or changed, and the ones removed.
+    pub fn merge_changes(&mut self, before: &CookieJar, after: &CookieJar) {
+        let same =
+            |a: &Cookie, b: &Cookie| a.name == b.name && a.domain == b.domain && a.path == b.path;
+        for gone in before
+            .cookies
+            .iter()
+            .filter(|b| !after.cookies.iter().any(|a| same(a, b)))
+        {
+            self.cookies.retain(|c| !same(c, gone));
+        }
+        for changed in after.cookies.iter().filter(|a| !before.cookies.contains(a)) {
+            match self.cookies.iter_mut().find(|c| same(c, changed)) {
+                Some(c) => *c = changed.clone(),
+                None => self.cookies.push(changed.clone()),
+            }
+        }
+    }
+
     /// Stores a `Set-Cookie` header received from `url`.
     pub fn store(&mut self, header: &str, url: &url::Url) {
         let Some(host) = url.host_str() else { return };

@@ -25,8 +25,8 @@ use crate::plan::sampler::{Action, Debug, Dummy, FlowAction, JavaTest, SystemCom
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
 use crate::plan::{
-    Controller, ControllerKind, ForEach, IterationHook, Node, OnSampleError, Plan, PreProcessor,
-    Sampler, SamplerKind, Throughput, Transaction, UserParameters, VarId,
+    Controller, ControllerKind, ForEach, IterationHook, Node, OnSampleError, Parallel, Plan,
+    PreProcessor, Sampler, SamplerKind, Throughput, Transaction, UserParameters, VarId,
 };
 use crate::properties::Properties;
 use crate::sample::Details;
@@ -78,6 +78,7 @@ struct ControllerState {
 }
 
 /// A virtual user's variables: a slot per plan variable, plus names made up at run time.
+#[derive(Clone)]
 struct Vars {
     slots: Vec<Option<String>>,
     extra: HashMap<String, String>,
@@ -140,6 +141,8 @@ pub(super) struct VirtualUser {
     stop_thread: bool,
     /// Arrivals Thread Groups: each iteration waits for an arrival.
     arrivals: Option<Arc<super::dynamic::Arrivals>>,
+    /// A Parallel Controller's child: its samples are kept here for the controller.
+    capture: Option<Vec<Sample>>,
 }
 
 impl VirtualUser {
@@ -187,9 +190,145 @@ impl VirtualUser {
             stop_thread: false,
             seeded: HashMap::new(),
             arrivals: None,
+            capture: None,
             plan,
             shared,
         }
+    }
+
+    /// A copy of this user that runs one child of a Parallel Controller: the same variables,
+    /// cookies, cache and per-user state, its own connections, its samples kept for the
+    /// controller.
+    fn fork(&self, thread_name: Arc<str>) -> VirtualUser {
+        VirtualUser {
+            shared: self.shared.clone(),
+            plan: self.plan.clone(),
+            group_index: self.group_index,
+            thread_num: self.thread_num,
+            iteration: self.iteration,
+            thread_name,
+            end_at: self.end_at,
+            vars: self.vars.clone(),
+            rng: fastrand::Rng::new(),
+            http: UserHttp::new(self.shared.http.clone()),
+            cookies: self.cookies.clone(),
+            cache: self.cache.clone(),
+            download_pool: Vec::new(),
+            user_slots: self.user_slots.clone(),
+            once_done: self.once_done.clone(),
+            controllers: self.controllers.clone(),
+            throughput_last: self.throughput_last.clone(),
+            keep_sub_details: false,
+            samplers_run: 0,
+            csv_positions: self.csv_positions.clone(),
+            last_sample_ok_var: self.last_sample_ok_var,
+            tx_stack: Vec::new(),
+            sampler_name: String::new(),
+            stop_rx: self.shared.stop.subscribe(),
+            seeded: self.seeded.clone(),
+            stop_thread: false,
+            arrivals: None,
+            capture: Some(Vec::new()),
+        }
+    }
+
+    /// A Parallel Controller: each child runs at once on a fork of this user (at most
+    /// `max_threads` at a time); the forks' variable and cookie changes come back in child
+    /// order; their samples become one parent sample's sub-results, in the order they ended, or
+    /// are reported one by one.
+    async fn run_parallel(&mut self, controller: &Controller, spec: &Parallel) -> Flow {
+        if let Some(flow) = self.fire_hooks(controller) {
+            return flow;
+        }
+        let start = Instant::now();
+        let start_ms = self.shared.epoch.millis_at(start);
+        let mut forks: Vec<VirtualUser> = controller
+            .children
+            .iter()
+            .map(|child| {
+                let child_name = match child {
+                    Node::Sampler(s) => s.path.0.last().map_or("", String::as_str),
+                    Node::Controller(c) => &c.name,
+                };
+                self.fork(format!("{} - {} - {child_name}", self.thread_name, spec.name).into())
+            })
+            .collect();
+        let limit = spec.max_threads.unwrap_or(usize::MAX);
+        {
+            let mut running: Vec<Option<BoxFuture<'_, Flow>>> = forks
+                .iter_mut()
+                .zip(&controller.children)
+                .map(|(fork, child)| Some(fork.run_nodes(std::slice::from_ref(child))))
+                .collect();
+            std::future::poll_fn(|cx| {
+                let mut active = 0;
+                let mut pending = false;
+                for slot in running.iter_mut() {
+                    let Some(future) = slot else { continue };
+                    if active == limit {
+                        pending = true;
+                        break;
+                    }
+                    if future.as_mut().poll(cx).is_ready() {
+                        *slot = None;
+                    } else {
+                        active += 1;
+                        pending = true;
+                    }
+                }
+                if pending {
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(())
+                }
+            })
+            .await;
+        }
+        let (before_vars, before_cookies) = (self.vars.clone(), self.cookies.clone());
+        let mut samples = Vec::new();
+        let mut stop = false;
+        for fork in &mut forks {
+            for (i, value) in fork.vars.slots.iter().enumerate() {
+                if *value != before_vars.slots[i] {
+                    self.vars.slots[i] = value.clone();
+                }
+            }
+            for (name, value) in &fork.vars.extra {
+                if before_vars.extra.get(name) != Some(value) {
+                    self.vars.extra.insert(name.clone(), value.clone());
+                }
+            }
+            self.cookies.merge_changes(&before_cookies, &fork.cookies);
+            self.samplers_run += fork.samplers_run;
+            stop |= fork.stop_thread;
+            samples.append(fork.capture.get_or_insert_with(Vec::new));
+        }
+        samples.sort_by_key(|s| s.end_ms);
+        if spec.parent {
+            let wall = start.elapsed().as_millis() as u64;
+            let mut sample = Sample::new(spec.name.to_string(), self.thread_name.clone(), start_ms);
+            sample.end_ms = start_ms + wall as i64;
+            sample.elapsed = wall;
+            sample.response_code = "200".into();
+            sample.response_message = "OK".into();
+            sample.data_type = DataType::Empty;
+            sample.success = samples.iter().all(|s| s.success);
+            sample.bytes = samples.iter().map(|s| s.bytes).sum();
+            sample.sent_bytes = samples.iter().map(|s| s.sent_bytes).sum();
+            (sample.grp_threads, sample.all_threads) = self.thread_counts();
+            sample.listeners = spec.listeners.clone();
+            sample.subresults = samples;
+            self.emit(sample).await;
+        } else {
+            for sample in samples {
+                self.emit(sample).await;
+            }
+        }
+        if stop {
+            self.stop_thread = true;
+            return Flow::StopThread;
+        }
+        Flow::Next
     }
 
     /// A user of an Arrivals Thread Group: one iteration per arrival.
@@ -576,6 +715,7 @@ impl VirtualUser {
                     }
                 }
                 ControllerKind::ForEach(spec) => self.for_each(controller, spec).await,
+                ControllerKind::Parallel(spec) => self.run_parallel(controller, spec).await,
                 ControllerKind::CriticalSection { lock } => {
                     let name = lock.render(self);
                     if name.is_empty() {
@@ -958,6 +1098,10 @@ impl VirtualUser {
                 frame.subresults.push(sample);
                 return;
             }
+        }
+        if let Some(captured) = &mut self.capture {
+            captured.push(sample);
+            return;
         }
         if !self.shared.sample_variables.is_empty() {
             sample.variables = self

@@ -474,3 +474,71 @@ async fn response_framing_on_the_wire() {
     // and /twice.
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
+
+/// The HTML Link Parser: a sampler whose path is a pattern follows the link of the last page it
+/// matches, with the link's arguments; a POST whose argument values are patterns takes a
+/// form's fields; with nothing to match, the sampler goes out as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_link_parser_follows_links_and_forms() {
+    let page = r#"<html><body><a href="/shop/item?id=7">item</a> <a href="http://other.invalid/x">out</a>
+<form action="/login" method="post"><input type="hidden" name="token" value="t%2B1"><input name="user" value=""></form></body></html>"#;
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/start", "status": 200, "headers": {"Content-Type": "text/html"}, "body": page},
+        {"method": "GET", "path": "/shop/item", "status": 200, "echo": true, "headers": {"Content-Type": "text/plain"}},
+        {"method": "POST", "path": "/login", "status": 200, "echo": true, "with_body": true, "headers": {"Content-Type": "text/plain"}},
+        {"method": "GET", "path": "/start2", "status": 200, "headers": {"Content-Type": "text/html"}, "body": "<p>no links</p>"}
+    ]);
+    // The form's field is decoded from the page and encoded again; the other argument is kept:
+    // the echoed body says so.
+    let sent = r#"<ResponseAssertion testclass="ResponseAssertion" testname="sent">
+      <collectionProp name="Asserion.test_strings"><stringProp name="1">token=t%2B1&amp;user=alice</stringProp></collectionProp>
+      <stringProp name="Assertion.test_field">Assertion.response_data</stringProp>
+      <intProp name="Assertion.test_type">16</intProp></ResponseAssertion><hashTree/>"#;
+    let sampler = |name: &str, method: &str, path: &str, args: &str, parser: bool| {
+        let parser = match (parser, name) {
+            (true, "log in") => format!(r#"<hashTree><AnchorModifier guiclass="AnchorModifierGui" testclass="AnchorModifier" testname="HTML Link Parser"/><hashTree/>{sent}</hashTree>"#),
+            (true, _) => r#"<hashTree><AnchorModifier guiclass="AnchorModifierGui" testclass="AnchorModifier" testname="HTML Link Parser"/><hashTree/></hashTree>"#.to_string(),
+            _ => "<hashTree/>".to_string(),
+        };
+        format!(
+            r#"<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="{name}">
+    <elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">{args}</collectionProp></elementProp>
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${{__P(port)}}</stringProp>
+    <stringProp name="HTTPSampler.method">{method}</stringProp>
+    <stringProp name="HTTPSampler.path">{path}</stringProp></HTTPSamplerProxy>{parser}"#
+        )
+    };
+    let arg = |name: &str, value: &str| {
+        format!(
+            r#"<elementProp name="{name}" elementType="HTTPArgument"><boolProp name="HTTPArgument.always_encode">true</boolProp><stringProp name="Argument.name">{name}</stringProp><stringProp name="Argument.value">{value}</stringProp><boolProp name="HTTPArgument.use_equals">true</boolProp></elementProp>"#
+        )
+    };
+    let body = [
+        sampler("page", "GET", "/start", "", false),
+        sampler("spider", "GET", "shop/.*", "", true),
+        sampler("page again", "GET", "/start", "", false),
+        sampler(
+            "log in",
+            "POST",
+            "login",
+            &(arg("token", ".*") + &arg("user", "alice")),
+            true,
+        ),
+        sampler("no links", "GET", "/start2", "", false),
+        sampler("unmatched", "GET", "/start", "", true),
+    ]
+    .join("\n");
+    let plan = format!(
+        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Links"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+{body}
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#
+    );
+    let (addr, rows) = support::run_inline(&plan, routes).await;
+    let url = |i: usize| rows[i][13].clone();
+    assert_eq!(url(2), format!("http://{addr}/shop/item?id=7"), "{rows:?}");
+    assert_eq!(url(4), format!("http://{addr}/login"), "{rows:?}");
+    assert_eq!(url(6), format!("http://{addr}/start"), "{rows:?}");
+    assert!(rows[1..].iter().all(|r| r[7] == "true"), "{rows:?}");
+}

@@ -39,6 +39,7 @@ pub fn build_file(
 ) -> (Plan, Vec<Diagnostic>) {
     let mut walk = Walk {
         static_hosts: Vec::new(),
+        link_parsers: false,
         tree,
         plan_dir: plan_dir.map(std::path::Path::to_path_buf),
         expanding: Vec::new(),
@@ -137,6 +138,7 @@ pub fn build_file(
         teardown_groups,
         n_call_slots: walk.b.next_slot,
         static_hosts: walk.static_hosts,
+        link_parsers: walk.link_parsers,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,
@@ -170,6 +172,8 @@ struct Scope {
 struct Walk<'p> {
     /// The DNS Cache Managers' static host tables, merged.
     static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
+    /// Some HTML Link Parser is enabled: users keep their last page.
+    link_parsers: bool,
     tree: &'p Tree,
     plan_dir: Option<std::path::PathBuf>,
     /// The Module and Include Controllers being expanded, innermost last (their targets' lines
@@ -719,6 +723,10 @@ impl Walk<'_> {
                 };
                 let counter = data::counter(&mut self.b.props(element, &path), bounds);
                 hooks.push(IterationHook::Counter(Arc::new(counter)));
+            }
+            "AnchorModifier" => {
+                self.link_parsers = true;
+                scope.pre.push(Arc::new(PreProcessor::LinkParser));
             }
             "UserParameters" => {
                 let parameters = Arc::new(data::user_parameters(&mut self.b.props(element, &path)));

@@ -77,6 +77,8 @@ pub struct Plan {
     pub n_precise_timers: usize,
     /// How many Synchronizing Timers the plan has.
     pub n_sync_timers: usize,
+    /// Some HTML Link Parser is enabled: each user keeps its last HTML page.
+    pub link_parsers: bool,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,
@@ -278,6 +280,8 @@ pub enum IterationHook {
 #[derive(Debug)]
 pub enum PreProcessor {
     UserParameters(Arc<UserParameters>),
+    /// The HTML Link Parser (`AnchorModifier`).
+    LinkParser,
 }
 
 /// A sampler with everything in its scope resolved.

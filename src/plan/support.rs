@@ -138,7 +138,7 @@ pub const KINDS: &[Kind] = &[
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
     kind("RegExUserParameters", PreProcessor, Unsupported, ""),
     kind("URLRewritingModifier", PreProcessor, Unsupported, ""),
-    kind("AnchorModifier", PreProcessor, Unsupported, ""),
+    kind("AnchorModifier", PreProcessor, Runs, "HTML Link Parser: sends its HTTP sampler to a random link, frame or form of the previous HTML response that the sampler's protocol, domain, path and argument names match (regular expressions allowed); a form's fields fill the arguments they match"),
     kind("XPathExtractor", PostProcessor, Unsupported, ""),
     kind("XPath2Extractor", PostProcessor, Unsupported, ""),
     kind("HtmlExtractor", PostProcessor, Unsupported, ""),

@@ -145,6 +145,13 @@ const RAW_TEXT: &[&str] = &[
 ];
 
 fn html(body: &str, found: &mut Links) {
+    each_start_tag(body, |tag, attributes, _| visit(tag, attributes, found));
+}
+
+/// Calls `on_tag` with each start tag of an HTML text, in document order: its lower-cased name,
+/// its attributes and the index after it. Comments, declarations and the content of raw-text
+/// elements (`script`, `style`, `textarea`...) are skipped.
+pub(super) fn each_start_tag(body: &str, mut on_tag: impl FnMut(&str, &Attributes, usize)) {
     let bytes = body.as_bytes();
     let mut i = 0;
     while let Some(offset) = body[i..].find('<') {
@@ -169,7 +176,7 @@ fn html(body: &str, found: &mut Links) {
             continue;
         };
         i = end;
-        visit(&tag, &attributes, found);
+        on_tag(&tag, &attributes, end);
         if RAW_TEXT.contains(&tag.as_str()) {
             // Skip to the matching end tag, case-insensitively.
             i = match find_end_tag(&body[i..], &tag) {
@@ -184,7 +191,7 @@ fn html(body: &str, found: &mut Links) {
 }
 
 /// Where `</tag` starts in `text`, the tag name compared without case.
-fn find_end_tag(text: &str, tag: &str) -> Option<usize> {
+pub(super) fn find_end_tag(text: &str, tag: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(at) = text[from..].find("</") {
         let start = from + at;
@@ -198,7 +205,7 @@ fn find_end_tag(text: &str, tag: &str) -> Option<usize> {
 }
 
 /// A tag's attributes, names lower-cased, in order.
-type Attributes = Vec<(String, String)>;
+pub(super) type Attributes = Vec<(String, String)>;
 
 /// Reads a start tag from just after its `<`: its lower-cased name, its attributes (names
 /// lower-cased, values entity-decoded, the first of a repeated name kept) and the index after `>`.
@@ -269,7 +276,7 @@ fn start_tag(body: &str, from: usize) -> Option<(String, Attributes, usize)> {
 }
 
 /// The character references HTML attribute values commonly hold.
-fn decode_entities(text: &str) -> String {
+pub(super) fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }

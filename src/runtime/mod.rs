@@ -7,6 +7,7 @@
 //! the per-sample path takes a lock. Samples go to the single writer over a bounded channel; when
 //! the writer falls behind, users wait on the channel.
 
+mod anchor;
 pub mod cache;
 pub mod cookies;
 pub mod csv_data;

@@ -84,6 +84,15 @@ struct Vars {
     extra: HashMap<String, String>,
 }
 
+/// Where an HTML Link Parser sends its sampler: protocol, domain, path and the arguments (name,
+/// value, "encode", "use equals").
+struct Link {
+    protocol: String,
+    domain: String,
+    path: String,
+    args: Vec<(String, String, bool, bool)>,
+}
+
 /// An open Transaction Controller.
 struct TxFrame {
     tx: Arc<Transaction>,
@@ -143,6 +152,11 @@ pub(super) struct VirtualUser {
     arrivals: Option<Arc<super::dynamic::Arrivals>>,
     /// A Parallel Controller's child: its samples are kept here for the controller.
     capture: Option<Vec<Sample>>,
+    /// The last sample's URL and body when it was an HTTP response (kept when the plan has an
+    /// HTML Link Parser).
+    last_page: Option<(url::Url, String)>,
+    /// An HTML Link Parser acts on the sampler about to run.
+    follow_link: bool,
 }
 
 impl VirtualUser {
@@ -191,6 +205,8 @@ impl VirtualUser {
             seeded: HashMap::new(),
             arrivals: None,
             capture: None,
+            last_page: None,
+            follow_link: false,
             plan,
             shared,
         }
@@ -229,6 +245,8 @@ impl VirtualUser {
             stop_thread: false,
             arrivals: None,
             capture: Some(Vec::new()),
+            last_page: None,
+            follow_link: false,
         }
     }
 
@@ -1132,6 +1150,7 @@ impl VirtualUser {
         for pre in &sampler.pre {
             match pre.as_ref() {
                 PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
+                PreProcessor::LinkParser => self.follow_link = true,
             }
         }
         // JMeter evaluates the label after the pre-processors ran.
@@ -1206,6 +1225,15 @@ impl VirtualUser {
             SamplerKind::Dummy(dummy) => self.dummy_sample(dummy, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
+        if self.plan.link_parsers {
+            // The page the next sampler's HTML Link Parser reads.
+            self.last_page = match &sampler.kind {
+                SamplerKind::Http(_) => url::Url::parse(&exchange.url)
+                    .ok()
+                    .map(|url| (url, String::from_utf8_lossy(&exchange.body).into_owned())),
+                _ => None,
+            };
+        }
         sample.listeners = sampler.listeners.clone();
         (sample.grp_threads, sample.all_threads) = self.thread_counts();
         // JMeter fills the thread fields of direct sub-results too.
@@ -2234,23 +2262,88 @@ impl VirtualUser {
         }
     }
 
+    /// The HTML Link Parser's choice among the links and forms of the last page that this
+    /// sampler matches, with the arguments it then sends (`None`: no page or no match, and the
+    /// sampler goes out as it is).
+    fn link_from_last_page(&mut self, request: &HttpRequest, path: &str) -> Option<Link> {
+        let (page, body) = self.last_page.take()?;
+        let protocol = request.protocol.render(self).trim().to_ascii_lowercase();
+        let domain = request.domain.render(self).trim().to_string();
+        let flags: Vec<(bool, bool)> = request
+            .args
+            .iter()
+            .map(|a| (a.always_encode, a.use_equals))
+            .collect();
+        let mut args: Vec<(String, String)> = request
+            .args
+            .iter()
+            .map(|a| (a.name.render(self), a.value.render(self)))
+            .collect();
+        let candidates = super::anchor::candidates(&body, &page);
+        self.last_page = Some((page, body));
+        let sampler = super::anchor::Sampler {
+            protocol: &protocol,
+            domain: &domain,
+            path,
+            args: &args,
+        };
+        let fitting: Vec<&super::anchor::Candidate> = candidates
+            .iter()
+            .filter(|c| super::anchor::matches(c, &sampler))
+            .collect();
+        if fitting.is_empty() {
+            tracing::debug!("HTML Link Parser: no link of the last page matches {path}");
+            return None;
+        }
+        let chosen = fitting[self.rng.usize(..fitting.len())].clone();
+        let (protocol, domain, path) = super::anchor::apply(&chosen, &mut args, &mut self.rng);
+        let args = if chosen.form {
+            args.into_iter()
+                .zip(flags)
+                .map(|((n, v), (encode, equals))| (n, v, encode, equals))
+                .collect()
+        } else {
+            // A link's arguments go as they were written.
+            args.into_iter().map(|(n, v)| (n, v, false, true)).collect()
+        };
+        Some(Link {
+            protocol,
+            domain,
+            path,
+            args,
+        })
+    }
+
     /// Renders the request's templates into a URL, headers and body.
     fn render_request(
         &mut self,
         request: &HttpRequest,
     ) -> Result<Outgoing, (&'static str, String)> {
-        let path = request.path.render(self);
+        let mut path = request.path.render(self);
+        // An HTML Link Parser sends the sampler where a link or form of the last page points.
+        let link = match std::mem::take(&mut self.follow_link) {
+            true => self.link_from_last_page(request, &path),
+            false => None,
+        };
+        if let Some(link) = &link {
+            path = link.path.clone();
+        }
         let mut url = if path.starts_with("http://") || path.starts_with("https://") {
             url::Url::parse(&path)
                 .map_err(|e| ("java.net.MalformedURLException", format!("{e}: {path}")))?
         } else {
-            let protocol = request.protocol.render(self).trim().to_ascii_lowercase();
+            let (protocol, domain) = match &link {
+                Some(link) => (link.protocol.clone(), link.domain.clone()),
+                None => (
+                    request.protocol.render(self).trim().to_ascii_lowercase(),
+                    request.domain.render(self).trim().to_string(),
+                ),
+            };
             let protocol = if protocol.is_empty() {
                 "http".to_string()
             } else {
                 protocol
             };
-            let domain = request.domain.render(self).trim().to_string();
             if domain.is_empty() {
                 return Err((
                     "java.lang.IllegalArgumentException",
@@ -2312,31 +2405,42 @@ impl VirtualUser {
                 arg.value.render_into(self, &mut text);
             }
             body = Some(text.into_bytes());
-        } else if !request.args.is_empty() {
+        } else if !request.args.is_empty() || link.as_ref().is_some_and(|l| !l.args.is_empty()) {
+            // Name, value, "encode", "use equals".
+            let args: Vec<(String, String, bool, bool)> = match link {
+                Some(link) => link.args,
+                None => request
+                    .args
+                    .iter()
+                    .map(|arg| {
+                        let name = arg.name.render(self);
+                        let value = arg.value.render(self);
+                        (name, value, arg.always_encode, arg.use_equals)
+                    })
+                    .collect(),
+            };
             let mut encoded = String::new();
-            for arg in &request.args {
-                let name = arg.name.render(self);
+            for (name, value, always_encode, use_equals) in &args {
                 // JMeter skips arguments without a name.
                 if name.trim().is_empty() {
                     continue;
                 }
-                let value = arg.value.render(self);
                 if !encoded.is_empty() {
                     encoded.push('&');
                 }
                 let encode = |s: &str| -> String {
-                    if arg.always_encode {
+                    if *always_encode {
                         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
                     } else {
                         s.to_string()
                     }
                 };
-                encoded.push_str(&encode(&name));
+                encoded.push_str(&encode(name));
                 // Without "use equals" JMeter writes the name and value side by side.
-                if arg.use_equals {
+                if *use_equals {
                     encoded.push('=');
                 }
-                encoded.push_str(&encode(&value));
+                encoded.push_str(&encode(value));
             }
             if args_in_body {
                 if !headers

@@ -542,3 +542,47 @@ async fn html_link_parser_follows_links_and_forms() {
     assert_eq!(url(6), format!("http://{addr}/start"), "{rows:?}");
     assert!(rows[1..].iter().all(|r| r[7] == "true"), "{rows:?}");
 }
+
+/// RegEx User Parameters: the arguments a Regular Expression Extractor's matches name take the
+/// matched values; an argument no match names keeps its value, and none is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regex_user_parameters_fill_named_arguments() {
+    let plan = r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Params"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+<JavaSampler testclass="JavaSampler" testname="form">
+  <elementProp name="arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+    <elementProp name="ResultData" elementType="Argument"><stringProp name="Argument.name">ResultData</stringProp><stringProp name="Argument.value">&lt;input name="a" value="1"&gt;&lt;input name="b" value="2"&gt;</stringProp></elementProp>
+  </collectionProp></elementProp>
+  <stringProp name="classname">org.apache.jmeter.protocol.java.test.JavaTest</stringProp>
+</JavaSampler><hashTree>
+  <RegexExtractor testclass="RegexExtractor" testname="fields"><stringProp name="RegexExtractor.refname">fields</stringProp><stringProp name="RegexExtractor.regex">name="([^"]+)" value="([^"]+)"</stringProp><stringProp name="RegexExtractor.template">$1$</stringProp><stringProp name="RegexExtractor.match_number">-1</stringProp></RegexExtractor><hashTree/>
+</hashTree>
+<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="post">
+  <elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+    <elementProp name="a" elementType="HTTPArgument"><stringProp name="Argument.name">a</stringProp><stringProp name="Argument.value">x</stringProp></elementProp>
+    <elementProp name="c" elementType="HTTPArgument"><stringProp name="Argument.name">c</stringProp><stringProp name="Argument.value">y</stringProp></elementProp>
+  </collectionProp></elementProp>
+  <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+  <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+  <stringProp name="HTTPSampler.method">POST</stringProp>
+  <stringProp name="HTTPSampler.path">/echo</stringProp></HTTPSamplerProxy><hashTree>
+  <RegExUserParameters testclass="RegExUserParameters" testname="RegEx User Parameters">
+    <stringProp name="RegExUserParameters.regex_ref_name">fields</stringProp>
+    <stringProp name="RegExUserParameters.param_names_gr_nr">1</stringProp>
+    <stringProp name="RegExUserParameters.param_values_gr_nr">2</stringProp>
+  </RegExUserParameters><hashTree/>
+  <ResponseAssertion testclass="ResponseAssertion" testname="sent">
+    <collectionProp name="Asserion.test_strings"><stringProp name="1">&#13;
+&#13;
+a=1&amp;c=y</stringProp></collectionProp>
+    <stringProp name="Assertion.test_field">Assertion.response_data</stringProp>
+    <intProp name="Assertion.test_type">16</intProp></ResponseAssertion><hashTree/>
+</hashTree>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+    let routes = serde_json::json!([
+        {"method": "POST", "path": "/echo", "status": 200, "echo": true, "with_body": true, "headers": {"Content-Type": "text/plain"}}
+    ]);
+    let (_, rows) = support::run_inline(plan, routes).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[2][7], "true", "{rows:?}");
+}

@@ -724,6 +724,14 @@ impl Walk<'_> {
                 let counter = data::counter(&mut self.b.props(element, &path), bounds);
                 hooks.push(IterationHook::Counter(Arc::new(counter)));
             }
+            "RegExUserParameters" => {
+                let parameters = data::regex_parameters(&mut self.b.props(element, &path));
+                scope
+                    .pre
+                    .push(Arc::new(PreProcessor::RegexParameters(Arc::new(
+                        parameters,
+                    ))));
+            }
             "AnchorModifier" => {
                 self.link_parsers = true;
                 scope.pre.push(Arc::new(PreProcessor::LinkParser));

@@ -152,6 +152,25 @@ pub struct UserParameters {
     pub per_iteration: bool,
 }
 
+/// A RegEx User Parameters pre-processor: a Regular Expression Extractor's matches (match
+/// number -1) give the sampler's arguments new values.
+#[derive(Debug)]
+pub struct RegexParameters {
+    /// The extractor's reference name.
+    pub reference: Template,
+    /// The group holding the argument names, and the one holding their values.
+    pub names_group: Template,
+    pub values_group: Template,
+}
+
+pub fn regex_parameters(p: &mut Props<'_, '_>) -> RegexParameters {
+    RegexParameters {
+        reference: p.template("RegExUserParameters.regex_ref_name"),
+        names_group: p.template("RegExUserParameters.param_names_gr_nr"),
+        values_group: p.template("RegExUserParameters.param_values_gr_nr"),
+    }
+}
+
 pub fn user_parameters(p: &mut Props<'_, '_>) -> UserParameters {
     let texts = |items: &[crate::jmx::Prop]| -> Vec<String> {
         items

@@ -282,6 +282,7 @@ pub enum PreProcessor {
     UserParameters(Arc<UserParameters>),
     /// The HTML Link Parser (`AnchorModifier`).
     LinkParser,
+    RegexParameters(Arc<data::RegexParameters>),
 }
 
 /// A sampler with everything in its scope resolved.

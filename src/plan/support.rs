@@ -136,7 +136,7 @@ pub const KINDS: &[Kind] = &[
     kind("DNSCacheManager", Config, Runs, "system resolver (as Taurus adds it): rmeter resolves the host of each new connection and keeps no DNS cache, so `clearEachIteration` changes nothing; custom resolver: its static host table (one table for the run), other names from the system resolver; the plan's own DNS servers are an unsupported option"),
     kind("KeystoreConfig", Config, Unsupported, ""),
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
-    kind("RegExUserParameters", PreProcessor, Unsupported, ""),
+    kind("RegExUserParameters", PreProcessor, Runs, "HTTP samplers only: the arguments named by a Regular Expression Extractor's matches (match number -1, `ref_i_gN`) take the matched values; other arguments are kept, none is added"),
     kind("URLRewritingModifier", PreProcessor, Unsupported, ""),
     kind("AnchorModifier", PreProcessor, Runs, "HTML Link Parser: sends its HTTP sampler to a random link, frame or form of the previous HTML response that the sampler's protocol, domain, path and argument names match (regular expressions allowed); a form's fields fill the arguments they match"),
     kind("XPathExtractor", PostProcessor, Unsupported, ""),

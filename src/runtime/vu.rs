@@ -157,6 +157,8 @@ pub(super) struct VirtualUser {
     last_page: Option<(url::Url, String)>,
     /// An HTML Link Parser acts on the sampler about to run.
     follow_link: bool,
+    /// RegEx User Parameters acting on the sampler about to run.
+    regex_parameters: Vec<Arc<crate::plan::data::RegexParameters>>,
 }
 
 impl VirtualUser {
@@ -207,6 +209,7 @@ impl VirtualUser {
             capture: None,
             last_page: None,
             follow_link: false,
+            regex_parameters: Vec::new(),
             plan,
             shared,
         }
@@ -247,6 +250,7 @@ impl VirtualUser {
             capture: Some(Vec::new()),
             last_page: None,
             follow_link: false,
+            regex_parameters: Vec::new(),
         }
     }
 
@@ -1147,10 +1151,15 @@ impl VirtualUser {
 
     async fn run_sampler(&mut self, sampler: &Sampler) -> Flow {
         self.samplers_run += 1;
+        self.follow_link = false;
+        self.regex_parameters.clear();
         for pre in &sampler.pre {
             match pre.as_ref() {
                 PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
                 PreProcessor::LinkParser => self.follow_link = true,
+                PreProcessor::RegexParameters(parameters) => {
+                    self.regex_parameters.push(parameters.clone())
+                }
             }
         }
         // JMeter evaluates the label after the pre-processors ran.
@@ -2314,6 +2323,44 @@ impl VirtualUser {
         })
     }
 
+    /// RegEx User Parameters: each argument named by one of the extractor's matches takes its
+    /// value (JMeter's `RegExUserParameters.process`).
+    fn set_regex_parameters(
+        &mut self,
+        parameters: &crate::plan::data::RegexParameters,
+        args: &mut [(String, String, bool, bool)],
+    ) {
+        let reference = parameters.reference.render(self);
+        let names = parameters.names_group.render(self);
+        let values = parameters.values_group.render(self);
+        let count = self
+            .var_by_name(&format!("{reference}_matchNr"))
+            .and_then(|n| n.trim().parse::<usize>().ok());
+        let found = |i: usize, group: &str| format!("{reference}_{i}_g{group}");
+        let (Some(count), true, true) = (
+            count,
+            self.var_by_name(&found(1, &names)).is_some(),
+            self.var_by_name(&found(1, &values)).is_some(),
+        ) else {
+            tracing::info!("RegEx User Parameters: the referenced matches of {reference} were not found, no parameter will be changed");
+            return;
+        };
+        let mut map: HashMap<String, String> = HashMap::new();
+        for i in 1..=count {
+            if let (Some(name), Some(value)) = (
+                self.var_by_name(&found(i, &names)),
+                self.var_by_name(&found(i, &values)),
+            ) {
+                map.insert(name.to_string(), value.to_string());
+            }
+        }
+        for (name, value, _, _) in args.iter_mut() {
+            if let Some(new) = map.get(name.as_str()) {
+                value.clone_from(new);
+            }
+        }
+    }
+
     /// Renders the request's templates into a URL, headers and body.
     fn render_request(
         &mut self,
@@ -2419,6 +2466,10 @@ impl VirtualUser {
                     })
                     .collect(),
             };
+            let mut args = args;
+            for parameters in std::mem::take(&mut self.regex_parameters) {
+                self.set_regex_parameters(&parameters, &mut args);
+            }
             let mut encoded = String::new();
             for (name, value, always_encode, use_equals) in &args {
                 // JMeter skips arguments without a name.

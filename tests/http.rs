@@ -586,3 +586,60 @@ a=1&amp;c=y</stringProp></collectionProp>
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(rows[2][7], "true", "{rows:?}");
 }
+
+/// The HTTP URL Re-writing Modifier: the session id of the last page goes into the next
+/// requests as an argument (decoded, then encoded again) or as a `;jsessionid=` path extension,
+/// and the last one found is kept for a page that has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_rewriting_carries_the_session_id() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/login", "status": 200, "headers": {"Content-Type": "text/html"},
+         "body": "<a href=\"/home;jsessionid=J1?sid=ab%20c&amp;x=1\">home</a>"},
+        {"method": "GET", "path": "/home", "status": 200, "headers": {"Content-Type": "text/html"}, "body": "no id here"},
+        {"method": "GET", "path": "/next", "status": 200, "headers": {"Content-Type": "text/html"}, "body": "none"}
+    ]);
+    let sampler = |name: &str, path: &str| {
+        format!(
+            r#"<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="{name}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${{__P(port)}}</stringProp>
+    <stringProp name="HTTPSampler.method">GET</stringProp>
+    <stringProp name="HTTPSampler.path">{path}</stringProp></HTTPSamplerProxy><hashTree/>"#
+        )
+    };
+    let modifier = |name: &str, path_extension: bool| {
+        format!(
+            r#"<URLRewritingModifier testclass="URLRewritingModifier" testname="rewrite {name}">
+  <stringProp name="argument_name">{name}</stringProp>
+  <boolProp name="path_extension">{path_extension}</boolProp>
+  <boolProp name="path_extension_no_questionmark">true</boolProp>
+</URLRewritingModifier><hashTree/>"#
+        )
+    };
+    let body = [
+        modifier("sid", false),
+        modifier("jsessionid", true),
+        sampler("login", "/login"),
+        sampler("home", "/home"),
+        sampler("next", "/next"),
+    ]
+    .join("\n");
+    let plan = format!(
+        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Sessions"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+{body}
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#
+    );
+    let (addr, rows) = support::run_inline(&plan, routes).await;
+    let urls: Vec<&str> = rows[1..].iter().map(|r| r[13].as_str()).collect();
+    assert_eq!(
+        urls,
+        vec![
+            format!("http://{addr}/login"),
+            format!("http://{addr}/home;jsessionid=J1?sid=ab+c"),
+            // Nothing on /home: the cached values.
+            format!("http://{addr}/next;jsessionid=J1?sid=ab+c"),
+        ],
+        "{rows:?}"
+    );
+}

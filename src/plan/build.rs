@@ -39,7 +39,7 @@ pub fn build_file(
 ) -> (Plan, Vec<Diagnostic>) {
     let mut walk = Walk {
         static_hosts: Vec::new(),
-        link_parsers: false,
+        keep_last_page: false,
         tree,
         plan_dir: plan_dir.map(std::path::Path::to_path_buf),
         expanding: Vec::new(),
@@ -138,7 +138,7 @@ pub fn build_file(
         teardown_groups,
         n_call_slots: walk.b.next_slot,
         static_hosts: walk.static_hosts,
-        link_parsers: walk.link_parsers,
+        keep_last_page: walk.keep_last_page,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,
@@ -172,8 +172,8 @@ struct Scope {
 struct Walk<'p> {
     /// The DNS Cache Managers' static host tables, merged.
     static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
-    /// Some HTML Link Parser is enabled: users keep their last page.
-    link_parsers: bool,
+    /// Some HTML Link Parser or URL Re-writing Modifier is enabled: users keep their last page.
+    keep_last_page: bool,
     tree: &'p Tree,
     plan_dir: Option<std::path::PathBuf>,
     /// The Module and Include Controllers being expanded, innermost last (their targets' lines
@@ -724,6 +724,14 @@ impl Walk<'_> {
                 let counter = data::counter(&mut self.b.props(element, &path), bounds);
                 hooks.push(IterationHook::Counter(Arc::new(counter)));
             }
+            "URLRewritingModifier" => {
+                self.keep_last_page = true;
+                if let Some(rewriting) = data::url_rewriting(&mut self.b.props(element, &path)) {
+                    scope
+                        .pre
+                        .push(Arc::new(PreProcessor::UrlRewriting(Arc::new(rewriting))));
+                }
+            }
             "RegExUserParameters" => {
                 let parameters = data::regex_parameters(&mut self.b.props(element, &path));
                 scope
@@ -733,7 +741,7 @@ impl Walk<'_> {
                     ))));
             }
             "AnchorModifier" => {
-                self.link_parsers = true;
+                self.keep_last_page = true;
                 scope.pre.push(Arc::new(PreProcessor::LinkParser));
             }
             "UserParameters" => {

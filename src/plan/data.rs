@@ -1,5 +1,6 @@
 //! Test data config elements: User Defined Variables, CSV Data Set, Counter, Random Variable.
 
+use super::diagnostic::DiagnosticKind;
 use super::reader::Props;
 use super::template::Template;
 use super::vars::VarId;
@@ -169,6 +170,57 @@ pub fn regex_parameters(p: &mut Props<'_, '_>) -> RegexParameters {
         names_group: p.template("RegExUserParameters.param_names_gr_nr"),
         values_group: p.template("RegExUserParameters.param_values_gr_nr"),
     }
+}
+
+/// An HTTP URL Re-writing Modifier: a session id found in the last response goes into each
+/// HTTP request, as a path extension (`;name=value`) or an argument.
+#[derive(Debug)]
+pub struct UrlRewriting {
+    pub name: String,
+    pub path_extension: bool,
+    pub no_equals: bool,
+    /// Finds the value (group 1, or the first group that took part, in argument mode).
+    pub pattern: regex::Regex,
+    /// Keeps the last value found for the pages that have none.
+    pub cache: bool,
+    /// "URL encode": the value is sent encoded as found, not decoded first.
+    pub encode: bool,
+}
+
+pub fn url_rewriting(p: &mut Props<'_, '_>) -> Option<UrlRewriting> {
+    let name = p.text("argument_name").to_string();
+    let path_extension = p.bool("path_extension", false);
+    let no_equals = p.bool("path_extension_no_equals", false);
+    let no_question = p.bool("path_extension_no_questionmark", false);
+    let n = regex::escape(&name);
+    // JMeter's patterns (`URLRewritingModifier.initRegex`).
+    let pattern = match (path_extension, no_equals, no_question) {
+        (true, true, true) => format!(r#";{n}([^"'<>&\s;?]*)"#),
+        (true, true, false) => format!(r#";{n}([^"'<>&\s;]*)"#),
+        (true, false, true) => format!(r#";{n}=([^"'<>&\s;?]*)"#),
+        (true, false, false) => format!(r#";{n}=([^"'<>&\s;]*)"#),
+        (false, ..) => format!(
+            r#"[;?&]{n}=([^"'<>&\s;\\]*)|\s(?i:name)\s*=\s*["']{n}["'][^>]*\s(?i:value)\s*=\s*["']([^"']*)["']|\s(?i:value)\s*=\s*["']([^"']*)["'][^>]*\s(?i:name)\s*=\s*["']{n}["']"#
+        ),
+    };
+    let pattern = match regex::Regex::new(&pattern) {
+        Ok(pattern) => pattern,
+        Err(e) => {
+            p.error(DiagnosticKind::BadRegex {
+                prop: "argument_name".into(),
+                message: e.to_string(),
+            });
+            return None;
+        }
+    };
+    Some(UrlRewriting {
+        pattern,
+        name,
+        path_extension,
+        no_equals,
+        cache: p.bool("cache_value", true),
+        encode: p.bool("encode", false),
+    })
 }
 
 pub fn user_parameters(p: &mut Props<'_, '_>) -> UserParameters {

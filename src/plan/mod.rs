@@ -77,8 +77,9 @@ pub struct Plan {
     pub n_precise_timers: usize,
     /// How many Synchronizing Timers the plan has.
     pub n_sync_timers: usize,
-    /// Some HTML Link Parser is enabled: each user keeps its last HTML page.
-    pub link_parsers: bool,
+    /// Some HTML Link Parser or URL Re-writing Modifier is enabled: each user keeps its last
+    /// page.
+    pub keep_last_page: bool,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,
@@ -283,6 +284,7 @@ pub enum PreProcessor {
     /// The HTML Link Parser (`AnchorModifier`).
     LinkParser,
     RegexParameters(Arc<data::RegexParameters>),
+    UrlRewriting(Arc<data::UrlRewriting>),
 }
 
 /// A sampler with everything in its scope resolved.

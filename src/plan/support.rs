@@ -137,7 +137,7 @@ pub const KINDS: &[Kind] = &[
     kind("KeystoreConfig", Config, Unsupported, ""),
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),
     kind("RegExUserParameters", PreProcessor, Runs, "HTTP samplers only: the arguments named by a Regular Expression Extractor's matches (match number -1, `ref_i_gN`) take the matched values; other arguments are kept, none is added"),
-    kind("URLRewritingModifier", PreProcessor, Unsupported, ""),
+    kind("URLRewritingModifier", PreProcessor, Runs, "HTTP samplers only: the session id found in the last HTTP response (URL parameter, `;name=` path extension or hidden form field) goes into the request as an argument or path extension; the last value is kept per user (`cache_value`)"),
     kind("AnchorModifier", PreProcessor, Runs, "HTML Link Parser: sends its HTTP sampler to a random link, frame or form of the previous HTML response that the sampler's protocol, domain, path and argument names match (regular expressions allowed); a form's fields fill the arguments they match"),
     kind("XPathExtractor", PostProcessor, Unsupported, ""),
     kind("XPath2Extractor", PostProcessor, Unsupported, ""),

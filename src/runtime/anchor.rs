@@ -137,7 +137,7 @@ fn resolve(href: &str, base: &url::Url, form: bool) -> Option<Candidate> {
 
 /// `application/x-www-form-urlencoded` decoding (`+` is a space), as JMeter decodes form fields.
 /// A `%` not followed by two hex digits is kept as it is.
-fn form_decode(text: &str) -> String {
+pub(super) fn form_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let hex = |b: u8| (b as char).to_digit(16);

@@ -159,6 +159,10 @@ pub(super) struct VirtualUser {
     follow_link: bool,
     /// RegEx User Parameters acting on the sampler about to run.
     regex_parameters: Vec<Arc<crate::plan::data::RegexParameters>>,
+    /// URL Re-writing Modifiers acting on the sampler about to run, with the value found.
+    url_rewrites: Vec<(Arc<crate::plan::data::UrlRewriting>, String)>,
+    /// Each URL Re-writing Modifier's last value, by the element's address (`cache_value`).
+    session_ids: HashMap<usize, String>,
 }
 
 impl VirtualUser {
@@ -210,6 +214,8 @@ impl VirtualUser {
             last_page: None,
             follow_link: false,
             regex_parameters: Vec::new(),
+            url_rewrites: Vec::new(),
+            session_ids: HashMap::new(),
             plan,
             shared,
         }
@@ -251,6 +257,8 @@ impl VirtualUser {
             last_page: None,
             follow_link: false,
             regex_parameters: Vec::new(),
+            url_rewrites: Vec::new(),
+            session_ids: self.session_ids.clone(),
         }
     }
 
@@ -1153,12 +1161,21 @@ impl VirtualUser {
         self.samplers_run += 1;
         self.follow_link = false;
         self.regex_parameters.clear();
+        self.url_rewrites.clear();
         for pre in &sampler.pre {
             match pre.as_ref() {
                 PreProcessor::UserParameters(parameters) => self.set_user_parameters(parameters),
                 PreProcessor::LinkParser => self.follow_link = true,
                 PreProcessor::RegexParameters(parameters) => {
                     self.regex_parameters.push(parameters.clone())
+                }
+                PreProcessor::UrlRewriting(rewriting) => {
+                    if !matches!(sampler.kind, SamplerKind::Http(_)) {
+                        continue;
+                    }
+                    if let Some(value) = self.session_id(rewriting) {
+                        self.url_rewrites.push((rewriting.clone(), value));
+                    }
                 }
             }
         }
@@ -1234,7 +1251,7 @@ impl VirtualUser {
             SamplerKind::Dummy(dummy) => self.dummy_sample(dummy, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
-        if self.plan.link_parsers {
+        if self.plan.keep_last_page {
             // The page the next sampler's HTML Link Parser reads.
             self.last_page = match &sampler.kind {
                 SamplerKind::Http(_) => url::Url::parse(&exchange.url)
@@ -2323,6 +2340,26 @@ impl VirtualUser {
         })
     }
 
+    /// The session id a URL Re-writing Modifier finds in the last page (empty when there is
+    /// none, or the last value found with `cache_value`); `None` without a last page.
+    fn session_id(&mut self, rewriting: &Arc<crate::plan::data::UrlRewriting>) -> Option<String> {
+        let (_, body) = self.last_page.as_ref()?;
+        let found = rewriting
+            .pattern
+            .captures(body)
+            .and_then(|c| c.iter().skip(1).flatten().next())
+            .map_or(String::new(), |m| m.as_str().to_string());
+        if !rewriting.cache {
+            return Some(found);
+        }
+        let key = Arc::as_ptr(rewriting) as usize;
+        if found.is_empty() {
+            return Some(self.session_ids.get(&key).cloned().unwrap_or_default());
+        }
+        self.session_ids.insert(key, found.clone());
+        Some(found)
+    }
+
     /// RegEx User Parameters: each argument named by one of the extractor's matches takes its
     /// value (JMeter's `RegExUserParameters.process`).
     fn set_regex_parameters(
@@ -2374,6 +2411,22 @@ impl VirtualUser {
         };
         if let Some(link) = &link {
             path = link.path.clone();
+        }
+        let rewrites = std::mem::take(&mut self.url_rewrites);
+        for (rewriting, value) in rewrites.iter().filter(|(r, _)| r.path_extension) {
+            // JMeter: a `;name` already there is cut out up to the query, then the new one is
+            // appended at the end.
+            let marker = format!(";{}", rewriting.name);
+            if let Some(at) = path.find(&marker) {
+                let tail = path[at..].find('?').map(|q| path[at + q..].to_string());
+                path.truncate(at);
+                path.push_str(tail.as_deref().unwrap_or(""));
+            }
+            path.push_str(&marker);
+            if !rewriting.no_equals {
+                path.push('=');
+            }
+            path.push_str(value);
         }
         let mut url = if path.starts_with("http://") || path.starts_with("https://") {
             url::Url::parse(&path)
@@ -2452,7 +2505,10 @@ impl VirtualUser {
                 arg.value.render_into(self, &mut text);
             }
             body = Some(text.into_bytes());
-        } else if !request.args.is_empty() || link.as_ref().is_some_and(|l| !l.args.is_empty()) {
+        } else if !request.args.is_empty()
+            || link.as_ref().is_some_and(|l| !l.args.is_empty())
+            || rewrites.iter().any(|(r, _)| !r.path_extension)
+        {
             // Name, value, "encode", "use equals".
             let args: Vec<(String, String, bool, bool)> = match link {
                 Some(link) => link.args,
@@ -2469,6 +2525,17 @@ impl VirtualUser {
             let mut args = args;
             for parameters in std::mem::take(&mut self.regex_parameters) {
                 self.set_regex_parameters(&parameters, &mut args);
+            }
+            for (rewriting, value) in rewrites.iter().filter(|(r, _)| !r.path_extension) {
+                // JMeter replaces every argument of that name with one at the end; a value
+                // found as it appears in a URL is decoded first unless "URL encode" is set.
+                args.retain(|(name, ..)| *name != rewriting.name);
+                let value = if rewriting.encode {
+                    value.clone()
+                } else {
+                    super::anchor::form_decode(value)
+                };
+                args.push((rewriting.name.clone(), value, true, true));
             }
             let mut encoded = String::new();
             for (name, value, always_encode, use_equals) in &args {

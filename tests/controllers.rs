@@ -480,3 +480,26 @@ async fn parallel_controller() {
     assert!(find("f")[thread].ends_with(" - loose - f"));
     assert!(!rows.iter().any(|r| r[label] == "loose"), "{rows:?}");
 }
+
+/// The MD5Hex Assertion compares the body's MD5 without case, with JMeter's failure message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn md5_hex_assertion() {
+    let checked = |label: &str, expected: &str| {
+        java(label, 0).replace(
+            "</collectionProp></elementProp>",
+            r#"<elementProp name="ResultData" elementType="Argument"><stringProp name="Argument.name">ResultData</stringProp><stringProp name="Argument.value">abc</stringProp></elementProp></collectionProp></elementProp>"#,
+        ).replace(
+            "</JavaSampler><hashTree/>",
+            &format!(r#"</JavaSampler><hashTree><MD5HexAssertion testclass="MD5HexAssertion" testname="md5"><stringProp name="MD5HexAssertion.size">{expected}</stringProp></MD5HexAssertion><hashTree/></hashTree>"#),
+        )
+    };
+    let body = checked("right", "900150983CD24FB0D6963F7D28E17F72") + &checked("wrong", "00");
+    let rows = run(&plan(1, 1, &body)).await;
+    let (success, message) = (column(&rows, "success"), column(&rows, "failureMessage"));
+    assert_eq!(rows[1][success], "true", "{rows:?}");
+    assert_eq!(rows[2][success], "false");
+    assert_eq!(
+        rows[2][message],
+        "Error asserting MD5 sum : got 900150983cd24fb0d6963f7d28e17f72 but should have been 00"
+    );
+}

@@ -26,6 +26,10 @@ pub enum AssertionKind {
         size: Template,
     },
     JsonPath(JsonPathAssertion),
+    /// The MD5 of the response body, in hex, compared without case.
+    Md5Hex {
+        expected: Template,
+    },
 }
 
 /// Response Assertion test types (`Assertion.test_type` bits).
@@ -91,6 +95,9 @@ pub struct JsonPathAssertion {
 pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
     let kind = match p.element.testclass.as_str() {
         "ResponseAssertion" => AssertionKind::Response(response_assertion(p)?),
+        "MD5HexAssertion" => AssertionKind::Md5Hex {
+            expected: p.template("MD5HexAssertion.size"),
+        },
         "DurationAssertion" => AssertionKind::Duration {
             max_ms: p.template("DurationAssertion.duration"),
         },

@@ -807,6 +807,7 @@ impl Walk<'_> {
             }
             "ResponseAssertion"
             | "DurationAssertion"
+            | "MD5HexAssertion"
             | "SizeAssertion"
             | "JSONPathAssertion"
             | ATLANTBH_JSON_PATH_ASSERTION => {

@@ -95,6 +95,8 @@ functions! {
     Jexl3 => "__jexl3",
     Jexl2 => "__jexl2",
     Groovy => "__groovy",
+    Digest => "__digest",
+    EscapeOroRegexpChars => "__escapeOroRegexpChars",
     BeanShell => "__BeanShell",
     Base64Encode => "__base64Encode",
     Base64Decode => "__base64Decode",
@@ -361,6 +363,45 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             };
             (value, args.get(1))
         }
+        Function::Digest => {
+            // JMeter's `MessageDigest` names; the salt follows the text; an unknown algorithm is
+            // logged and the call gives `null`.
+            let mut text = arg(1).as_bytes().to_vec();
+            text.extend_from_slice(arg(2).as_bytes());
+            let digest = match arg(0).trim().to_ascii_uppercase().as_str() {
+                "MD5" => Some(<md5::Md5 as md5::Digest>::digest(&text).to_vec()),
+                "SHA-1" | "SHA1" | "SHA" => {
+                    Some(<sha1::Sha1 as sha1::Digest>::digest(&text).to_vec())
+                }
+                "SHA-224" => Some(<sha2::Sha224 as sha2::Digest>::digest(&text).to_vec()),
+                "SHA-256" => Some(<sha2::Sha256 as sha2::Digest>::digest(&text).to_vec()),
+                "SHA-384" => Some(<sha2::Sha384 as sha2::Digest>::digest(&text).to_vec()),
+                "SHA-512" => Some(<sha2::Sha512 as sha2::Digest>::digest(&text).to_vec()),
+                other => {
+                    tracing::error!(target: "jmeter.functions", "__digest: no such digest algorithm {other}");
+                    None
+                }
+            };
+            let value = match digest {
+                Some(bytes) if arg(3).trim().eq_ignore_ascii_case("true") => {
+                    hex(&bytes).to_ascii_uppercase()
+                }
+                Some(bytes) => hex(&bytes),
+                None => "null".to_string(),
+            };
+            (value, args.get(4))
+        }
+        Function::EscapeOroRegexpChars => {
+            // ORO's `quotemeta`: a backslash before every character but letters, digits and `_`.
+            let mut value = String::with_capacity(arg(0).len() * 2);
+            for c in arg(0).chars() {
+                if !(c.is_alphanumeric() || c == '_') {
+                    value.push('\\');
+                }
+                value.push(c);
+            }
+            (value, args.get(1))
+        }
         Function::Groovy | Function::BeanShell => {
             // JMeter runs a Groovy or BeanShell interpreter; rmeter evaluates the expressions
             // real plans put there: the JavaScript subset plus JMeter's `vars`, `props`, `ctx`
@@ -567,6 +608,16 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// A value a Groovy or BeanShell expression reads from JMeter's objects.
@@ -955,6 +1006,32 @@ pub(crate) mod tests {
         assert_eq!(eval("${__jexl3(\"a and b\" eq \"a and b\")}").0, "true");
         assert_eq!(eval("${__jexl2(1 + 2,v)}").1.vars["v"], "3");
         assert_eq!(eval("${__jexl3(\"abc\" =~ \"a.*\")}").0, "");
+    }
+
+    #[test]
+    fn digests_and_oro_quoting() {
+        assert_eq!(
+            eval("${__digest(MD5,abc)}").0,
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        // The salt follows the text.
+        assert_eq!(
+            eval("${__digest(md5,a,bc)}").0,
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            eval("${__digest(SHA-256,abc,,true,h)}").1.vars["h"],
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        );
+        assert_eq!(
+            eval("${__digest(SHA-1,abc)}").0,
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(eval("${__digest(NOPE,abc)}").0, "null");
+        assert_eq!(
+            eval("${__escapeOroRegexpChars(a.b[c]_d é)}").0,
+            "a\\.b\\[c\\]_d\\ é"
+        );
     }
 
     /// `__groovy` and `__BeanShell` run the JavaScript subset with JMeter's accessors; a null is

@@ -147,7 +147,7 @@ pub const KINDS: &[Kind] = &[
     kind("XPath2Assertion", Assertion, Unsupported, ""),
     kind("JMESPathAssertion", Assertion, Unsupported, ""),
     kind("HTMLAssertion", Assertion, Unsupported, ""),
-    kind("MD5HexAssertion", Assertion, Unsupported, ""),
+    kind("MD5HexAssertion", Assertion, Runs, "the MD5 of the body as text (UTF-8, invalid bytes replaced)"),
     kind("XMLAssertion", Assertion, Unsupported, ""),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
     kind("kg.apc.jmeter.samplers.DummySampler", Sampler, Runs, "jmeter-plugins Dummy Sampler: code, message, data, response time (waited when \"waiting\" is set), latency, connect, URL and result class from its settings"),

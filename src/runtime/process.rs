@@ -382,6 +382,21 @@ pub fn assert(
             }
             response_check(response_assertion, response, ctx)
         }
+        AssertionKind::Md5Hex { expected } => {
+            let expected = expected.render(ctx);
+            if response.body.is_empty() {
+                Some("Response was null".into())
+            } else if expected.is_empty() {
+                Some("MD5Hex to test against is empty".into())
+            } else {
+                let got = crate::plan::function::hex(&<md5::Md5 as md5::Digest>::digest(
+                    response.body.as_bytes(),
+                ));
+                (!got.eq_ignore_ascii_case(&expected)).then(|| {
+                    format!("Error asserting MD5 sum : got {got} but should have been {expected}")
+                })
+            }
+        }
         AssertionKind::Duration { max_ms } => {
             let max: u64 = max_ms.render(ctx).trim().parse().unwrap_or(0);
             (max > 0 && sample.elapsed > max).then(|| {

@@ -503,3 +503,29 @@ async fn md5_hex_assertion() {
         "Error asserting MD5 sum : got 900150983cd24fb0d6963f7d28e17f72 but should have been 00"
     );
 }
+
+/// `__StringFromFile` hands out the next line at each call, from the first again after the
+/// last; `__CSVRead` gives a user's current row until `next`, rows going round the users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_from_file_and_csv_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "one\ntwo\n").unwrap();
+    std::fs::write(dir.path().join("table.csv"), "a,1\nb,2\n").unwrap();
+    let body = format!(
+        "{}{}",
+        java(&format!("${{__StringFromFile({})}}", lines.display()), 0),
+        java(
+            "${__CSVRead(table.csv,0)}-${__CSVRead(table.csv,1)}${__CSVRead(table.csv,next)}",
+            0
+        ),
+    );
+    let path = dir.path().join("plan.jmx");
+    std::fs::write(&path, plan(1, 3, &body)).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&path, &jtl, &[]).await.unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let label = column(&rows, "label");
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+    assert_eq!(labels, ["one", "a-1", "two", "b-2", "one", "a-1"]);
+}

@@ -34,6 +34,14 @@ pub trait Env {
     fn iteration(&self) -> u64 {
         0
     }
+    /// `__StringFromFile`: the next line of `file` for call site `slot`; `None` on error.
+    fn string_from_file(&mut self, _slot: usize, _file: &str) -> Option<String> {
+        None
+    }
+    /// `__CSVRead(file, column | next | *alias)`.
+    fn csv_read(&mut self, _file: &str, _column: &str) -> String {
+        String::new()
+    }
 }
 
 macro_rules! functions {
@@ -96,6 +104,8 @@ functions! {
     Jexl2 => "__jexl2",
     Groovy => "__groovy",
     Digest => "__digest",
+    StringFromFile => "__StringFromFile",
+    CsvRead => "__CSVRead",
     EscapeOroRegexpChars => "__escapeOroRegexpChars",
     BeanShell => "__BeanShell",
     Base64Encode => "__base64Encode",
@@ -391,6 +401,19 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             };
             (value, args.get(4))
         }
+        Function::StringFromFile => {
+            // JMeter's error value when the file cannot be read.
+            let value = ctx
+                .env()
+                .string_from_file(call.slot, arg(0).trim())
+                .unwrap_or_else(|| "**ERR**".to_string());
+            // Without a variable name JMeter stores the value as `StringFromFile_`.
+            if args.len() < 2 {
+                ctx.set_var("StringFromFile_", value.clone());
+            }
+            (value, args.get(1))
+        }
+        Function::CsvRead => (ctx.env().csv_read(arg(0).trim(), arg(1).trim()), None),
         Function::EscapeOroRegexpChars => {
             // ORO's `quotemeta`: a backslash before every character but letters, digits and `_`.
             let mut value = String::with_capacity(arg(0).len() * 2);

@@ -267,6 +267,11 @@ impl<'a> Compiler<'a> {
                 if args.len() == 1 && args[0].is_empty() {
                     args.clear();
                 }
+                if function == Function::StringFromFile && args.len() > 2 {
+                    self.unsupported.push(
+                        "__StringFromFile with a file sequence (start and end numbers)".into(),
+                    );
+                }
                 if matches!(function, Function::Groovy | Function::BeanShell) {
                     if let Some(expr) = args.first().and_then(Template::as_literal) {
                         if let Err(why) = function::check_script(expr) {

@@ -18,6 +18,7 @@ pub mod http;
 mod precise;
 mod process;
 mod shaping;
+mod text_files;
 mod vu;
 
 use std::path::PathBuf;
@@ -189,6 +190,8 @@ struct Shared {
     embedded: Arc<embedded::Settings>,
     /// The folder of the plan file, which relative upload paths fall back to.
     plan_dir: PathBuf,
+    /// The files of `__StringFromFile` and `__CSVRead`.
+    text_files: Arc<text_files::TextFiles>,
 }
 
 /// A Synchronizing Timer's gathering: how many users wait, and a generation that changes each
@@ -370,6 +373,7 @@ pub async fn run(
         cacheable_methods,
         embedded: Arc::new(embedded),
         plan_dir: settings.plan_dir.clone(),
+        text_files: Arc::default(),
         sync_timers: Arc::new(
             (0..plan.n_sync_timers)
                 .map(|_| SyncPoint::default())
@@ -451,6 +455,7 @@ impl Shared {
             cacheable_methods: other.cacheable_methods.clone(),
             embedded: other.embedded.clone(),
             plan_dir: other.plan_dir.clone(),
+            text_files: other.text_files.clone(),
         }
     }
 

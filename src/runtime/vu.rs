@@ -163,6 +163,8 @@ pub(super) struct VirtualUser {
     url_rewrites: Vec<(Arc<crate::plan::data::UrlRewriting>, String)>,
     /// Each URL Re-writing Modifier's last value, by the element's address (`cache_value`).
     session_ids: HashMap<usize, String>,
+    /// `__CSVRead`: this user's row of each file, until `next`.
+    csv_read_rows: HashMap<String, usize>,
 }
 
 impl VirtualUser {
@@ -216,6 +218,7 @@ impl VirtualUser {
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
             session_ids: HashMap::new(),
+            csv_read_rows: HashMap::new(),
             plan,
             shared,
         }
@@ -259,6 +262,7 @@ impl VirtualUser {
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
             session_ids: self.session_ids.clone(),
+            csv_read_rows: self.csv_read_rows.clone(),
         }
     }
 
@@ -2976,5 +2980,46 @@ impl Env for VirtualUser {
     }
     fn iteration(&self) -> u64 {
         self.iteration
+    }
+    fn string_from_file(&mut self, slot: usize, file: &str) -> Option<String> {
+        // JMeter opens the name as given: relative to the working directory.
+        self.shared
+            .text_files
+            .next_line(slot, std::path::Path::new(file))
+    }
+    fn csv_read(&mut self, file: &str, column: &str) -> String {
+        let files = &self.shared.text_files;
+        if column.starts_with('*') {
+            files.alias(file, column);
+            return String::new();
+        }
+        let Some(name) = files.resolve(file) else {
+            tracing::warn!("__CSVRead: no file has the alias {file}");
+            return String::new();
+        };
+        if column == "next" || column == "next()" {
+            self.csv_read_rows.remove(&name);
+            return String::new();
+        }
+        let Ok(index) = column.parse::<usize>() else {
+            tracing::warn!("__CSVRead: can't parse column number: {column}");
+            return String::new();
+        };
+        // Relative to the plan's folder, as JMeter's FileServer resolves it.
+        let path = self.shared.plan_dir.join(&name);
+        let row = match self.csv_read_rows.get(&name) {
+            Some(&row) => row,
+            None => match files.next_row(&path) {
+                Some(row) => {
+                    self.csv_read_rows.insert(name.clone(), row);
+                    row
+                }
+                None => return String::new(),
+            },
+        };
+        files.cell(&path, row, index).unwrap_or_else(|| {
+            tracing::warn!("__CSVRead: invalid column number: {index} at row {row}");
+            String::new()
+        })
     }
 }

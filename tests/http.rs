@@ -379,6 +379,8 @@ async fn response_framing_on_the_wire() {
         ("/short", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true),
         ("/cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", true),
         ("/twice", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", false),
+        ("/huge", "HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\nabc", true),
+        ("/hugechunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc", true),
     ];
     let (addr, accepted) = serve_raw(SCRIPT).await;
     let sampler = |name: &str, method: &str, body: &str| {
@@ -413,6 +415,8 @@ async fn response_framing_on_the_wire() {
         sampler("chunked", "GET", "hello, world"),
         sampler("short", "GET", ""),
         sampler("cut", "GET", ""),
+        sampler("huge", "GET", ""),
+        sampler("hugechunk", "GET", ""),
         sampler("twice", "GET", ""),
     ]
     .join("\n");
@@ -435,7 +439,7 @@ async fn response_framing_on_the_wire() {
         broken[3].starts_with("Non HTTP response code: ") && broken[7] == "false",
         "{broken:?}"
     );
-    let got: Vec<(&str, &str, &str, &str)> = rows[1..rows.len() - 1]
+    let got: Vec<(&str, &str, &str, &str)> = rows[1..8]
         .iter()
         .map(|r| (r[2].as_str(), r[3].as_str(), r[7].as_str(), r[8].as_str()))
         .collect();
@@ -470,9 +474,19 @@ async fn response_framing_on_the_wire() {
         rows[7][4],
         "Non HTTP response message: Premature end of chunk coded message body: closing chunk expected"
     );
-    // One connection up to /old, which closes it; a second up to /short; one each for /cut
-    // and /twice.
-    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    // A length or chunk size beyond memory is no reason to reserve it.
+    assert_eq!(
+        rows[8][4],
+        "Non HTTP response message: Premature end of Content-Length delimited message body (expected: 999999999999; received: 3)"
+    );
+    assert!(
+        rows[9][4].contains("invalid chunk size line"),
+        "{:?}",
+        rows[9]
+    );
+    // One connection up to /old, which closes it; a second up to /short; one each for /cut,
+    // /huge, /hugechunk and /twice.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 6);
 }
 
 /// The HTML Link Parser: a sampler whose path is a pattern follows the link of the last page it

@@ -163,6 +163,8 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_millis(4900);
 /// users hold little memory.
 const KEEP_BUFFER: usize = 16 * 1024;
 const READ_CHUNK: usize = 8 * 1024;
+/// The most a body buffer grows by ahead of the bytes that fill it.
+const MAX_RESERVE: usize = 1024 * 1024;
 
 /// A user's direct connections, and the buffers its exchanges share (a user runs one exchange
 /// at a time).
@@ -630,11 +632,9 @@ async fn read_body(
                 return Ok(body);
             }
             let mut body = std::mem::take(buf);
-            body.reserve_exact(n - body.len());
             while body.len() < n {
-                if body.capacity() == body.len() {
-                    body.reserve(n - body.len());
-                }
+                // Grown as the bytes come: a Content-Length is no promise.
+                body.reserve((n - body.len()).min(MAX_RESERVE));
                 match stream.read_into(&mut body).await {
                     Ok(0) => {
                         return Err(Failure::protocol(format!(
@@ -674,7 +674,9 @@ async fn read_body(
                 let line = std::str::from_utf8(&buf[at..line_end - 2]).unwrap_or("");
                 let size = line.split(';').next().unwrap_or("").trim();
                 let size = usize::from_str_radix(size, 16)
-                    .map_err(|_| Failure::protocol("invalid chunk size line"))?;
+                    .ok()
+                    .filter(|size| size.checked_add(line_end + 2).is_some())
+                    .ok_or_else(|| Failure::protocol("invalid chunk size line"))?;
                 at = line_end;
                 if size == 0 {
                     // Trailers, up to an empty line.
@@ -689,7 +691,7 @@ async fn read_body(
                     }
                 }
                 while buf.len() < at + size + 2 {
-                    buf.reserve(READ_CHUNK.max(at + size + 2 - buf.len()));
+                    buf.reserve((at + size + 2 - buf.len()).clamp(READ_CHUNK, MAX_RESERVE));
                     match stream.read_into(buf).await {
                         Ok(0) => return Err(incomplete()),
                         Ok(_) => {}
@@ -737,6 +739,21 @@ mod tests {
 
     fn head(text: &str) -> Head {
         parse_head(text.as_bytes()).unwrap().unwrap().0
+    }
+
+    proptest::proptest! {
+        /// Any bytes from a server give a head, a request for more, or a protocol error; never
+        /// a panic.
+        #[test]
+        fn any_response_head_is_handled(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+                                        prefix in proptest::sample::select(vec!["", "HTTP/1.1 200 OK\r\n", "HTTP/1.0 304 X\r\nContent-Length: "])) {
+            let mut text = prefix.as_bytes().to_vec();
+            text.extend_from_slice(&bytes);
+            if let Ok(Some((head, used))) = parse_head(&text) {
+                proptest::prop_assert!(used <= text.len());
+                let _ = framing(&head, false);
+            }
+        }
     }
 
     #[test]

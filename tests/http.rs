@@ -420,12 +420,7 @@ async fn response_framing_on_the_wire() {
         sampler("twice", "GET", ""),
     ]
     .join("\n");
-    let plan = format!(
-        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Wire"/><hashTree>
-<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
-{samplers}
-</hashTree></hashTree></hashTree></jmeterTestPlan>"#
-    );
+    let plan = one_user_plan("Wire", &samplers);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.jmx");
     std::fs::write(&path, plan).unwrap();
@@ -543,12 +538,7 @@ async fn html_link_parser_follows_links_and_forms() {
         sampler("unmatched", "GET", "/start", "", true),
     ]
     .join("\n");
-    let plan = format!(
-        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Links"/><hashTree>
-<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
-{body}
-</hashTree></hashTree></hashTree></jmeterTestPlan>"#
-    );
+    let plan = one_user_plan("Links", &body);
     let (addr, rows) = support::run_inline(&plan, routes).await;
     let url = |i: usize| rows[i][13].clone();
     assert_eq!(url(2), format!("http://{addr}/shop/item?id=7"), "{rows:?}");
@@ -638,12 +628,7 @@ async fn url_rewriting_carries_the_session_id() {
         sampler("next", "/next"),
     ]
     .join("\n");
-    let plan = format!(
-        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Sessions"/><hashTree>
-<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
-{body}
-</hashTree></hashTree></hashTree></jmeterTestPlan>"#
-    );
+    let plan = one_user_plan("Sessions", &body);
     let (addr, rows) = support::run_inline(&plan, routes).await;
     let urls: Vec<&str> = rows[1..].iter().map(|r| r[13].as_str()).collect();
     assert_eq!(
@@ -656,4 +641,14 @@ async fn url_rewriting_carries_the_session_id() {
         ],
         "{rows:?}"
     );
+}
+
+/// A plan of one user running `body` once.
+fn one_user_plan(name: &str, body: &str) -> String {
+    format!(
+        r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="{name}"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+{body}
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#
+    )
 }

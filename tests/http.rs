@@ -652,3 +652,50 @@ fn one_user_plan(name: &str, body: &str) -> String {
 </hashTree></hashTree></hashTree></jmeterTestPlan>"#
     )
 }
+
+/// Assertion scopes over a redirect's sub-samples: "sub-samples only" checks each hop (the 302
+/// has no "done") and fails the parent with "One or more sub-samples failed"; "main sample and
+/// sub-samples" checks the page too; the default checks the main sample alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assertion_scopes_over_sub_samples() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/start", "status": 302, "headers": {"Location": "/end"}, "body": ""},
+        {"method": "GET", "path": "/end", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "done"}
+    ]);
+    let hop = |name: &str, scope: &str| {
+        format!(
+            r#"<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="{name}">
+    <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+    <stringProp name="HTTPSampler.port">${{__P(port)}}</stringProp>
+    <stringProp name="HTTPSampler.path">/start</stringProp>
+    <boolProp name="HTTPSampler.follow_redirects">true</boolProp></HTTPSamplerProxy><hashTree>
+  <ResponseAssertion testclass="ResponseAssertion" testname="says done">
+    <collectionProp name="Asserion.test_strings"><stringProp name="1">done</stringProp></collectionProp>
+    <stringProp name="Assertion.test_field">Assertion.response_data</stringProp>
+    <stringProp name="Assertion.scope">{scope}</stringProp>
+    <intProp name="Assertion.test_type">16</intProp></ResponseAssertion><hashTree/>
+</hashTree>"#
+        )
+    };
+    let body = hop("children", "children") + &hop("all", "all") + &hop("main", "parent");
+    let (_, rows) = support::run_inline(&one_user_plan("Scopes", &body), routes).await;
+    let got: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "children|false|One or more sub-samples failed",
+            "children-0|false|Response was null",
+            "children-1|true|",
+            "all|false|One or more sub-samples failed",
+            "all-0|false|Response was null",
+            "all-1|true|",
+            "main|true|",
+            "main-0|true|",
+            "main-1|true|",
+        ],
+        "{rows:?}"
+    );
+}

@@ -12,6 +12,27 @@ pub struct Assertion {
     /// The element's name, which JMeter reports in `<assertionResult><name>`.
     pub name: String,
     pub kind: AssertionKind,
+    /// Which samples it checks (`Assertion.scope`).
+    pub scope: AssertionScope,
+}
+
+/// `Assertion.scope`: the main sample, it and its sub-samples, or the sub-samples only
+/// (JMeter's `JMeterThread.checkAssertions`; a variable is read in place of the main sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionScope {
+    Parent,
+    All,
+    Children,
+}
+
+impl AssertionScope {
+    pub fn main_sample(self) -> bool {
+        self != AssertionScope::Children
+    }
+
+    pub fn sub_samples(self) -> bool {
+        self != AssertionScope::Parent
+    }
 }
 
 #[derive(Debug)]
@@ -104,16 +125,35 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
         "SizeAssertion" => size_assertion(p)?,
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
+    // The JSON and MD5 assertions are not scoped in JMeter.
+    let scoped = matches!(
+        kind,
+        AssertionKind::Response(_) | AssertionKind::Duration { .. } | AssertionKind::Size { .. }
+    );
+    if matches!(kind, AssertionKind::Size { .. }) && p.text("Assertion.scope").trim() == "variable"
+    {
+        p.unsupported_option(
+            "Assertion.scope",
+            "a Size Assertion on a variable is not supported yet",
+        );
+        return None;
+    }
+    let scope = match p.text("Assertion.scope").trim() {
+        "all" if scoped => AssertionScope::All,
+        "children" if scoped => AssertionScope::Children,
+        _ => AssertionScope::Parent,
+    };
     Some(Assertion {
         name: p.element.name.clone(),
         kind,
+        scope,
     })
 }
 
 fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
     let field = match p.text("Assertion.scope").trim() {
         "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
-        "" | "parent" => match p.text("Assertion.test_field").trim() {
+        "" | "parent" | "all" | "children" => match p.text("Assertion.test_field").trim() {
             "" | "Assertion.response_data" => Field::Body,
             "Assertion.response_code" => Field::Code,
             "Assertion.response_message" => Field::Message,
@@ -131,7 +171,7 @@ fn response_assertion(p: &mut Props<'_, '_>) -> Option<ResponseAssertion> {
         other => {
             p.unsupported_option(
                 "Assertion.scope",
-                &format!("scope `{other}` (sub-samples) is not supported yet"),
+                &format!("`{other}` is not a scope JMeter knows"),
             );
             return None;
         }

@@ -858,6 +858,47 @@ impl VirtualUser {
         self.set_var("JMeterThread.last_sample_ok", sample.success.to_string());
     }
 
+    /// An assertion scoped to sub-samples (JMeter's `recurseAssertionChecks`): each sub-sample,
+    /// and theirs down to `depth` more levels, is checked; a parent that passed fails with "One
+    /// or more sub-samples failed" when one of its sub-samples failed. `responses` are the
+    /// sub-samples' texts in depth-first order; `next` walks them.
+    fn assert_sub_samples(
+        &mut self,
+        assertion: &crate::plan::assertion::Assertion,
+        parent: &mut Sample,
+        responses: &[Response<'_>],
+        next: &mut usize,
+        depth: i32,
+    ) {
+        let mut child_failed = false;
+        for child in &mut parent.subresults {
+            let at = *next;
+            *next += 1;
+            if let Some(response) = responses.get(at) {
+                let outcome = process::assert(assertion, child, response, self);
+                record_assertion(child, outcome);
+            }
+            if depth > 0 {
+                self.assert_sub_samples(assertion, child, responses, next, depth - 1);
+            } else {
+                *next += count_subs(&child.subresults);
+            }
+            child_failed |= !child.success;
+        }
+        if child_failed && parent.success {
+            parent.success = false;
+            record_assertion(
+                parent,
+                crate::sample::AssertionResult {
+                    name: assertion.name.clone(),
+                    failure: true,
+                    error: false,
+                    message: Some("One or more sub-samples failed".into()),
+                },
+            );
+        }
+    }
+
     /// What a Loop, While or ForEach does after one pass: a Flow Control Action's continue or
     /// break stops here (JMeter then resets `JMeterThread.last_sample_ok`); any other jump goes up.
     fn pass_end(&mut self, flow: Flow) -> PassEnd {
@@ -1239,7 +1280,8 @@ impl VirtualUser {
         self.keep_sub_details = sampler
             .post
             .iter()
-            .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent);
+            .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent)
+            || sampler.assertions.iter().any(|a| a.scope.sub_samples());
         let (mut sample, exchange) = match &sampler.kind {
             // Boxed: the request's large state lives on the heap only while it runs, so a user
             // waiting in a timer holds a small future (S3: about 1.7 KB less per user).
@@ -1316,14 +1358,15 @@ impl VirtualUser {
         for post in &sampler.post {
             process::post_process(post, &response, self);
         }
-        let mut message_set = false;
         for assertion in &sampler.assertions {
-            let outcome = process::assert(assertion, &mut sample, &response, self);
-            if let (false, Some(message)) = (message_set, &outcome.message) {
-                sample.failure_message = message.clone();
-                message_set = true;
+            if assertion.scope.main_sample() {
+                let outcome = process::assert(assertion, &mut sample, &response, self);
+                record_assertion(&mut sample, outcome);
             }
-            sample.assertions.push(outcome);
+            if assertion.scope.sub_samples() {
+                let mut next = 0;
+                self.assert_sub_samples(assertion, &mut sample, &subs, &mut next, 3);
+            }
         }
         let ok = sample.success;
         match self.last_sample_ok_var {
@@ -2803,6 +2846,11 @@ fn exchange_details(
 
 /// Sub-samples depth-first (JMeter's `getSampleList`): body, response headers, request headers,
 /// URL, code and message of each, as text.
+/// How many samples lie below these, at any depth.
+fn count_subs(subs: &[Sample]) -> usize {
+    subs.iter().map(|s| 1 + count_subs(&s.subresults)).sum()
+}
+
 fn collect_subs(subs: &[Sample], out: &mut Vec<[String; 6]>) {
     for sub in subs {
         let details = sub.details.as_deref();
@@ -2822,6 +2870,17 @@ fn collect_subs(subs: &[Sample], out: &mut Vec<[String; 6]>) {
         ]);
         collect_subs(&sub.subresults, out);
     }
+}
+
+/// Adds an assertion's outcome to a sample; the first message becomes its failure message.
+fn record_assertion(sample: &mut Sample, outcome: crate::sample::AssertionResult) {
+    if let (true, Some(message)) = (
+        sample.assertions.iter().all(|a| a.message.is_none()),
+        &outcome.message,
+    ) {
+        sample.failure_message = message.clone();
+    }
+    sample.assertions.push(outcome);
 }
 
 /// JMeter's Switch Controller choice: empty is the first child; digits are an index (the first

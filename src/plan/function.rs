@@ -104,6 +104,8 @@ functions! {
     Jexl2 => "__jexl2",
     Groovy => "__groovy",
     Digest => "__digest",
+    Eval => "__eval",
+    EvalVar => "__evalVar",
     StringFromFile => "__StringFromFile",
     CsvRead => "__CSVRead",
     EscapeOroRegexpChars => "__escapeOroRegexpChars",
@@ -414,6 +416,11 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             (value, args.get(1))
         }
         Function::CsvRead => (ctx.env().csv_read(arg(0).trim(), arg(1).trim()), None),
+        Function::Eval => (eval_text(arg(0), ctx), None),
+        Function::EvalVar => {
+            let text = ctx.var_by_name(arg(0).trim()).unwrap_or("").to_string();
+            (eval_text(&text, ctx), None)
+        }
         Function::EscapeOroRegexpChars => {
             // ORO's `quotemeta`: a backslash before every character but letters, digits and `_`.
             let mut value = String::with_capacity(arg(0).len() * 2);
@@ -631,6 +638,50 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// `__eval`: renders `text` as a `${...}` string of its own. Its variables are read by name;
+/// an evaluation nested more than 16 deep (a variable that evaluates itself) gives the text
+/// as it is.
+fn eval_text(text: &str, ctx: &mut dyn Context) -> String {
+    thread_local! {
+        static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+    if DEPTH.get() >= 16 {
+        return text.to_string();
+    }
+    let mut table = super::vars::VarTable::default();
+    // Counters of calls made here are slots no plan element has.
+    let mut slot = usize::MAX / 2;
+    let template = super::template::Compiler::new(&mut table, &mut slot).compile(text);
+    struct ByName<'a> {
+        inner: &'a mut dyn Context,
+        table: &'a super::vars::VarTable,
+    }
+    impl Context for ByName<'_> {
+        fn var(&self, id: super::vars::VarId) -> Option<&str> {
+            self.inner.var_by_name(self.table.name(id))
+        }
+        fn var_by_name(&self, name: &str) -> Option<&str> {
+            self.inner.var_by_name(name)
+        }
+        fn set_var(&mut self, name: &str, value: String) {
+            self.inner.set_var(name, value);
+        }
+        fn remove_var(&mut self, name: &str) {
+            self.inner.remove_var(name);
+        }
+        fn env(&mut self) -> &mut dyn Env {
+            self.inner.env()
+        }
+    }
+    DEPTH.set(DEPTH.get() + 1);
+    let value = template.render(&mut ByName {
+        inner: ctx,
+        table: &table,
+    });
+    DEPTH.set(DEPTH.get() - 1);
+    value
 }
 
 /// Lower-case hex of `bytes`.
@@ -1055,6 +1106,19 @@ pub(crate) mod tests {
             eval("${__escapeOroRegexpChars(a.b[c]_d é)}").0,
             "a\\.b\\[c\\]_d\\ é"
         );
+    }
+
+    #[test]
+    fn eval_renders_text_as_a_template() {
+        let (value, ctx) = eval("${__split(a-b,p,-)}${__eval(x ${p_1} ${__strLen(abc)})}");
+        assert!(value.ends_with("x a 3"), "{value}");
+        assert_eq!(ctx.vars["p_2"], "b");
+        // `\$` keeps `${p_2}` as text in q_1; evaluating q_1 reads p_2.
+        let (value, _) = eval("${__split(a-b,p,-)}${__split(\\${p_2}-c,q,-)}${__evalVar(q_1)}");
+        assert!(value.ends_with('b'), "{value}");
+        // A variable that evaluates itself stops after 16 levels.
+        let (value, _) = eval("${__split(\\${__evalVar(s_1)},s,|)}${__evalVar(s_1)}");
+        assert!(value.ends_with("${__evalVar(s_1)}"), "{value}");
     }
 
     /// `__groovy` and `__BeanShell` run the JavaScript subset with JMeter's accessors; a null is

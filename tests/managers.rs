@@ -157,3 +157,101 @@ async fn authorization_manager_sends_basic_credentials_by_url_prefix() {
     .await;
     assert_eq!(got, rows(&[("page 1", "true")]));
 }
+
+/// DIGEST credentials answer the server's challenge within one sample: the server checks the
+/// RFC 7616 response (MD5, `qop=auth`) itself and only then says "welcome".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_manager_answers_digest_challenges() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let md5 = |text: String| {
+        let digest = <md5::Md5 as md5::Digest>::digest(text.as_bytes());
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&seen[..end]).to_string();
+                    seen.drain(..end + 4);
+                    let authorization = head.lines().find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("authorization")
+                            .then(|| v.trim().to_string())
+                    });
+                    let reply = match authorization {
+                        None => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"bank\", qop=\"auth\", nonce=\"n0nce\", opaque=\"op\"\r\nContent-Length: 0\r\n\r\n".to_string(),
+                        Some(value) => {
+                            let field = |name: &str| {
+                                value.split(", ").find_map(|p| {
+                                    let (n, v) = p.trim_start_matches("Digest ").split_once('=')?;
+                                    (n == name).then(|| v.trim_matches('"').to_string())
+                                })
+                                .unwrap_or_default()
+                            };
+                            let ha1 = md5("ana:bank:s3cret".to_string());
+                            let ha2 = md5(format!("GET:{}", field("uri")));
+                            let expected = md5(format!(
+                                "{ha1}:n0nce:{}:{}:auth:{ha2}",
+                                field("nc"),
+                                field("cnonce")
+                            ));
+                            if field("response") == expected && field("uri") == "/page" && field("opaque") == "op" {
+                                "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nwelcome".to_string()
+                            } else {
+                                "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_string()
+                            }
+                        }
+                    };
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let manager = format!(
+        r#"<AuthManager testclass="AuthManager" testname="HTTP Authorization Manager">
+  <collectionProp name="AuthManager.auth_list">
+    <elementProp name="" elementType="Authorization">
+      <stringProp name="Authorization.url">http://127.0.0.1:{port}/</stringProp>
+      <stringProp name="Authorization.username">ana</stringProp>
+      <stringProp name="Authorization.password">s3cret</stringProp>
+      <stringProp name="Authorization.domain"></stringProp>
+      <stringProp name="Authorization.realm">bank</stringProp>
+      <stringProp name="Authorization.mechanism">DIGEST</stringProp>
+    </elementProp>
+  </collectionProp>
+</AuthManager><hashTree/>"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.jmx");
+    std::fs::write(&path, plan(&manager, 2, "welcome")).unwrap();
+    let jtl = dir.path().join("out.jtl");
+    support::run_plan(&path, &jtl, &[("port", port.to_string())])
+        .await
+        .unwrap();
+    let rows = support::read_jtl(&std::fs::read_to_string(&jtl).unwrap());
+    let got: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[2].as_str(), r[3].as_str(), r[7].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("page 1", "200", "true"), ("page 2", "200", "true")],
+        "{rows:?}"
+    );
+}

@@ -68,6 +68,10 @@ pub struct Credentials {
     pub password: String,
     /// A non-empty domain makes the user `DOMAIN\user`, as HttpClient's NT credentials.
     pub domain: String,
+    /// DIGEST: answered to the server's challenge, never sent first.
+    pub digest: bool,
+    /// A realm the challenge must name (empty: any).
+    pub realm: String,
 }
 
 /// An HTTP request, compiled.
@@ -193,7 +197,8 @@ pub fn cache_policy(p: &mut Props<'_, '_>) -> CachePolicy {
 }
 
 /// An Authorization Manager. Basic credentials are sent with the first request, as JMeter does
-/// with `httpclient4.auth.preemptive=true` (its default); Digest and Kerberos are unsupported.
+/// with `httpclient4.auth.preemptive=true` (its default); Digest ones answer the server's
+/// challenge (RFC 7616 with MD5, as HttpClient 4); Kerberos is unsupported.
 pub fn credentials(p: &mut Props<'_, '_>) -> Vec<Credentials> {
     let mut out = Vec::new();
     for item in p.element.collection("AuthManager.auth_list") {
@@ -202,10 +207,10 @@ pub fn credentials(p: &mut Props<'_, '_>) -> Vec<Credentials> {
         };
         let text = |name: &str| entry.text(name).unwrap_or("").to_string();
         let mechanism = text("Authorization.mechanism");
-        if !matches!(mechanism.trim(), "" | "BASIC" | "BASIC_DIGEST") {
+        if !matches!(mechanism.trim(), "" | "BASIC" | "BASIC_DIGEST" | "DIGEST") {
             p.unsupported_option(
                 "Authorization.mechanism",
-                &format!("`{mechanism}` is not supported yet; only BASIC credentials are sent"),
+                &format!("`{mechanism}` is not supported yet; only BASIC and DIGEST are"),
             );
             continue;
         }
@@ -226,6 +231,8 @@ pub fn credentials(p: &mut Props<'_, '_>) -> Vec<Credentials> {
             username: text("Authorization.username"),
             password: text("Authorization.password"),
             domain: text("Authorization.domain"),
+            digest: mechanism.trim() == "DIGEST",
+            realm: text("Authorization.realm"),
         });
     }
     out

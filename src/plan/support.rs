@@ -132,7 +132,7 @@ pub const KINDS: &[Kind] = &[
     kind("PreciseThroughputTimer", Timer, Runs, "one shared random schedule per timer with the exact count in each stretch (exactLimit), batches with their delay, randomSeed; allowedThroughputSurplus is not needed since every stretch is exact"),
     kind("SyncTimer", Timer, Runs, "users wait until the group size (0: the thread group's users) arrived, or the timeout; then all go"),
     kind("CacheManager", Config, Runs, "a cache of validators and expiry dates per virtual user (Last-Modified, ETag, Expires, Cache-Control max-age/no-cache/no-store, Vary), If-Modified-Since/If-None-Match, a fresh GET answered from the cache with no sample (`cache_manager.cached_resource_mode`), clearEachIteration, controlledByThread, maxSize"),
-    kind("AuthManager", Config, Runs, "BASIC credentials by URL prefix, sent with the first request (JMeter's `httpclient4.auth.preemptive=true`); DIGEST and KERBEROS are an unsupported option"),
+    kind("AuthManager", Config, Runs, "BASIC credentials by URL prefix, sent with the first request (JMeter's `httpclient4.auth.preemptive=true`); DIGEST credentials answer the server's `401` challenge (MD5 or MD5-sess, `qop=auth`) within the same sample; KERBEROS is an unsupported option"),
     kind("DNSCacheManager", Config, Runs, "system resolver (as Taurus adds it): rmeter resolves the host of each new connection and keeps no DNS cache, so `clearEachIteration` changes nothing; custom resolver: its static host table (one table for the run), other names from the system resolver; the plan's own DNS servers are an unsupported option"),
     kind("KeystoreConfig", Config, Unsupported, ""),
     kind("UserParameters", PreProcessor, Runs, "per sample, or once per iteration of its controller"),

@@ -11,6 +11,7 @@ mod anchor;
 pub mod cache;
 pub mod cookies;
 pub mod csv_data;
+mod digest;
 mod direct;
 mod dynamic;
 pub mod embedded;

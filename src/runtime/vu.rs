@@ -1795,7 +1795,34 @@ impl VirtualUser {
             let body = out.body.clone();
             let display = out.display.clone();
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
-            let exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            let mut exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            if exchange.status == 401 {
+                if let Some(answer) =
+                    self.digest_answer(request, &url, &method, &headers, &exchange)
+                {
+                    // HttpClient answers the challenge within the same sample.
+                    let mut answered = headers.clone();
+                    answered.push(("Authorization".into(), answer));
+                    let retry = Outgoing {
+                        method: method.clone(),
+                        url: url.clone(),
+                        headers: answered,
+                        body: body.clone(),
+                        display: display.clone(),
+                        keep_alive,
+                    };
+                    let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
+                    let challenged = exchange;
+                    exchange = self
+                        .http
+                        .exchange(key, retry, jar, &self.shared.epoch)
+                        .await;
+                    exchange.start_ms = challenged.start_ms;
+                    exchange.elapsed += challenged.elapsed;
+                    exchange.latency += challenged.elapsed;
+                    exchange.connect += challenged.connect;
+                }
+            }
             if request.cookies.is_some() {
                 self.save_cookies(&exchange);
             }
@@ -2292,6 +2319,10 @@ impl VirtualUser {
         let Some(entry) = entries.iter().find(|e| url.starts_with(e.url.as_str())) else {
             return;
         };
+        // Digest credentials wait for the server's challenge (`digest_answer`).
+        if entry.digest {
+            return;
+        }
         if out
             .headers
             .iter()
@@ -2308,6 +2339,61 @@ impl VirtualUser {
             crate::plan::function::base64_encode(format!("{user}:{}", entry.password).as_bytes());
         out.headers
             .push(("Authorization".into(), format!("Basic {token}")));
+    }
+
+    /// The `Authorization` header answering a `401`'s Digest challenge with the Authorization
+    /// Manager's DIGEST credentials for the URL (and realm, when the entry names one); `None`
+    /// when there are none, the request carried its own, or the challenge is no Digest one.
+    fn digest_answer(
+        &mut self,
+        request: &HttpRequest,
+        url: &url::Url,
+        method: &reqwest::Method,
+        headers: &[(String, String)],
+        exchange: &Exchange,
+    ) -> Option<String> {
+        let entry = request
+            .credentials
+            .as_ref()?
+            .iter()
+            .find(|e| url.as_str().starts_with(e.url.as_str()))?;
+        if !entry.digest
+            || headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            return None;
+        }
+        let params = exchange.response_headers.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            if !name.trim().eq_ignore_ascii_case("www-authenticate") {
+                return None;
+            }
+            super::digest::challenge(value)
+        })?;
+        let realm = params.iter().find(|(n, _)| n == "realm").map(|(_, v)| v);
+        if !entry.realm.is_empty() && realm != Some(&entry.realm) {
+            return None;
+        }
+        let user = if entry.domain.is_empty() {
+            entry.username.clone()
+        } else {
+            format!("{}\\{}", entry.domain, entry.username)
+        };
+        let mut uri = url.path().to_string();
+        if let Some(query) = url.query() {
+            uri.push('?');
+            uri.push_str(query);
+        }
+        let cnonce = format!("{:016x}", self.rng.u64(..));
+        super::digest::authorization(
+            &params,
+            &user,
+            &entry.password,
+            method.as_str(),
+            &uri,
+            &cnonce,
+        )
     }
 
     /// `CookieManager.save.cookies`: each cookie a response sets becomes the variable

@@ -162,7 +162,7 @@ async fn authorization_manager_sends_basic_credentials_by_url_prefix() {
 /// RFC 7616 response (MD5, `qop=auth`) itself and only then says "welcome".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_manager_answers_digest_challenges() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let md5 = |text: String| {
@@ -176,17 +176,7 @@ async fn authorization_manager_answers_digest_challenges() {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match socket.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&seen[..end]).to_string();
-                    seen.drain(..end + 4);
+                while let Some(head) = support::read_request_head(&mut socket, &mut seen).await {
                     let authorization = head.lines().find_map(|l| {
                         let (n, v) = l.split_once(':')?;
                         n.eq_ignore_ascii_case("authorization")

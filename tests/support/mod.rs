@@ -257,3 +257,24 @@ pub fn mask(records: &mut [Vec<String>], columns: &[&str]) {
         }
     }
 }
+
+/// Reads the next request head (up to the empty line) from a raw test server's socket; bytes
+/// read past it stay in `seen`. `None` when the client closed the connection.
+pub async fn read_request_head(
+    socket: &mut tokio::net::TcpStream,
+    seen: &mut Vec<u8>,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_string();
+            seen.drain(..end + 4);
+            return Some(head);
+        }
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}

@@ -162,49 +162,89 @@ pub(super) fn form_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `text` equals `pattern`, or `pattern` as a regular expression matches all of it.
-fn equals_or_matches(text: &str, pattern: &str) -> bool {
-    text == pattern
-        || regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|r| r.is_match(text))
+/// A pattern of the sampler: matched as equal text, or as a regular expression over the whole
+/// text. Compiled once per use of the modifier, not per candidate.
+struct Pattern {
+    text: String,
+    regex: Option<regex::Regex>,
 }
 
-/// Whether the sampler's protocol (empty: `http`), domain (when set), path and argument names
-/// all match the candidate.
-pub fn matches(candidate: &Candidate, sampler: &Sampler<'_>) -> bool {
-    let protocol = if sampler.protocol.is_empty() {
-        "http"
-    } else {
-        sampler.protocol
-    };
-    if !equals_or_matches(&candidate.protocol, protocol) {
-        return false;
-    }
-    if !sampler.domain.is_empty() && !equals_or_matches(&candidate.domain, sampler.domain) {
-        return false;
-    }
-    if candidate.path != sampler.path
-        && !equals_or_matches(&candidate.path, &format!("[/]*{}", sampler.path))
-    {
-        return false;
-    }
-    // The query as text, decoded.
-    let decode = |s: &str| {
-        if candidate.form {
-            s.to_string()
-        } else {
-            form_decode(s)
+impl Pattern {
+    /// `prefix` goes before the pattern in the regular expression only.
+    fn new(prefix: &str, text: &str) -> Pattern {
+        Pattern {
+            text: text.to_string(),
+            regex: regex::Regex::new(&format!("^(?:{prefix}{text})$")).ok(),
         }
-    };
-    let query = candidate
-        .args
-        .iter()
-        .map(|(n, v)| format!("{}={}", decode(n), decode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    sampler.args.iter().all(|(name, _)| {
-        query.contains(&format!("{name}="))
-            || regex::Regex::new(name).is_ok_and(|r| r.is_match(&query))
-    })
+    }
+
+    fn fits(&self, text: &str) -> bool {
+        text == self.text || self.regex.as_ref().is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// The sampler's protocol (empty: `http`), domain (when set), path and argument names, ready to
+/// be matched against each candidate.
+pub struct Matcher {
+    protocol: Pattern,
+    domain: Option<Pattern>,
+    path: Pattern,
+    /// Each argument name, as text and as a regular expression found anywhere in the query.
+    args: Vec<(String, Option<regex::Regex>)>,
+}
+
+impl Matcher {
+    pub fn new(sampler: &Sampler<'_>) -> Matcher {
+        let protocol = if sampler.protocol.is_empty() {
+            "http"
+        } else {
+            sampler.protocol
+        };
+        Matcher {
+            protocol: Pattern::new("", protocol),
+            domain: (!sampler.domain.is_empty()).then(|| Pattern::new("", sampler.domain)),
+            path: Pattern::new("[/]*", sampler.path),
+            args: sampler
+                .args
+                .iter()
+                .map(|(name, _)| (format!("{name}="), regex::Regex::new(name).ok()))
+                .collect(),
+        }
+    }
+
+    /// Whether all of the sampler's parts match the candidate.
+    pub fn matches(&self, candidate: &Candidate) -> bool {
+        if !self.protocol.fits(&candidate.protocol)
+            || !self
+                .domain
+                .as_ref()
+                .is_none_or(|d| d.fits(&candidate.domain))
+            || !self.path.fits(&candidate.path)
+        {
+            return false;
+        }
+        if self.args.is_empty() {
+            return true;
+        }
+        // The query as text, decoded.
+        let decode = |s: &str| {
+            if candidate.form {
+                s.to_string()
+            } else {
+                form_decode(s)
+            }
+        };
+        let query = candidate
+            .args
+            .iter()
+            .map(|(n, v)| format!("{}={}", decode(n), decode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.args.iter().all(|(with_equals, regex)| {
+            query.contains(with_equals.as_str())
+                || regex.as_ref().is_some_and(|r| r.is_match(&query))
+        })
+    }
 }
 
 /// What the sampler becomes: the chosen target's protocol, domain and path, and its arguments
@@ -218,10 +258,11 @@ pub fn apply(
     if chosen.form {
         let mut fields = chosen.args.clone();
         for (name, value) in args.iter_mut() {
+            let (name_pattern, value_pattern) = (Pattern::new("", name), Pattern::new("", value));
             let fitting: Vec<usize> = fields
                 .iter()
                 .enumerate()
-                .filter(|(_, (n, v))| equals_or_matches(n, name) && equals_or_matches(v, value))
+                .filter(|(_, (n, v))| name_pattern.fits(n) && value_pattern.fits(v))
                 .map(|(i, _)| i)
                 .collect();
             if !fitting.is_empty() {
@@ -304,15 +345,13 @@ mod tests {
             found
                 .iter()
                 .filter(|c| {
-                    matches(
-                        c,
-                        &Sampler {
-                            protocol,
-                            domain,
-                            path,
-                            args,
-                        },
-                    )
+                    Matcher::new(&Sampler {
+                        protocol,
+                        domain,
+                        path,
+                        args,
+                    })
+                    .matches(c)
                 })
                 .map(|c| c.path.clone())
                 .collect::<Vec<_>>()

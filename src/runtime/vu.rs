@@ -65,6 +65,20 @@ struct Resource<'a> {
     keep_alive: bool,
 }
 
+impl Resource<'_> {
+    /// The GET of one embedded resource.
+    fn get(&self, url: url::Url) -> Outgoing {
+        Outgoing {
+            method: reqwest::Method::GET,
+            url,
+            headers: self.headers.to_vec(),
+            body: None,
+            display: None,
+            keep_alive: self.keep_alive,
+        }
+    }
+}
+
 /// One controller's state for one user.
 #[derive(Debug, Clone, Copy, Default)]
 struct ControllerState {
@@ -2067,14 +2081,7 @@ impl VirtualUser {
         url: url::Url,
         depth: u32,
     ) -> Option<Sample> {
-        let mut out = Outgoing {
-            method: reqwest::Method::GET,
-            url,
-            headers: page.headers.to_vec(),
-            body: None,
-            display: None,
-            keep_alive: page.keep_alive,
-        };
+        let mut out = page.get(url);
         if let Some(policy) = &request.cache {
             match self.consult_cache(policy, &mut out) {
                 None => {}
@@ -2136,14 +2143,7 @@ impl VirtualUser {
         let mut outgoing: Vec<Option<Outgoing>> = Vec::with_capacity(urls.len());
         let mut results: Vec<Option<Sample>> = Vec::with_capacity(urls.len());
         for url in urls {
-            let mut out = Outgoing {
-                method: reqwest::Method::GET,
-                url,
-                headers: page.headers.to_vec(),
-                body: None,
-                display: None,
-                keep_alive: page.keep_alive,
-            };
+            let mut out = page.get(url);
             let cached = match &request.cache {
                 Some(policy) => self.consult_cache(policy, &mut out),
                 None => None,
@@ -2440,16 +2440,14 @@ impl VirtualUser {
             .collect();
         let candidates = super::anchor::candidates(&body, &page);
         self.last_page = Some((page, body));
-        let sampler = super::anchor::Sampler {
+        let matcher = super::anchor::Matcher::new(&super::anchor::Sampler {
             protocol: &protocol,
             domain: &domain,
             path,
             args: &args,
-        };
-        let fitting: Vec<&super::anchor::Candidate> = candidates
-            .iter()
-            .filter(|c| super::anchor::matches(c, &sampler))
-            .collect();
+        });
+        let fitting: Vec<&super::anchor::Candidate> =
+            candidates.iter().filter(|c| matcher.matches(c)).collect();
         if fitting.is_empty() {
             tracing::debug!("HTML Link Parser: no link of the last page matches {path}");
             return None;

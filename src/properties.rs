@@ -38,6 +38,8 @@ pub const UNHONOURED: &[(&str, Option<&str>)] = &[
     ("httpclient.timeout", None),
     ("httpclient4.auth.preemptive", Some("true")),
     ("httpsampler.embedded_resources_use_md5", Some("false")),
+    // The XPath 1 elements resolve only the prefixes the document element declares.
+    ("xpath.namespace.config", Some("")),
 ];
 
 /// Warnings for the [`UNHONOURED`] properties that are set.

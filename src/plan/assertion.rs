@@ -1,4 +1,5 @@
-//! Assertions: Response, Duration, Size and JSON Path, compiled.
+//! Assertions: Response, Duration, Size, JSON Path, MD5Hex, XPath (1 and 2), XML well-formedness
+//! and JMESPath, compiled.
 
 use regex::Regex;
 
@@ -51,6 +52,36 @@ pub enum AssertionKind {
     Md5Hex {
         expected: Template,
     },
+    XPath(XPathAssertion),
+    /// XML Assertion: the response is well-formed XML without a DOCTYPE.
+    WellFormedXml,
+    JmesPath(JmesPathAssertion),
+}
+
+/// XPath Assertion (XPath 1) or XPath2 Assertion.
+#[derive(Debug)]
+pub struct XPathAssertion {
+    pub query: String,
+    pub negate: bool,
+    pub xpath2: bool,
+    pub tolerant: bool,
+    pub namespace: bool,
+    pub namespaces: Vec<(String, String)>,
+    /// The body, or a variable (`Assertion.scope=variable`).
+    pub field: Field,
+}
+
+/// JMESPath Assertion (`JMES_PATH`, `EXPECTED_VALUE`...).
+#[derive(Debug)]
+pub struct JmesPathAssertion {
+    pub path_text: String,
+    pub expr: jmespath::Expression<'static>,
+    /// "Additionally assert value".
+    pub validate: bool,
+    pub expected: Template,
+    pub expect_null: bool,
+    pub invert: bool,
+    pub is_regex: bool,
 }
 
 /// Response Assertion test types (`Assertion.test_type` bits).
@@ -123,12 +154,27 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
             max_ms: p.template("DurationAssertion.duration"),
         },
         "SizeAssertion" => size_assertion(p)?,
+        "XPathAssertion" => AssertionKind::XPath(xpath_assertion(p, false)?),
+        "XPath2Assertion" => AssertionKind::XPath(xpath_assertion(p, true)?),
+        "XMLAssertion" => AssertionKind::WellFormedXml,
+        "JMESPathAssertion" => AssertionKind::JmesPath(JmesPathAssertion {
+            expr: super::extract::compile_jmespath(p, "JMES_PATH")?,
+            path_text: p.text("JMES_PATH").to_string(),
+            validate: p.bool("JSONVALIDATION", false),
+            expected: p.template("EXPECTED_VALUE"),
+            expect_null: p.bool("EXPECT_NULL", false),
+            invert: p.bool("INVERT", false),
+            is_regex: p.bool("ISREGEX", true),
+        }),
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
-    // The JSON and MD5 assertions are not scoped in JMeter.
+    // The JSON, JMESPath, MD5 and XML assertions are not scoped in JMeter.
     let scoped = matches!(
         kind,
-        AssertionKind::Response(_) | AssertionKind::Duration { .. } | AssertionKind::Size { .. }
+        AssertionKind::Response(_)
+            | AssertionKind::Duration { .. }
+            | AssertionKind::Size { .. }
+            | AssertionKind::XPath(_)
     );
     if matches!(kind, AssertionKind::Size { .. }) && p.text("Assertion.scope").trim() == "variable"
     {
@@ -147,6 +193,34 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
         name: p.element.name.clone(),
         kind,
         scope,
+    })
+}
+
+fn xpath_assertion(p: &mut Props<'_, '_>, xpath2: bool) -> Option<XPathAssertion> {
+    // JMeter's getter: a missing query is `/`.
+    let query = if p.has("XPath.xpath") {
+        p.text("XPath.xpath").to_string()
+    } else {
+        "/".to_string()
+    };
+    super::extract::check_xpath_query(p, "XPath.xpath", &query, xpath2)?;
+    let (tolerant, namespace) = if xpath2 {
+        (false, true)
+    } else {
+        if p.bool("XPath.validate", false) {
+            p.unsupported_option("XPath.validate", "DTD validation is not supported yet");
+            return None;
+        }
+        super::extract::xpath1_parsing_options(p, "XPath")?
+    };
+    Some(XPathAssertion {
+        negate: p.bool("XPath.negate", false),
+        xpath2,
+        tolerant,
+        namespace,
+        namespaces: crate::runtime::markup::parse_namespaces(p.text("XPath.namespaces")),
+        field: super::extract::body_or_variable(p, "Assertion.scope")?,
+        query,
     })
 }
 

@@ -798,7 +798,8 @@ impl Walk<'_> {
                     super::shaping::shaping_timer(&mut self.b.props(element, &path), props, slot);
                 scope.timers.push(Arc::new(Timer::Shaping(timer)));
             }
-            "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" => {
+            "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" | "XPathExtractor"
+            | "XPath2Extractor" | "HtmlExtractor" | "JMESPathExtractor" => {
                 if let Some(post) =
                     super::extract::post_processor(&mut self.b.props(element, &path))
                 {
@@ -810,6 +811,10 @@ impl Walk<'_> {
             | "MD5HexAssertion"
             | "SizeAssertion"
             | "JSONPathAssertion"
+            | "XPathAssertion"
+            | "XPath2Assertion"
+            | "XMLAssertion"
+            | "JMESPathAssertion"
             | ATLANTBH_JSON_PATH_ASSERTION => {
                 if let Some(assertion) =
                     super::assertion::assertion(&mut self.b.props(element, &path))

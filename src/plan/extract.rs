@@ -1,5 +1,6 @@
-//! Post-processors that extract values from a response: Regular Expression, JSON and Boundary
-//! extractors, compiled (regexes and JSON paths parsed once; an invalid one is a build error).
+//! Post-processors that extract values from a response: Regular Expression, JSON, Boundary,
+//! XPath (1 and 2), CSS Selector and JMESPath extractors, compiled (regexes, paths, selectors and
+//! expressions parsed once; an invalid one is a build error).
 
 use regex::Regex;
 
@@ -13,6 +14,9 @@ pub enum PostProcessor {
     Regex(RegexExtractor),
     Json(JsonExtractor),
     Boundary(BoundaryExtractor),
+    XPath(XPathExtractor),
+    Css(CssExtractor),
+    JmesPath(JmesPathExtractor),
 }
 
 /// Which results an extractor reads (`Sample.scope`): the main sample, it and its sub-samples
@@ -31,6 +35,9 @@ impl PostProcessor {
             PostProcessor::Regex(r) => r.scope,
             PostProcessor::Json(j) => j.scope,
             PostProcessor::Boundary(b) => b.scope,
+            PostProcessor::XPath(x) => x.scope,
+            PostProcessor::Css(c) => c.scope,
+            PostProcessor::JmesPath(j) => j.scope,
         }
     }
 }
@@ -121,6 +128,10 @@ pub fn post_processor(p: &mut Props<'_, '_>) -> Option<PostProcessor> {
     match p.element.testclass.as_str() {
         "RegexExtractor" => regex_extractor(p).map(PostProcessor::Regex),
         "JSONPostProcessor" => json_extractor(p).map(PostProcessor::Json),
+        "XPathExtractor" => xpath_extractor(p, false).map(PostProcessor::XPath),
+        "XPath2Extractor" => xpath_extractor(p, true).map(PostProcessor::XPath),
+        "HtmlExtractor" => css_extractor(p).map(PostProcessor::Css),
+        "JMESPathExtractor" => jmespath_extractor(p).map(PostProcessor::JmesPath),
         _ => boundary_extractor(p).map(PostProcessor::Boundary),
     }
 }
@@ -240,22 +251,248 @@ fn json_extractor(p: &mut Props<'_, '_>) -> Option<JsonExtractor> {
         });
     }
     let compute_concat = p.bool("JSONPostProcessor.compute_concat", false);
-    let field = match p.text("Sample.scope").trim() {
-        "variable" => Field::Variable(p.text("Scope.variable").trim().to_string()),
-        "" | "parent" | "all" | "children" => Field::Body,
+    let field = body_or_variable(p, "Sample.scope")?;
+    Some(JsonExtractor {
+        items,
+        compute_concat,
+        field,
+        scope: sample_scope(p),
+    })
+}
+
+/// The field of an element that reads the body or, with scope `variable`, a variable.
+pub fn body_or_variable(p: &mut Props<'_, '_>, scope_prop: &str) -> Option<Field> {
+    match p.text(scope_prop).trim() {
+        "variable" => Some(Field::Variable(p.text("Scope.variable").trim().to_string())),
+        "" | "parent" | "all" | "children" => Some(Field::Body),
         other => {
             p.error(DiagnosticKind::BadValue {
-                prop: "Sample.scope".into(),
+                prop: scope_prop.into(),
                 expected: "parent, all, children or variable",
+                value: other.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// XPath Extractor (XPath 1, `XPathExtractor.*`) or XPath2 Extractor (`XPathExtractor2.*`).
+#[derive(Debug)]
+pub struct XPathExtractor {
+    /// The element's name, for the assertion result that reports an error.
+    pub name: String,
+    pub refname: String,
+    pub query: String,
+    pub default: Template,
+    /// Rendered per sample; `None` is the property's absence (XPath 1: all matches).
+    pub match_number: Option<Template>,
+    pub fragment: bool,
+    pub xpath2: bool,
+    /// XPath 1: Tidy's HTML reading.
+    pub tolerant: bool,
+    /// XPath 1: a namespace-aware document.
+    pub namespace: bool,
+    /// XPath 2: the declared prefixes.
+    pub namespaces: Vec<(String, String)>,
+    pub field: Field,
+    pub scope: SampleScope,
+}
+
+fn xpath_extractor(p: &mut Props<'_, '_>, xpath2: bool) -> Option<XPathExtractor> {
+    let prefix = if xpath2 {
+        "XPathExtractor2"
+    } else {
+        "XPathExtractor"
+    };
+    let prop = |name: &str| format!("{prefix}.{name}");
+    let query = p.text(&prop("xpathQuery")).to_string();
+    check_xpath_query(p, &prop("xpathQuery"), &query, xpath2)?;
+    let (tolerant, namespace) = if xpath2 {
+        (false, true)
+    } else {
+        xpath1_parsing_options(p, "XPathExtractor")?
+    };
+    let match_number = p
+        .has(&prop("matchNumber"))
+        .then(|| p.template(&prop("matchNumber")));
+    Some(XPathExtractor {
+        name: p.element.name.clone(),
+        refname: p.text(&prop("refname")).trim().to_string(),
+        default: p.template(&prop("default")),
+        match_number,
+        fragment: p.bool(&prop("fragment"), false),
+        xpath2,
+        tolerant,
+        namespace,
+        namespaces: crate::runtime::markup::parse_namespaces(p.text(&prop("namespaces"))),
+        field: body_or_variable(p, "Sample.scope")?,
+        scope: sample_scope(p),
+        query,
+    })
+}
+
+/// An XPath that `sxd-xpath` compiles. XPath 2 queries run on the XPath 1 engine, which reads
+/// the XPath 1 subset of the language; a query beyond it is refused here.
+pub fn check_xpath_query(
+    p: &mut Props<'_, '_>,
+    prop: &str,
+    query: &str,
+    xpath2: bool,
+) -> Option<()> {
+    if query.contains("${") {
+        p.unsupported_option(prop, "an XPath built from variables is not supported yet");
+        return None;
+    }
+    if query.trim().is_empty() && xpath2 {
+        return Some(());
+    }
+    match crate::runtime::markup::check_xpath(query) {
+        Ok(()) => Some(()),
+        Err(message) if xpath2 => {
+            p.unsupported_option(
+                prop,
+                &format!("rmeter evaluates XPath 2 queries with an XPath 1.0 engine, which cannot read `{query}`: {message}"),
+            );
+            None
+        }
+        Err(message) => {
+            p.error(DiagnosticKind::BadValue {
+                prop: prop.into(),
+                expected: "an XPath 1.0 expression",
+                value: format!("{query} ({message})"),
+            });
+            None
+        }
+    }
+}
+
+/// The XPath 1 document options (`<prefix>.tolerant`, `.namespace`...) that rmeter honours;
+/// the Tidy report and DTD download options that it cannot honour are refused when set.
+pub fn xpath1_parsing_options(p: &mut Props<'_, '_>, prefix: &str) -> Option<(bool, bool)> {
+    let tolerant = p.bool(&format!("{prefix}.tolerant"), false);
+    let namespace = p.bool(&format!("{prefix}.namespace"), false);
+    if tolerant && p.bool(&format!("{prefix}.report_errors"), false) {
+        p.unsupported_option(
+            &format!("{prefix}.report_errors"),
+            "Tidy's error counts are not reproduced (rmeter repairs HTML with html5ever)",
+        );
+        return None;
+    }
+    if !tolerant && p.bool(&format!("{prefix}.download_dtds"), false) {
+        p.unsupported_option(
+            &format!("{prefix}.download_dtds"),
+            "external DTDs are never read",
+        );
+        return None;
+    }
+    Some((tolerant, namespace))
+}
+
+/// CSS Selector Extractor (`HtmlExtractor`), JSoup or Jodd flavour.
+#[derive(Debug)]
+pub struct CssExtractor {
+    pub refname: String,
+    pub selector: scraper::Selector,
+    /// Blank: the element's text.
+    pub attribute: String,
+    pub default: Template,
+    pub default_empty: bool,
+    pub match_number: Template,
+    /// Jodd: raw text and no value for a missing attribute (JSoup: normalised text, "").
+    pub jodd: bool,
+    pub field: Field,
+    pub scope: SampleScope,
+}
+
+fn css_extractor(p: &mut Props<'_, '_>) -> Option<CssExtractor> {
+    let expr = p.text("HtmlExtractor.expr").to_string();
+    if expr.contains("${") {
+        p.unsupported_option(
+            "HtmlExtractor.expr",
+            "a selector built from variables is not supported yet",
+        );
+        return None;
+    }
+    let selector = match scraper::Selector::parse(&expr) {
+        Ok(selector) => selector,
+        Err(e) => {
+            p.error(DiagnosticKind::BadValue {
+                prop: "HtmlExtractor.expr".into(),
+                expected: "a CSS selector",
+                value: format!("{expr} ({e})"),
+            });
+            return None;
+        }
+    };
+    let jodd = match p.text("HtmlExtractor.extractor_impl").trim() {
+        "" | "JSOUP" => false,
+        "JODD" => true,
+        other => {
+            p.error(DiagnosticKind::BadValue {
+                prop: "HtmlExtractor.extractor_impl".into(),
+                expected: "JSOUP or JODD",
                 value: other.to_string(),
             });
             return None;
         }
     };
-    Some(JsonExtractor {
-        items,
-        compute_concat,
-        field,
+    Some(CssExtractor {
+        refname: p.text("HtmlExtractor.refname").trim().to_string(),
+        selector,
+        attribute: p.text("HtmlExtractor.attribute").trim().to_string(),
+        default: p.template("HtmlExtractor.default"),
+        default_empty: p.bool("HtmlExtractor.default_empty_value", false),
+        match_number: p.template("HtmlExtractor.match_number"),
+        jodd,
+        field: body_or_variable(p, "Sample.scope")?,
+        scope: sample_scope(p),
+    })
+}
+
+/// JMESPath Extractor.
+#[derive(Debug)]
+pub struct JmesPathExtractor {
+    pub refname: String,
+    pub expr: jmespath::Expression<'static>,
+    pub default: Template,
+    pub match_number: Template,
+    pub field: Field,
+    pub scope: SampleScope,
+}
+
+/// Compiles a JMESPath expression; the message is the parser's first line.
+pub fn compile_jmespath(
+    p: &mut Props<'_, '_>,
+    prop: &str,
+) -> Option<jmespath::Expression<'static>> {
+    let text = p.text(prop).trim().to_string();
+    if text.contains("${") {
+        p.unsupported_option(
+            prop,
+            "an expression built from variables is not supported yet",
+        );
+        return None;
+    }
+    match jmespath::compile(&text) {
+        Ok(expr) => Some(expr),
+        Err(e) => {
+            p.error(DiagnosticKind::BadValue {
+                prop: prop.into(),
+                expected: "a JMESPath expression",
+                value: format!("{text} ({})", first_line(&e.to_string())),
+            });
+            None
+        }
+    }
+}
+
+fn jmespath_extractor(p: &mut Props<'_, '_>) -> Option<JmesPathExtractor> {
+    Some(JmesPathExtractor {
+        expr: compile_jmespath(p, "JMESExtractor.jmesPathExpr")?,
+        refname: p.text("JMESExtractor.referenceName").trim().to_string(),
+        default: p.template("JMESExtractor.defaultValue"),
+        match_number: p.template("JMESExtractor.matchNumber"),
+        field: body_or_variable(p, "Sample.scope")?,
         scope: sample_scope(p),
     })
 }

@@ -14,6 +14,8 @@ use crate::plan::extract::{
 use crate::plan::template::Context;
 use crate::sample::Sample;
 
+use super::query;
+
 /// What extractors and assertions may read of a result.
 pub struct Response<'a> {
     pub body: &'a str,
@@ -31,7 +33,12 @@ pub struct Response<'a> {
 
 impl Response<'_> {
     /// The field of each result in the extractor's scope, main sample first.
-    fn inputs(&self, field: &Field, scope: SampleScope, ctx: &dyn Context) -> Vec<String> {
+    pub(super) fn inputs(
+        &self,
+        field: &Field,
+        scope: SampleScope,
+        ctx: &dyn Context,
+    ) -> Vec<String> {
         // A variable is read once, whatever the scope.
         if matches!(field, Field::Variable(_)) {
             return vec![self.field(field, ctx)];
@@ -46,7 +53,7 @@ impl Response<'_> {
         inputs
     }
 
-    fn field(&self, field: &Field, ctx: &dyn Context) -> String {
+    pub(super) fn field(&self, field: &Field, ctx: &dyn Context) -> String {
         match field {
             Field::Body => self.body.to_string(),
             Field::BodyUnescaped => crate::plan::function::unescape_html(self.body),
@@ -62,11 +69,54 @@ impl Response<'_> {
 
 pub use crate::sample::AssertionResult as AssertionOutcome;
 
-pub fn post_process(post: &PostProcessor, response: &Response<'_>, ctx: &mut dyn Context) {
+/// Runs a post-processor. Some (the XPath extractors) report a parse or query error as a failed
+/// assertion result for the sample, without failing it, as JMeter does.
+pub fn post_process(
+    post: &PostProcessor,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> Option<AssertionOutcome> {
     match post {
         PostProcessor::Regex(regex) => regex_extract(regex, response, ctx),
         PostProcessor::Json(json) => json_extract(json, response, ctx),
         PostProcessor::Boundary(boundary) => boundary_extract(boundary, response, ctx),
+        PostProcessor::XPath(x) => {
+            return query::xpath_extract(x, response, ctx).map(|message| AssertionOutcome {
+                name: x.name.clone(),
+                failure: true,
+                error: false,
+                message: Some(message),
+            })
+        }
+        PostProcessor::Css(css) => query::css_extract(css, response, ctx),
+        PostProcessor::JmesPath(jmes) => query::jmespath_extract(jmes, response, ctx),
+    }
+    None
+}
+
+/// An assertion's outcome where JMeter sets more than a failure message: the error flag, or a
+/// message on success.
+pub struct Verdict {
+    pub failure: bool,
+    pub error: bool,
+    pub message: Option<String>,
+}
+
+impl Verdict {
+    pub fn pass(message: Option<String>) -> Verdict {
+        Verdict {
+            failure: false,
+            error: false,
+            message,
+        }
+    }
+
+    pub fn failure(message: String) -> Verdict {
+        Verdict {
+            failure: true,
+            error: false,
+            message: Some(message),
+        }
     }
 }
 
@@ -149,7 +199,7 @@ fn remove_groups(ctx: &mut dyn Context, name: &str) {
 }
 
 /// A blank or unparseable match number is 0 (random), as JMeter's integer getter returns 0.
-fn match_number(text: String) -> i64 {
+pub(super) fn match_number(text: String) -> i64 {
     text.trim().parse().unwrap_or(0)
 }
 
@@ -375,7 +425,23 @@ pub fn assert(
     if matches!(assertion.kind, AssertionKind::JsonPath(_)) {
         outcome.message = Some(String::new());
     }
+    let verdict = match &assertion.kind {
+        AssertionKind::XPath(x) => Some(query::xpath_assert(x, response, ctx)),
+        AssertionKind::WellFormedXml => Some(query::xml_assert(response)),
+        AssertionKind::JmesPath(j) => Some(query::jmespath_assert(j, response, ctx)),
+        _ => None,
+    };
+    if let Some(verdict) = verdict {
+        outcome.failure = verdict.failure;
+        outcome.error = verdict.error;
+        outcome.message = verdict.message;
+        if verdict.failure || verdict.error {
+            sample.success = false;
+        }
+        return outcome;
+    }
     let failure = match &assertion.kind {
+        AssertionKind::XPath(_) | AssertionKind::WellFormedXml | AssertionKind::JmesPath(_) => None,
         AssertionKind::Response(response_assertion) => {
             if response_assertion.assume_success {
                 sample.success = true;

@@ -1370,7 +1370,9 @@ impl VirtualUser {
             subs: &subs,
         };
         for post in &sampler.post {
-            process::post_process(post, &response, self);
+            if let Some(outcome) = process::post_process(post, &response, self) {
+                record_assertion(&mut sample, outcome);
+            }
         }
         for assertion in &sampler.assertions {
             if assertion.scope.main_sample() {

@@ -29,6 +29,10 @@ fn get(name: &str, path: &str, children: &str) -> String {
 
 /// A sample whose label shows variables (a Java Request that does nothing).
 fn show(label: &str) -> String {
+    let label = label
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
     format!(
         r#"<JavaSampler testclass="JavaSampler" testname="{label}"><stringProp name="classname">org.apache.jmeter.protocol.java.test.JavaTest</stringProp></JavaSampler><hashTree/>"#
     )
@@ -362,4 +366,27 @@ async fn css_and_jmespath() {
             "bad expected|false|expected value at line 1 column 1",
         ]
     );
+}
+
+/// `__regexFunction` reads the previous sample's response; `__XPath` hands out a file's nodes
+/// in turn, wrapping at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regex_and_xpath_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.xml");
+    std::fs::write(
+        &users,
+        "<users><user name='u1'/><user name='u2'/><user name='u3'/></users>",
+    )
+    .unwrap();
+    let xpath = format!("${{__XPath({},//user/@name)}}", users.display());
+    let body = [
+        get("people", "/people", ""),
+        show(r#"${__regexFunction("first":"(\w+)",$1$,2,,none,who)}|${who_matchNr}"#),
+        show(&format!("{xpath}|{xpath}|{xpath}|{xpath}")),
+    ]
+    .concat();
+    let (_, rows) = support::run_inline(&plan(&body), routes()).await;
+    let labels: Vec<&str> = rows[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(labels, ["people", "Jacob|3", "u1|u2|u3|u1"]);
 }

@@ -139,6 +139,7 @@ pub fn build_file(
         n_call_slots: walk.b.next_slot,
         static_hosts: walk.static_hosts,
         keep_last_page: walk.keep_last_page,
+        keep_last_response: walk.b.keep_last_response,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,

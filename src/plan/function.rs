@@ -42,6 +42,14 @@ pub trait Env {
     fn csv_read(&mut self, _file: &str, _column: &str) -> String {
         String::new()
     }
+    /// `__XPath(file, query)`: the next selected node's value, shared by the run.
+    fn xpath_next(&mut self, _file: &str, _query: &str) -> String {
+        String::new()
+    }
+    /// The response of the user's previous sample (`__regexFunction`), when the plan keeps it.
+    fn previous_response(&self) -> Option<&str> {
+        None
+    }
 }
 
 macro_rules! functions {
@@ -119,6 +127,10 @@ functions! {
     LowerCase => "__lowerCase",
     UpperCase => "__upperCase",
     StrReplace => "__strReplace",
+    RegexFunction => "__regexFunction",
+    XPath => "__XPath",
+    DateTimeConvert => "__dateTimeConvert",
+    RandomDate => "__RandomDate",
 }
 
 /// Evaluates a call. Functions never fail a sample: like JMeter, a bad argument gives an empty or
@@ -463,6 +475,19 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
             };
             (value, args.get(1))
         }
+        Function::RegexFunction => (regex_function(&args, ctx), None),
+        Function::XPath => (ctx.env().xpath_next(arg(0), arg(1)), None),
+        Function::DateTimeConvert => {
+            let value = date_time_convert(ctx.env(), arg(0), arg(1), arg(2));
+            // JMeter stores only a successful conversion.
+            let store = args.get(3).filter(|_| value.is_some());
+            (value.unwrap_or_default(), store)
+        }
+        Function::RandomDate => {
+            let value = random_date(ctx.env(), arg(0).trim(), arg(1).trim(), arg(2).trim());
+            let store = args.get(4).filter(|_| value.is_some());
+            (value.unwrap_or_default(), store)
+        }
         Function::Split => {
             let delimiter = if args.len() > 2 && !arg(2).is_empty() {
                 arg(2)
@@ -484,6 +509,147 @@ pub fn call(call: &FuncCall, ctx: &mut dyn Context) -> String {
         ctx.set_var(&var, value.clone());
     }
     value
+}
+
+/// `__regexFunction(regex, template, matchNr, between, default, refName, inputVar)` on the
+/// previous sample's response or a variable.
+fn regex_function(args: &[String], ctx: &mut dyn Context) -> String {
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let number = if arg(2).is_empty() { "1" } else { arg(2) };
+    let (between, default, refname) = (arg(3), arg(4), arg(5).trim());
+    if !refname.is_empty() {
+        ctx.set_var(refname, default.to_string());
+    }
+    let input = if arg(6).is_empty() {
+        ctx.env().previous_response().map(str::to_string)
+    } else {
+        ctx.var_by_name(arg(6)).map(str::to_string)
+    };
+    let Some(input) = input.filter(|i| !i.is_empty()) else {
+        return default.to_string();
+    };
+    let regex = regex::Regex::new(arg(0));
+    let matches: Vec<regex::Captures> = match &regex {
+        Ok(regex) => regex.captures_iter(&input).collect(),
+        Err(_) => Vec::new(),
+    };
+    if !refname.is_empty() {
+        ctx.set_var(&format!("{refname}_matchNr"), matches.len().to_string());
+    }
+    if let Err(e) = regex {
+        tracing::error!("__regexFunction: malformed regex pattern {}: {e}", arg(0));
+        return String::new();
+    }
+    if matches.is_empty() {
+        return default.to_string();
+    }
+    // `None`: all matches.
+    let index = match number {
+        "ALL" => None,
+        "RAND" => Some(ctx.env().rng().usize(..matches.len())),
+        n => match n.parse::<i64>() {
+            Ok(n) if n as usize > matches.len() => return default.to_string(),
+            Ok(n) => Some(usize::try_from(n - 1).unwrap_or(usize::MAX)),
+            // A fraction of the match count, rounded: 1.0 is the last match.
+            Err(_) => Some(
+                n.trim()
+                    .parse::<f32>()
+                    .ok()
+                    .and_then(|ratio| {
+                        usize::try_from(((matches.len() as f32 * ratio) + 0.5) as i64 - 1).ok()
+                    })
+                    .unwrap_or(usize::MAX),
+            ),
+        },
+    };
+    let template = super::extract::parse_group_template(arg(1));
+    let mut render = |caps: &regex::Captures| -> String {
+        if !refname.is_empty() {
+            for i in 0..caps.len() {
+                let group = caps.get(i).map_or("null", |m| m.as_str());
+                ctx.set_var(&format!("{refname}_g{i}"), group.to_string());
+            }
+        }
+        let value: String = template
+            .iter()
+            .map(|part| match part {
+                super::extract::TemplatePart::Lit(s) => s.as_str(),
+                super::extract::TemplatePart::Group(i) => {
+                    caps.get(*i).map_or("null", |m| m.as_str())
+                }
+            })
+            .collect();
+        if !refname.is_empty() {
+            ctx.set_var(refname, value.clone());
+        }
+        value
+    };
+    match index {
+        None => matches.iter().map(render).collect::<Vec<_>>().join(between),
+        Some(i) if i < matches.len() => render(&matches[i]),
+        // JMeter throws here; the call gives nothing.
+        Some(_) => {
+            tracing::error!("__regexFunction: match number {number} is out of range");
+            String::new()
+        }
+    }
+}
+
+/// `__dateTimeConvert(date, sourceFormat, targetFormat)`: an empty source format reads epoch
+/// milliseconds; `None` on any error (JMeter logs it and returns "").
+fn date_time_convert(env: &mut dyn Env, date: &str, source: &str, target: &str) -> Option<String> {
+    let offset = env.utc_offset_seconds();
+    let result = (|| {
+        let target = DatePattern::compile(target)?;
+        let millis = if source.is_empty() {
+            date.parse::<i64>().map_err(|_| java_time::PatternError {
+                message: format!("not a number: {date}"),
+            })?
+        } else {
+            DatePattern::compile(source)?
+                .parse(date, offset)?
+                .to_epoch_millis()
+        };
+        Ok::<_, java_time::PatternError>(
+            target.format(&DateTimeParts::from_epoch_millis(millis, offset)),
+        )
+    })();
+    result
+        .map_err(|e| tracing::error!("__dateTimeConvert({date}, {source}, {target}): {e}"))
+        .ok()
+}
+
+/// `__RandomDate(format, start, end)`: a day in [start, end), today when start is empty; a
+/// date that does not parse is 1970-01-01, as in JMeter. `None` on an error.
+fn random_date(env: &mut dyn Env, format: &str, start: &str, end: &str) -> Option<String> {
+    const DAY: i64 = 86_400_000;
+    let format = if format.is_empty() {
+        "yyyy-MM-dd"
+    } else {
+        format
+    };
+    let pattern = DatePattern::compile(format)
+        .map_err(|e| tracing::error!("__RandomDate: {e}"))
+        .ok()?;
+    let day = |text: &str| match pattern.parse(text, 0) {
+        Ok(parts) => parts.to_epoch_millis().div_euclid(DAY),
+        Err(e) => {
+            tracing::error!("__RandomDate: {text}: {e}");
+            0
+        }
+    };
+    let first = if start.is_empty() {
+        (env.now_millis() + i64::from(env.utc_offset_seconds()) * 1000).div_euclid(DAY)
+    } else {
+        day(start)
+    };
+    let last = day(end);
+    if last <= first {
+        tracing::error!("End Date '{end}' must be greater than Start Date '{start}'");
+        return None;
+    }
+    let chosen = env.rng().i64(first..last);
+    Some(pattern.format(&DateTimeParts::from_epoch_millis(chosen * DAY, 0)))
 }
 
 fn parse_long(s: &str) -> Option<i64> {
@@ -1188,5 +1354,89 @@ pub(crate) mod tests {
         assert_eq!(ctx.user_counter(1), 1);
         assert_eq!(ctx.user_counter(1), 2);
         assert_eq!(ctx.user_counter(2), 1);
+    }
+
+    /// Returns the value and the context after evaluating with the given variables set.
+    fn eval_with(src: &str, vars: &[(&str, &str)]) -> (String, TestCtx) {
+        let mut table = VarTable::default();
+        let mut slot = 0;
+        let template = crate::plan::template::Compiler::new(&mut table, &mut slot).compile(src);
+        let mut ctx = TestCtx::new(table);
+        for (k, v) in vars {
+            ctx.vars.insert(k.to_string(), v.to_string());
+        }
+        (template.render(&mut ctx), ctx)
+    }
+
+    /// JMeter's `TestRegexFunction` vectors on an input variable.
+    #[test]
+    fn regex_function_follows_jmeter() {
+        let invar = [(
+            "INVAR",
+            "The quick brown fox jumped over the lazy dog 123 times",
+        )];
+        let (value, ctx) = eval_with(
+            r"${__regexFunction((\d+)\s+(\w+),pre$1$mid$2$post,1,-,default,OUTVAR,INVAR)}",
+            &invar,
+        );
+        assert_eq!(value, "pre123midtimespost");
+        assert_eq!(ctx.vars["OUTVAR"], "pre123midtimespost");
+        assert_eq!(ctx.vars["OUTVAR_matchNr"], "1");
+        assert_eq!(ctx.vars["OUTVAR_g0"], "123 times");
+        assert_eq!(ctx.vars["OUTVAR_g2"], "times");
+        let rows = [("IN", "<v f=\"p1\">1</v><v f=\"p2\">5</v><v f=\"p3\">6</v>")];
+        let re = r#"<v f="(p\d+)">(\d+)</v>"#;
+        let call = |rest: &str| eval_with(&format!("${{__regexFunction({re},{rest})}}"), &rows).0;
+        assert_eq!(call("$2$,2,,,,IN"), "5");
+        assert_eq!(call("$1$,ALL,_,,,IN"), "p1_p2_p3");
+        assert_eq!(call("$2$,4,,default,,IN"), "default");
+        assert_eq!(call("$2$,.333,,,,IN"), "1");
+        assert_eq!(call("$2$,1.0,,,,IN"), "6");
+        assert_eq!(call("_$1$,RAND,,,,IN").len(), 3);
+        // No input: the default.
+        assert_eq!(
+            eval_with("${__regexFunction(a,$0$,1,,none)}", &[]).0,
+            "none"
+        );
+    }
+
+    /// JMeter's `DateTimeConvertFunctionTest` and `RandomDateFunctionTest` vectors (UTC).
+    #[test]
+    fn date_functions_follow_jmeter() {
+        let convert = |args: &str| eval_with(&format!("${{__dateTimeConvert({args})}}"), &[]);
+        assert_eq!(
+            convert("2017-01-02 21:00:21,yyyy-MM-dd HH:mm:ss,dd-MM-yyyy hh:mm").0,
+            "02-01-2017 09:00"
+        );
+        assert_eq!(
+            convert("1526574881000,,dd/MM/yyyy HH:mm").0,
+            "17/05/2018 16:34"
+        );
+        let (value, ctx) = convert("2017-01-02,yyyy-MM-dd,dd-MM-yyyy,day");
+        assert_eq!(
+            (value.as_str(), ctx.vars["day"].as_str()),
+            ("02-01-2017", "02-01-2017")
+        );
+        let (value, ctx) = convert("a2017-01-02,yyyy-MM-dd,dd-MM-yyyy,day");
+        assert_eq!(value, "");
+        assert!(!ctx.vars.contains_key("day"));
+        let random = |args: &str| eval_with(&format!("${{__RandomDate({args})}}"), &[]);
+        assert_eq!(
+            random("dd MMM yyyy,29 Aug 2111,30 Aug 2111,en_EN,").0,
+            "29 Aug 2111"
+        );
+        let (value, ctx) = random(",2111-03-29,2111-03-30,en,MY_VAR");
+        assert_eq!(
+            (value.as_str(), ctx.vars["MY_VAR"].as_str()),
+            ("2111-03-29", "2111-03-29")
+        );
+        assert_eq!(random(",2111-03-29,2011-03-30,en,").0, "");
+        for _ in 0..20 {
+            let day = random(",2111-03-29,2111-04-02,,").0;
+            assert!(
+                ("2111-03-29".."2111-04-02").contains(&day.as_str()),
+                "{day}"
+            );
+        }
     }
 }

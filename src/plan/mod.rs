@@ -80,6 +80,9 @@ pub struct Plan {
     /// Some HTML Link Parser or URL Re-writing Modifier is enabled: each user keeps its last
     /// page.
     pub keep_last_page: bool,
+    /// Some `__regexFunction` reads the previous response: each user keeps its last sample's
+    /// response text.
+    pub keep_last_response: bool,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,

@@ -23,6 +23,8 @@ pub struct Builder {
     /// Run-time states of Synchronizing Timers handed out so far.
     pub next_sync_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Some template calls `__regexFunction` on the previous response: users keep it.
+    pub keep_last_response: bool,
 }
 
 impl Builder {
@@ -46,13 +48,12 @@ impl Builder {
     pub fn template(&mut self, path: &ElementPath, src: &str) -> Template {
         let mut compiler = Compiler::new(&mut self.vars, &mut self.next_slot);
         let template = compiler.compile(src);
+        self.keep_last_response |= compiler.reads_previous_response;
         let (unknown, unsupported) = (compiler.unknown, compiler.unsupported);
         for expression in unsupported {
             self.error(
                 path,
-                DiagnosticKind::Other(format!(
-                    "unsupported expression {expression} (rmeter runs the JavaScript subset with vars, props, ctx.getThreadNum() and System.getenv)"
-                )),
+                DiagnosticKind::Other(format!("unsupported expression {expression}")),
             );
         }
         for unknown in unknown {

@@ -60,6 +60,8 @@ pub struct Compiler<'a> {
     pub unknown: Vec<UnknownFunction>,
     /// `__groovy`/`__BeanShell` expressions outside rmeter's subset, with the reason.
     pub unsupported: Vec<String>,
+    /// A `__regexFunction` reads the previous sample's response.
+    pub reads_previous_response: bool,
 }
 
 impl Template {
@@ -144,6 +146,7 @@ impl<'a> Compiler<'a> {
             next_slot,
             unknown: Vec::new(),
             unsupported: Vec::new(),
+            reads_previous_response: false,
         }
     }
 
@@ -272,11 +275,29 @@ impl<'a> Compiler<'a> {
                         "__StringFromFile with a file sequence (start and end numbers)".into(),
                     );
                 }
+                if function == Function::RegexFunction
+                    && args.get(6).is_none_or(|a| a.as_literal() == Some(""))
+                {
+                    self.reads_previous_response = true;
+                }
+                if function == Function::RandomDate {
+                    let locale = args.get(3).map(|a| a.as_literal().map(str::trim));
+                    if let Some(locale) =
+                        locale.filter(|l| l.is_none_or(|l| !l.is_empty() && !l.starts_with("en")))
+                    {
+                        self.unsupported.push(format!(
+                            "__RandomDate with the locale {} (rmeter writes dates in English)",
+                            locale.unwrap_or("from a variable")
+                        ));
+                    }
+                }
                 if matches!(function, Function::Groovy | Function::BeanShell) {
                     if let Some(expr) = args.first().and_then(Template::as_literal) {
                         if let Err(why) = function::check_script(expr) {
-                            self.unsupported
-                                .push(format!("{}({expr}): {why}", function.name()));
+                            self.unsupported.push(format!(
+                                "{}({expr}): {why} (rmeter runs the JavaScript subset with vars, props, ctx.getThreadNum() and System.getenv)",
+                                function.name()
+                            ));
                         }
                     }
                 }

@@ -1,13 +1,16 @@
-//! The files that `__StringFromFile` and `__CSVRead` read, shared by all users: each is read
-//! once, when first asked for, and handed out a line or a row at a time under a lock taken only
-//! by those functions.
+//! The files that `__StringFromFile`, `__CSVRead` and `__XPath` read, shared by all users: each
+//! is read once, when first asked for, and handed out a line, a row or a node at a time under a
+//! lock taken only by those functions.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
 /// A file's lines (or rows) and the next one to hand out; `None` when it could not be read.
-type Shared<T> = Mutex<HashMap<String, Option<(Vec<T>, usize)>>>;
+type Shared<T> = Mutex<HashMap<String, Option<Cursor<T>>>>;
+
+/// Items and the index of the next one to hand out.
+type Cursor<T> = (Vec<T>, usize);
 
 #[derive(Default)]
 pub struct TextFiles {
@@ -17,6 +20,26 @@ pub struct TextFiles {
     tables: Shared<Vec<String>>,
     /// `__CSVRead(file,*alias)`: alias to file.
     aliases: Mutex<HashMap<String, String>>,
+    /// `__XPath`, by file and query: the selected nodes' values (`None`: JMeter's `null`).
+    xpath: Mutex<HashMap<String, Cursor<Option<String>>>>,
+}
+
+/// The values of the nodes `query` selects in the XML file, read as JMeter's `__XPath` reads
+/// them (a DOM that is not namespace-aware; a node gives its first child's value).
+fn load_xpath(file: &str, query: &str) -> Result<Vec<Option<String>>, String> {
+    use super::markup;
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let package = markup::parse_xml(&text)?;
+    let doc = package.as_document();
+    let prefixes = markup::root_prefixes(doc);
+    markup::forget_namespaces(doc);
+    match markup::evaluate(doc, query, &prefixes)? {
+        markup::Found::Nodes(nodes) => Ok(nodes
+            .into_iter()
+            .map(|node| markup::xpath1_value(node, false))
+            .collect()),
+        _ => Err("the query does not select nodes".into()),
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -47,6 +70,33 @@ impl TextFiles {
         let line = all[*next % all.len()].clone();
         *next = (*next + 1) % all.len();
         Some(line)
+    }
+
+    /// `__XPath(file, query)`: the next node's value, one cursor per file and query for the whole
+    /// run, from the first again after the last. A file that cannot be read or queried gives ""
+    /// and is tried again at the next call, as in JMeter.
+    pub fn next_xpath_value(&self, file: &str, query: &str) -> String {
+        let mut all = lock(&self.xpath);
+        let key = format!("{file}{query}");
+        if !all.contains_key(&key) {
+            match load_xpath(file, query) {
+                Ok(values) => {
+                    all.insert(key.clone(), (values, 0));
+                }
+                Err(e) => {
+                    tracing::error!("__XPath({file}, {query}): {e}");
+                    return String::new();
+                }
+            }
+        }
+        let (values, next) = all.get_mut(&key).expect("inserted above");
+        if values.is_empty() {
+            tracing::warn!("XPathFileContainer has no nodes: {file} {query}");
+            return String::new();
+        }
+        let value = values[*next].clone();
+        *next = (*next + 1) % values.len();
+        value.unwrap_or_else(|| "null".to_string())
     }
 
     /// Registers `alias` for `file` (`__CSVRead(file,*alias)`).

@@ -169,6 +169,8 @@ pub(super) struct VirtualUser {
     /// The last sample's URL and body when it was an HTTP response (kept when the plan has an
     /// HTML Link Parser).
     last_page: Option<(url::Url, String)>,
+    /// The last sample's response, when the plan reads it (`Plan::keep_last_response`).
+    last_response: Option<String>,
     /// An HTML Link Parser acts on the sampler about to run.
     follow_link: bool,
     /// RegEx User Parameters acting on the sampler about to run.
@@ -228,6 +230,7 @@ impl VirtualUser {
             arrivals: None,
             capture: None,
             last_page: None,
+            last_response: None,
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -272,6 +275,7 @@ impl VirtualUser {
             arrivals: None,
             capture: Some(Vec::new()),
             last_page: None,
+            last_response: None,
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -1311,6 +1315,10 @@ impl VirtualUser {
             SamplerKind::Dummy(dummy) => self.dummy_sample(dummy, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
+        if self.plan.keep_last_response {
+            // What `__regexFunction` reads (JMeter's previous result, set before post-processing).
+            self.last_response = Some(String::from_utf8_lossy(&exchange.body).into_owned());
+        }
         if self.plan.keep_last_page {
             // The page the next sampler's HTML Link Parser reads.
             self.last_page = match &sampler.kind {
@@ -3131,6 +3139,12 @@ impl Env for VirtualUser {
         self.shared
             .text_files
             .next_line(slot, std::path::Path::new(file))
+    }
+    fn xpath_next(&mut self, file: &str, query: &str) -> String {
+        self.shared.text_files.next_xpath_value(file, query)
+    }
+    fn previous_response(&self) -> Option<&str> {
+        self.last_response.as_deref()
     }
     fn csv_read(&mut self, file: &str, column: &str) -> String {
         let files = &self.shared.text_files;

@@ -158,6 +158,8 @@ pub fn build_file(
 struct Scope {
     /// With the depth of their level, to order them innermost level first at merge time.
     http_defaults: Vec<(usize, Arc<HttpDefaults>)>,
+    /// TCP Sampler Config elements, merged into TCP samplers by property.
+    tcp_defaults: Vec<(usize, Arc<Element>)>,
     headers: Vec<(usize, Arc<HeaderSet>)>,
     cookies: Option<Arc<CookiePolicy>>,
     cache: Option<Arc<http::CachePolicy>>,
@@ -662,6 +664,9 @@ impl Walk<'_> {
         }
         let class = element.testclass.as_str();
         match class {
+            "ConfigTestElement" if element.guiclass.ends_with("TCPConfigGui") => scope
+                .tcp_defaults
+                .push((path.0.len(), Arc::new(element.clone()))),
             "ConfigTestElement" => scope
                 .http_defaults
                 .push((path.0.len(), Arc::new(http::defaults(element)))),
@@ -1249,6 +1254,13 @@ impl Walk<'_> {
 
     fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
         let label = self.b.template(path, &element.name);
+        let merged;
+        let element = if element.testclass == "TCPSampler" && !scope.tcp_defaults.is_empty() {
+            merged = with_defaults(element, &innermost_first(&scope.tcp_defaults));
+            &merged
+        } else {
+            element
+        };
         let mut p = self.b.props(element, path);
         let kind = match element.testclass.as_str() {
             "JavaSampler" => SamplerKind::JavaTest(super::sampler::java_test(&mut p)?),
@@ -1258,6 +1270,7 @@ impl Walk<'_> {
             "kg.apc.jmeter.samplers.DummySampler" => {
                 SamplerKind::Dummy(super::sampler::dummy(&mut p))
             }
+            "TCPSampler" => SamplerKind::Tcp(super::sampler::tcp(&mut p, self.props)?),
             _ => {
                 let defaults = innermost_first(&scope.http_defaults);
                 let headers = innermost_first(&scope.headers);
@@ -1305,6 +1318,31 @@ fn find_module_target<'t>(elements: &'t [Element], names: &[&str]) -> Option<&'t
         }
     }
     found
+}
+
+/// A sampler with the scalar properties of its config elements (innermost first) filled in
+/// where it has none or an empty one, as JMeter's `addConfigElement` merges them.
+fn with_defaults(element: &Element, defaults: &[Arc<Element>]) -> Element {
+    let mut merged = element.clone();
+    for config in defaults {
+        for prop in &config.props {
+            let crate::jmx::PropValue::Scalar(_, value) = &prop.value else {
+                continue;
+            };
+            if prop.name.starts_with("TestElement.") || value.is_empty() {
+                continue;
+            }
+            match merged.props.iter_mut().find(|p| p.name == prop.name) {
+                Some(own) if matches!(&own.value, crate::jmx::PropValue::Scalar(_, v) if v.is_empty()) =>
+                {
+                    own.value = prop.value.clone();
+                }
+                Some(_) => {}
+                None => merged.props.push(prop.clone()),
+            }
+        }
+    }
+    merged
 }
 
 fn innermost_first<T>(items: &[(usize, Arc<T>)]) -> Vec<Arc<T>> {

@@ -321,6 +321,7 @@ pub enum SamplerKind {
     System(sampler::SystemCommand),
     /// jmeter-plugins Dummy Sampler.
     Dummy(sampler::Dummy),
+    Tcp(sampler::Tcp),
 }
 
 impl Plan {

@@ -1,5 +1,5 @@
 //! Samplers other than HTTP: JMeter's Java Request running its `JavaTest` class, the Debug
-//! Sampler and the Flow Control Action.
+//! Sampler, the Flow Control Action, the OS Process, Dummy and TCP samplers.
 
 use super::diagnostic::DiagnosticKind;
 use super::reader::Props;
@@ -261,4 +261,152 @@ pub fn dummy(p: &mut Props) -> Dummy {
         url: p.template("URL"),
         http: p.text("RESULT_CLASS").trim().ends_with("HTTPSampleResult"),
     }
+}
+
+/// JMeter's TCP Sampler, with the client class and the `tcp.*` properties resolved at build.
+#[derive(Debug)]
+pub struct Tcp {
+    pub server: Template,
+    pub port: Template,
+    pub client: TcpClient,
+    /// The end-of-line (text) or end-of-message (binary) byte; `None`: read to the end.
+    pub eol: Option<u8>,
+    /// `TCPSampler.EolByte` as JMeter prints it in the request data (0 when unset).
+    pub eol_setting: i64,
+    pub reuse: bool,
+    pub close: bool,
+    pub nodelay: bool,
+    /// Read timeout in ms (0: none).
+    pub timeout: Template,
+    /// Connect timeout in ms (0: none).
+    pub connect_timeout: Template,
+    pub so_linger: Option<i64>,
+    pub request: Template,
+    /// `ConfigTestElement.username`/`password`: part of the connection's key only.
+    pub username: String,
+    pub password: String,
+    /// `tcp.status.prefix`/`suffix` and the `tcp.status.properties` table (`None`: no file).
+    pub status: Option<TcpStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpClient {
+    /// `TCPClientImpl`: text, UTF-8.
+    Text,
+    /// `BinaryTCPClientImpl`: hex in and out.
+    Binary,
+    /// `LengthPrefixedBinaryTCPClientImpl`: hex with a big-endian length prefix of 2 or 4 bytes.
+    LengthPrefixed(usize),
+    /// A class JMeter would not find: "Protocol handler not found".
+    Missing,
+}
+
+#[derive(Debug)]
+pub struct TcpStatus {
+    pub prefix: String,
+    pub suffix: String,
+    pub messages: Option<Vec<(String, String)>>,
+}
+
+/// A JMeter integer property: a number, else `default`.
+fn int_prop(props: &crate::properties::Properties, name: &str, default: i64) -> i64 {
+    props
+        .get(name)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// JMeter's `setEolByte`: -128..127 is a byte, anything else no end byte.
+fn end_byte(value: i64) -> Option<u8> {
+    (-128..=127).contains(&value).then_some(value as i8 as u8)
+}
+
+pub fn tcp(p: &mut Props, props: &crate::properties::Properties) -> Option<Tcp> {
+    let class = match p.text("TCPSampler.classname").trim() {
+        "" => props
+            .get("tcp.handler")
+            .unwrap_or_else(|| "TCPClientImpl".into()),
+        other => other.to_string(),
+    };
+    let class = class
+        .trim()
+        .trim_start_matches("org.apache.jmeter.protocol.tcp.sampler.")
+        .to_string();
+    let client = match class.as_str() {
+        "TCPClientImpl" => TcpClient::Text,
+        "BinaryTCPClientImpl" => TcpClient::Binary,
+        "LengthPrefixedBinaryTCPClientImpl" => {
+            match int_prop(props, "tcp.binarylength.prefix.length", 2) {
+                n @ (2 | 4) => TcpClient::LengthPrefixed(n as usize),
+                n => {
+                    p.error(DiagnosticKind::BadValue {
+                        prop: "tcp.binarylength.prefix.length".into(),
+                        expected: "2 or 4",
+                        value: n.to_string(),
+                    });
+                    return None;
+                }
+            }
+        }
+        // JMeter finds no class: each sample fails.
+        _ => TcpClient::Missing,
+    };
+    if props
+        .get("tcp.charset")
+        .is_some_and(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("UTF-8"))
+    {
+        p.unsupported_option("tcp.charset", "rmeter's TCP text client speaks UTF-8 only");
+        return None;
+    }
+    // The client's own property, then the element's setting when it has one.
+    let mut eol = match client {
+        TcpClient::Text => end_byte(int_prop(props, "tcp.eolByte", 1000)),
+        TcpClient::Binary => end_byte(int_prop(props, "tcp.BinaryTCPClient.eomByte", 1000)),
+        TcpClient::LengthPrefixed(_) | TcpClient::Missing => None,
+    };
+    let eol_text = p.text("TCPSampler.EolByte").to_string();
+    let eol_setting = eol_text.trim().parse().unwrap_or(0);
+    // JMeter's length-prefixed client refuses an end byte (and logs it).
+    if !eol_text.is_empty() && !matches!(client, TcpClient::LengthPrefixed(_)) {
+        eol = end_byte(eol_setting);
+    }
+    let so_linger = (!p.text("TCPSampler.soLinger").is_empty())
+        .then(|| p.text("TCPSampler.soLinger").trim().parse().unwrap_or(0));
+    if so_linger.is_some_and(|n| n > 0) {
+        p.unsupported_option(
+            "TCPSampler.soLinger",
+            "a lingering close (SO_LINGER above 0) would block a worker thread; 0 is supported",
+        );
+        return None;
+    }
+    let status = props
+        .get("tcp.status.prefix")
+        .filter(|prefix| !prefix.is_empty())
+        .map(|prefix| TcpStatus {
+            prefix,
+            suffix: props.get("tcp.status.suffix").unwrap_or_default(),
+            messages: props
+                .get("tcp.status.properties")
+                .filter(|f| !f.trim().is_empty())
+                .and_then(|f| std::fs::read_to_string(f.trim()).ok())
+                .map(|text| crate::properties::parse_properties(&text)),
+        });
+    Some(Tcp {
+        server: p.template("TCPSampler.server"),
+        port: p.template("TCPSampler.port"),
+        client,
+        eol,
+        eol_setting,
+        // JMeter: a missing re-use setting is true.
+        reuse: p.bool("TCPSampler.reUseConnection", true),
+        close: p.bool("TCPSampler.closeConnection", false),
+        nodelay: p.bool("TCPSampler.nodelay", false),
+        timeout: p.template("TCPSampler.timeout"),
+        connect_timeout: p.template("TCPSampler.ctimeout"),
+        so_linger,
+        request: p.template("TCPSampler.request"),
+        username: p.text("ConfigTestElement.username").to_string(),
+        password: p.text("ConfigTestElement.password").to_string(),
+        status,
+    })
 }

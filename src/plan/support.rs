@@ -74,7 +74,7 @@ pub const KINDS: &[Kind] = &[
     kind("WhileController", Controller, Runs, ""),
     kind("OnceOnlyController", Controller, Runs, ""),
     kind("RecordingController", Controller, Runs, "runs as a Simple Controller, as in JMeter"),
-    kind("ConfigTestElement", Config, Runs, "HTTP Request Defaults (guiclass HttpDefaultsGui); other guiclasses are unsupported"),
+    kind("ConfigTestElement", Config, Runs, "HTTP Request Defaults (guiclass HttpDefaultsGui) and TCP Sampler Config (TCPConfigGui, its properties fill the TCP samplers' empty ones); other guiclasses are unsupported"),
     kind("Arguments", Config, Runs, "User Defined Variables"),
     kind("HeaderManager", Config, Runs, ""),
     kind("CookieManager", Config, Runs, "a jar per virtual user with RFC 6265 rules (all policies but ignoreCookies), clearEachIteration, controlledByThreadGroup; predefined cookies are an unsupported option"),
@@ -153,7 +153,7 @@ pub const KINDS: &[Kind] = &[
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
     kind("kg.apc.jmeter.samplers.DummySampler", Sampler, Runs, "jmeter-plugins Dummy Sampler: code, message, data, response time (waited when \"waiting\" is set), latency, connect, URL and result class from its settings"),
     kind("SystemSampler", Sampler, Runs, "OS Process Sampler: runs the program the plan names (it trusts the plan, as JMeter does), with arguments, environment, working directory, timeout, stdin/stdout/stderr files; the exit code is the response code, stdout the response"),
-    kind("TCPSampler", Sampler, Unsupported, ""),
+    kind("TCPSampler", Sampler, Runs, "TCPClientImpl (UTF-8 text, end-of-line byte), BinaryTCPClientImpl (hex, end-of-message byte) and LengthPrefixedBinaryTCPClientImpl (2- or 4-byte prefix); a socket per user and server kept when re-used; the `tcp.*` properties (status prefix, suffix and properties file too); JMeter's codes and exception texts; an unknown client class fails each sample with \"Protocol handler not found\", as in JMeter; `tcp.charset` other than UTF-8 and a lingering close are unsupported options"),
     kind("JDBCSampler", Sampler, Unsupported, "protocol"),
     kind("JDBCDataSource", Config, Unsupported, "protocol"),
     kind("OpenModelThreadGroup", ThreadGroup, Runs, "the schedule language (rate, random_arrivals, even_arrivals, pause, units, comments), random_seed; each arrival is a new user running one iteration, with no cap; at the schedule's end running users stop before their next sampler (JMeter interrupts the samples in flight)"),
@@ -189,11 +189,12 @@ pub fn classify(element: &Element) -> (Status, Role, &'static str) {
     }
     if kind.testclass == "ConfigTestElement"
         && !matches!(element.guiclass.as_str(), "HttpDefaultsGui" | "")
+        && !element.guiclass.ends_with("TCPConfigGui")
     {
         return (
             Unsupported,
             Config,
-            "only HTTP Request Defaults (HttpDefaultsGui) is implemented",
+            "only HTTP Request Defaults (HttpDefaultsGui) and TCP Sampler Config (TCPConfigGui) are implemented",
         );
     }
     (kind.status, kind.role, kind.note)

@@ -21,6 +21,7 @@ mod precise;
 mod process;
 mod query;
 mod shaping;
+mod tcp;
 mod text_files;
 mod vu;
 

@@ -171,6 +171,8 @@ pub(super) struct VirtualUser {
     last_page: Option<(url::Url, String)>,
     /// The last sample's response, when the plan reads it (`Plan::keep_last_response`).
     last_response: Option<String>,
+    /// The TCP Sampler's sockets, by `TCP#server#port#user#password`.
+    tcp_sockets: HashMap<String, tokio::net::TcpStream>,
     /// An HTML Link Parser acts on the sampler about to run.
     follow_link: bool,
     /// RegEx User Parameters acting on the sampler about to run.
@@ -231,6 +233,7 @@ impl VirtualUser {
             capture: None,
             last_page: None,
             last_response: None,
+            tcp_sockets: HashMap::new(),
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -276,6 +279,7 @@ impl VirtualUser {
             capture: Some(Vec::new()),
             last_page: None,
             last_response: None,
+            tcp_sockets: HashMap::new(),
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -1313,6 +1317,7 @@ impl VirtualUser {
             SamplerKind::Debug(debug) => self.debug_sample(debug, label),
             SamplerKind::System(command) => self.system_sample(command, label).await,
             SamplerKind::Dummy(dummy) => self.dummy_sample(dummy, label).await,
+            SamplerKind::Tcp(tcp) => self.tcp_sample(tcp, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
         if self.plan.keep_last_response {
@@ -1540,6 +1545,68 @@ impl VirtualUser {
         };
         sample.bytes = output.len() as u64;
         (sample, Exchange::empty(String::new(), start_ms, output))
+    }
+
+    /// JMeter's TCP Sampler, on this user's sockets.
+    async fn tcp_sample(
+        &mut self,
+        tcp: &crate::plan::sampler::Tcp,
+        label: String,
+    ) -> (Sample, Exchange) {
+        let server = tcp.server.render(self);
+        let port_text = tcp.port.render(self);
+        // JMeter's integer getter: anything that is not a number is 0.
+        let port = port_text.parse::<u16>().unwrap_or(0);
+        let mut ms = |t: &Template| t.render(self).trim().parse::<u64>().unwrap_or(0);
+        let (timeout, connect_timeout) = (ms(&tcp.timeout), ms(&tcp.connect_timeout));
+        let text = tcp.request.render(self);
+        let request = super::tcp::Request {
+            server: &server,
+            port,
+            client: tcp.client,
+            eol: tcp.eol,
+            reuse: tcp.reuse,
+            close: tcp.close,
+            nodelay: tcp.nodelay,
+            timeout: (timeout > 0).then(|| Duration::from_millis(timeout)),
+            connect_timeout: (connect_timeout > 0).then(|| Duration::from_millis(connect_timeout)),
+            so_linger: tcp.so_linger,
+            request: &text,
+            key: format!("TCP#{server}#{port}#{}#{}", tcp.username, tcp.password),
+            status: tcp.status.as_ref(),
+        };
+        let start_ms = self.shared.epoch.millis();
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            outcome = super::tcp::sample(&request, &mut self.tcp_sockets) => Some(outcome),
+            _ = self.stop_rx.changed() => None,
+        };
+        let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
+        sample.elapsed = started.elapsed().as_millis() as u64;
+        sample.end_ms = start_ms + sample.elapsed as i64;
+        let outcome = outcome.unwrap_or_else(|| super::tcp::Outcome {
+            code: "500".into(),
+            message: "java.net.SocketException: Socket closed".into(),
+            success: false,
+            body: Some(String::new()),
+            connect: Duration::ZERO,
+            latency: Duration::ZERO,
+        });
+        sample.connect = outcome.connect.as_millis() as u64;
+        sample.latency = outcome.latency.as_millis() as u64;
+        sample.response_code = outcome.code;
+        sample.response_message = outcome.message;
+        sample.success = outcome.success;
+        let body = match outcome.body {
+            Some(body) => body.into_bytes(),
+            // A connect failure: no response and no data type, as in JMeter.
+            None => {
+                sample.data_type = crate::sample::DataType::Empty;
+                Vec::new()
+            }
+        };
+        sample.bytes = body.len() as u64;
+        (sample, Exchange::empty(String::new(), start_ms, body))
     }
 
     /// The jmeter-plugins Dummy Sampler.

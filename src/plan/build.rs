@@ -805,7 +805,7 @@ impl Walk<'_> {
                 scope.timers.push(Arc::new(Timer::Shaping(timer)));
             }
             "RegexExtractor" | "JSONPostProcessor" | "BoundaryExtractor" | "XPathExtractor"
-            | "XPath2Extractor" | "HtmlExtractor" | "JMESPathExtractor" => {
+            | "XPath2Extractor" | "HtmlExtractor" | "JMESPathExtractor" | "DebugPostProcessor" => {
                 if let Some(post) =
                     super::extract::post_processor(&mut self.b.props(element, &path))
                 {
@@ -1252,6 +1252,34 @@ impl Walk<'_> {
         })
     }
 
+    /// A sampler's scalar properties as JMeter's Debug PostProcessor lists them (values
+    /// evaluated at each use), with the `TestElement.*` names it adds.
+    fn raw_properties(&mut self, element: &Element, path: &ElementPath) -> Vec<(String, Template)> {
+        let mut out = vec![
+            (
+                "TestElement.gui_class".to_string(),
+                Template::literal(&element.guiclass),
+            ),
+            (
+                "TestElement.test_class".to_string(),
+                Template::literal(&element.testclass),
+            ),
+            (
+                "TestElement.name".to_string(),
+                Template::literal(&element.name),
+            ),
+            ("TestElement.enabled".to_string(), Template::literal("true")),
+        ];
+        for prop in &element.props {
+            if let crate::jmx::PropValue::Scalar(_, value) = &prop.value {
+                if !out.iter().any(|(n, _)| *n == prop.name) {
+                    out.push((prop.name.clone(), self.b.template(path, value)));
+                }
+            }
+        }
+        out
+    }
+
     fn sampler(&mut self, element: &Element, path: &ElementPath, scope: &Scope) -> Option<Sampler> {
         let label = self.b.template(path, &element.name);
         let merged;
@@ -1284,10 +1312,21 @@ impl Walk<'_> {
                 )?)
             }
         };
+        // A Debug PostProcessor in scope may list the sampler's properties.
+        let raw_properties = if scope
+            .post
+            .iter()
+            .any(|p| matches!(&**p, PostProcessor::Debug(d) if d.sampler_properties))
+        {
+            self.raw_properties(element, path)
+        } else {
+            Vec::new()
+        };
         Some(Sampler {
             label,
             path: path.clone(),
             kind,
+            raw_properties,
             timers: scope.timers.clone(),
             pre: scope.pre.clone(),
             post: scope.post.clone(),
@@ -1298,7 +1337,6 @@ impl Walk<'_> {
     }
 }
 
-/// JMeter merges config elements innermost level first, and in tree order within a level.
 /// JMeter's module target search: names from the Test Plan down, Module Controllers skipped,
 /// disabled elements included; the last match in document order wins.
 fn find_module_target<'t>(elements: &'t [Element], names: &[&str]) -> Option<&'t Element> {
@@ -1345,6 +1383,7 @@ fn with_defaults(element: &Element, defaults: &[Arc<Element>]) -> Element {
     merged
 }
 
+/// JMeter merges config elements innermost level first, and in tree order within a level.
 fn innermost_first<T>(items: &[(usize, Arc<T>)]) -> Vec<Arc<T>> {
     let mut sorted: Vec<&(usize, Arc<T>)> = items.iter().collect();
     sorted.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));

@@ -17,6 +17,8 @@ pub enum PostProcessor {
     XPath(XPathExtractor),
     Css(CssExtractor),
     JmesPath(JmesPathExtractor),
+    /// Debug PostProcessor: run by the user, which holds what it lists.
+    Debug(super::sampler::DebugPost),
 }
 
 /// Which results an extractor reads (`Sample.scope`): the main sample, it and its sub-samples
@@ -38,6 +40,7 @@ impl PostProcessor {
             PostProcessor::XPath(x) => x.scope,
             PostProcessor::Css(c) => c.scope,
             PostProcessor::JmesPath(j) => j.scope,
+            PostProcessor::Debug(_) => SampleScope::Parent,
         }
     }
 }
@@ -132,6 +135,7 @@ pub fn post_processor(p: &mut Props<'_, '_>) -> Option<PostProcessor> {
         "XPath2Extractor" => xpath_extractor(p, true).map(PostProcessor::XPath),
         "HtmlExtractor" => css_extractor(p).map(PostProcessor::Css),
         "JMESPathExtractor" => jmespath_extractor(p).map(PostProcessor::JmesPath),
+        "DebugPostProcessor" => Some(PostProcessor::Debug(super::sampler::debug_post(p))),
         _ => boundary_extractor(p).map(PostProcessor::Boundary),
     }
 }

@@ -296,6 +296,8 @@ pub struct Sampler {
     pub label: Template,
     pub path: ElementPath,
     pub kind: SamplerKind,
+    /// Its scalar properties, kept only when a Debug PostProcessor in scope lists them.
+    pub raw_properties: Vec<(String, template::Template)>,
     /// Pre-processors, outermost level first, tree order within a level.
     pub pre: Vec<Arc<PreProcessor>>,
     /// Timers in scope; their delays are summed before the sample.

@@ -102,6 +102,72 @@ pub fn debug(p: &mut Props) -> Debug {
     }
 }
 
+/// The Debug PostProcessor: adds a sub-result listing the sampler's properties, the variables
+/// and the properties, as the flags say (a missing flag is false).
+#[derive(Debug)]
+pub struct DebugPost {
+    pub name: String,
+    pub sampler_properties: bool,
+    pub variables: bool,
+    pub properties: bool,
+}
+
+pub fn debug_post(p: &mut Props) -> DebugPost {
+    if p.bool("displaySystemProperties", false) {
+        p.unsupported_option(
+            "displaySystemProperties",
+            "rmeter has no Java system properties to list",
+        );
+    }
+    DebugPost {
+        name: p.element.name.clone(),
+        sampler_properties: p.bool("displaySamplerProperties", false),
+        variables: p.bool("displayJMeterVariables", false),
+        properties: p.bool("displayJMeterProperties", false),
+    }
+}
+
+/// JMeter's `AlphaNumericKeyComparator`, which orders the Debug Sampler's and Debug
+/// PostProcessor's lines: runs of non-digits compare as text, runs of digits as numbers
+/// (leading zeros ignored), a key with fewer runs first.
+pub fn alphanumeric_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn runs(s: &str) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            let text_end = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let digits_end = rest[text_end..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(rest.len(), |i| text_end + i);
+            out.push((&rest[..text_end], &rest[text_end..digits_end]));
+            rest = &rest[digits_end..];
+        }
+        out
+    }
+    let (ra, rb) = (runs(a), runs(b));
+    for ((ta, da), (tb, db)) in ra.iter().zip(&rb) {
+        let by_text = ta.encode_utf16().cmp(tb.encode_utf16());
+        if by_text != Ordering::Equal {
+            return by_text;
+        }
+        match (da.is_empty(), db.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            (false, false) => {}
+        }
+        let (na, nb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
+        let by_number = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+        if by_number != Ordering::Equal {
+            return by_number;
+        }
+    }
+    ra.len().cmp(&rb.len())
+}
+
 /// What a Flow Control Action does (`ActionProcessor.action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -163,23 +229,6 @@ pub fn flow_action(p: &mut Props) -> Option<FlowAction> {
         all_threads,
         duration: p.template("ActionProcessor.duration"),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_decode_as_java() {
-        assert_eq!(decode_long("100"), Some(100));
-        assert_eq!(decode_long(" 0xFF "), Some(255));
-        assert_eq!(decode_long("#10"), Some(16));
-        assert_eq!(decode_long("010"), Some(8));
-        assert_eq!(decode_long("-5"), Some(-5));
-        assert_eq!(decode_long("0"), Some(0));
-        assert_eq!(decode_long("x"), None);
-        assert_eq!(decode_long(""), None);
-    }
 }
 
 /// An OS Process Sampler (`SystemSampler`): runs a program with arguments, environment and
@@ -409,4 +458,64 @@ pub fn tcp(p: &mut Props, props: &crate::properties::Properties) -> Option<Tcp> 
         password: p.text("ConfigTestElement.password").to_string(),
         status,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_decode_as_java() {
+        assert_eq!(decode_long("100"), Some(100));
+        assert_eq!(decode_long(" 0xFF "), Some(255));
+        assert_eq!(decode_long("#10"), Some(16));
+        assert_eq!(decode_long("010"), Some(8));
+        assert_eq!(decode_long("-5"), Some(-5));
+        assert_eq!(decode_long("0"), Some(0));
+        assert_eq!(decode_long("x"), None);
+        assert_eq!(decode_long(""), None);
+    }
+
+    /// JMeter's `TestAlphaNumericKeyComparator` pairs.
+    #[test]
+    fn alphanumeric_keys() {
+        for (high, low) in [
+            ("a", "1"),
+            ("abc[23]", "abc[2]"),
+            ("a10", "a1"),
+            ("2", "01"),
+            ("0010", "000005"),
+            ("a10", "a2"),
+            ("z", "10000"),
+            ("123_z", "123_a"),
+            ("abc", ""),
+            ("number1", "number"),
+            ("789b", "789"),
+            ("0xcafebabe", "0x8664"),
+            ("abc_0000", "abc_"),
+        ] {
+            assert_eq!(
+                super::alphanumeric_order(high, low),
+                std::cmp::Ordering::Greater,
+                "{high} > {low}"
+            );
+            assert_eq!(
+                super::alphanumeric_order(low, high),
+                std::cmp::Ordering::Less,
+                "{low} < {high}"
+            );
+        }
+        for (a, b) in [
+            ("abc-001", "abc-1"),
+            ("007", "7"),
+            ("0000", "0"),
+            ("abc|000", "abc|0"),
+        ] {
+            assert_eq!(
+                super::alphanumeric_order(a, b),
+                std::cmp::Ordering::Equal,
+                "{a} = {b}"
+            );
+        }
+    }
 }

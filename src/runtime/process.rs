@@ -90,6 +90,8 @@ pub fn post_process(
         }
         PostProcessor::Css(css) => query::css_extract(css, response, ctx),
         PostProcessor::JmesPath(jmes) => query::jmespath_extract(jmes, response, ctx),
+        // The user runs it: it adds a sub-result.
+        PostProcessor::Debug(_) => {}
     }
     None
 }

@@ -19,9 +19,10 @@ use super::csv_data::Next;
 use super::http::{ClientKey, Exchange, Outgoing, UserHttp};
 use super::process::{self, Response};
 use super::Shared;
+use crate::plan::extract::PostProcessor;
 use crate::plan::function::Env;
 use crate::plan::http::{EmbeddedResources, HttpRequest};
-use crate::plan::sampler::{Action, Debug, Dummy, FlowAction, JavaTest, SystemCommand};
+use crate::plan::sampler::{Action, Debug, DebugPost, Dummy, FlowAction, JavaTest, SystemCommand};
 use crate::plan::template::{Context, Template};
 use crate::plan::timer::{ConstantThroughput, PreciseThroughput, ThroughputMode, Timer};
 use crate::plan::{
@@ -1383,6 +1384,10 @@ impl VirtualUser {
             subs: &subs,
         };
         for post in &sampler.post {
+            if let PostProcessor::Debug(debug) = &**post {
+                self.debug_post(debug, sampler, &mut sample);
+                continue;
+            }
             if let Some(outcome) = process::post_process(post, &response, self) {
                 record_assertion(&mut sample, outcome);
             }
@@ -1649,45 +1654,97 @@ impl VirtualUser {
         (sample, exchange)
     }
 
-    /// JMeter's Debug Sampler: `name=value` lines of the variables, then of the properties.
+    /// JMeter's Debug Sampler: the variables, then the properties, as `debug_text` lists them.
     fn debug_sample(&mut self, debug: &Debug, label: String) -> (Sample, Exchange) {
         let start_ms = self.shared.epoch.millis();
-        let mut text = String::new();
-        if debug.variables {
-            let mut all: Vec<(&str, &str)> = self
-                .vars
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let value = v.as_deref()?;
-                    Some((self.plan.vars.name(VarId(i as u32)), value))
-                })
-                .chain(
-                    self.vars
-                        .extra
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-                .collect();
-            all.sort();
-            text.push_str("JMeterVariables:\n");
-            for (name, value) in all {
-                text.push_str(&format!("{name}={value}\n"));
-            }
-        }
-        if debug.properties {
-            text.push_str("\nJMeterProperties:\n");
-            for (name, value) in self.shared.props.sorted() {
-                text.push_str(&format!("{name}={value}\n"));
-            }
-        }
+        let text = self.debug_text(None, debug.variables, debug.properties);
         let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
         sample.response_code = "200".into();
         sample.response_message = "OK".into();
         sample.bytes = text.len() as u64;
         let exchange = Exchange::empty(String::new(), start_ms, text.into_bytes());
         (sample, exchange)
+    }
+
+    /// The Debug Sampler's and Debug PostProcessor's text: for each section asked for, a
+    /// `Name:` line, `key=value` lines in JMeter's alphanumeric key order, and an empty line.
+    fn debug_text(
+        &mut self,
+        sampler_properties: Option<&[(String, Template)]>,
+        variables: bool,
+        properties: bool,
+    ) -> String {
+        fn section(text: &mut String, title: &str, mut lines: Vec<(String, String)>) {
+            lines.sort_by(|a, b| crate::plan::sampler::alphanumeric_order(&a.0, &b.0));
+            text.push_str(title);
+            text.push_str(":\n");
+            for (name, value) in lines {
+                text.push_str(&format!("{name}={value}\n"));
+            }
+            text.push('\n');
+        }
+        let mut text = String::new();
+        if let Some(raw) = sampler_properties {
+            let lines = raw
+                .iter()
+                .map(|(n, t)| (n.clone(), t.render(self)))
+                .collect();
+            section(&mut text, "SamplerProperties", lines);
+        }
+        if variables {
+            let lines = self
+                .vars
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let value = v.as_deref()?;
+                    Some((
+                        self.plan.vars.name(VarId(i as u32)).to_string(),
+                        value.to_string(),
+                    ))
+                })
+                .chain(self.vars.extra.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .collect();
+            section(&mut text, "JMeterVariables", lines);
+        }
+        if properties {
+            section(&mut text, "JMeterProperties", self.shared.props.sorted());
+        }
+        text
+    }
+
+    /// The Debug PostProcessor's sub-result, added to `sample` as JMeter's `addSubResult` does:
+    /// renamed after its parent, its size added to the parent's.
+    fn debug_post(&mut self, debug: &DebugPost, sampler: &Sampler, sample: &mut Sample) {
+        let start_ms = self.shared.epoch.millis();
+        let raw = debug
+            .sampler_properties
+            .then_some(&sampler.raw_properties[..]);
+        let text = self.debug_text(raw, debug.variables, debug.properties);
+        let label = if self.plan.functional_mode {
+            debug.name.clone()
+        } else {
+            format!("{}-{}", sample.label, sample.subresults.len())
+        };
+        let mut sub = Sample::new(label, self.thread_name.clone(), start_ms);
+        sub.end_ms = self.shared.epoch.millis();
+        sub.elapsed = (sub.end_ms - start_ms).max(0) as u64;
+        sub.response_code = "200".into();
+        sub.response_message = "OK".into();
+        sub.bytes = text.len() as u64;
+        if self.keep_sub_details {
+            sub.details = Some(Box::new(crate::sample::Details {
+                response_data: text.into_bytes(),
+                ..Default::default()
+            }));
+        }
+        sample.bytes += sub.bytes;
+        if sub.end_ms > sample.end_ms {
+            sample.elapsed += (sub.end_ms - sample.end_ms) as u64;
+            sample.end_ms = sub.end_ms;
+        }
+        sample.subresults.push(sub);
     }
 
     /// A Flow Control Action, after its pre-processors and timers ran. It writes no sample, but

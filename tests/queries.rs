@@ -390,3 +390,68 @@ async fn regex_and_xpath_functions() {
     let labels: Vec<&str> = rows[1..].iter().map(|r| r[2].as_str()).collect();
     assert_eq!(labels, ["people", "Jacob|3", "u1|u2|u3|u1"]);
 }
+
+/// The Compare Assertion: responses of one iteration of its controller are compared (content
+/// after the substitutions), and the list starts again with the next iteration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_assertion() {
+    let compare = |skip: &str| {
+        format!(
+            r#"<CompareAssertion guiclass="TestBeanGUI" testclass="CompareAssertion" testname="Compare">
+  <boolProp name="compareContent">true</boolProp>
+  <longProp name="compareTime">-1</longProp>
+  <collectionProp name="stringsToSkip">{skip}</collectionProp></CompareAssertion><hashTree/>"#
+        )
+    };
+    let skip = r#"<elementProp name="" elementType="SubstitutionElement"><stringProp name="regex">id=\d+</stringProp><stringProp name="substitute">id=N</stringProp></elementProp>"#;
+    let controller = |name: &str, children: &str| {
+        format!(
+            r#"<GenericController testclass="GenericController" testname="{name}"/><hashTree>{children}</hashTree>"#
+        )
+    };
+    let body = [
+        controller(
+            "plain",
+            &[
+                get("same 1", "/book", ""),
+                get("same 2", "/book", ""),
+                get("other", "/text", ""),
+                compare(""),
+            ]
+            .concat(),
+        ),
+        controller(
+            "skipping",
+            &[
+                get("id 1", "/id/1", ""),
+                get("id 2", "/id/2", ""),
+                compare(skip),
+            ]
+            .concat(),
+        ),
+    ]
+    .concat();
+    let mut routes = routes();
+    for id in ["1", "2"] {
+        routes.as_array_mut().unwrap().push(serde_json::json!(
+            {"method": "GET", "path": format!("/id/{id}"), "status": 200, "headers": {"Content-Type": "text/plain"}, "body": format!("id={id} ok")}
+        ));
+    }
+    let plan = plan(&body).replace(
+        r#"<stringProp name="ThreadGroup.num_threads">1</stringProp>"#,
+        r#"<stringProp name="ThreadGroup.num_threads">1</stringProp><elementProp name="ThreadGroup.main_controller" elementType="LoopController"><stringProp name="LoopController.loops">2</stringProp></elementProp>"#,
+    );
+    let (_, rows) = support::run_inline(&plan, routes).await;
+    let got: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
+        .collect();
+    let once = [
+        "same 1|true|",
+        "same 2|true|",
+        "other|false|Responses differ in content",
+        "id 1|true|",
+        "id 2|true|",
+    ];
+    assert_eq!(got, [once, once].concat());
+}

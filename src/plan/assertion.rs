@@ -56,6 +56,21 @@ pub enum AssertionKind {
     /// XML Assertion: the response is well-formed XML without a DOCTYPE.
     WellFormedXml,
     JmesPath(JmesPathAssertion),
+    Compare(CompareAssertion),
+}
+
+/// Compare Assertion: each response of a user is compared with the previous ones since the
+/// enclosing controller's iteration began.
+#[derive(Debug)]
+pub struct CompareAssertion {
+    /// The user's list of responses (`Plan::n_compare_slots`), emptied by the iteration hook.
+    pub slot: usize,
+    pub content: bool,
+    /// Largest allowed difference in ms; negative: times are not compared.
+    pub time_ms: i64,
+    /// `stringsToSkip`: each match is replaced by the literal text (JMeter's default ORO
+    /// engine substitutes literally) before contents are compared.
+    pub skip: Vec<(regex::Regex, String)>,
 }
 
 /// XPath Assertion (XPath 1) or XPath2 Assertion.
@@ -166,6 +181,7 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
             invert: p.bool("INVERT", false),
             is_regex: p.bool("ISREGEX", true),
         }),
+        "CompareAssertion" => AssertionKind::Compare(compare_assertion(p)?),
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
     // The JSON, JMESPath, MD5 and XML assertions are not scoped in JMeter.
@@ -193,6 +209,34 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
         name: p.element.name.clone(),
         kind,
         scope,
+    })
+}
+
+fn compare_assertion(p: &mut Props<'_, '_>) -> Option<CompareAssertion> {
+    let mut skip = Vec::new();
+    for prop in p.element.collection("stringsToSkip") {
+        let crate::jmx::PropValue::Element(e) = &prop.value else {
+            continue;
+        };
+        let source = e.text("regex").unwrap_or("").to_string();
+        match Regex::new(&source) {
+            Ok(regex) => skip.push((regex, e.text("substitute").unwrap_or("").to_string())),
+            Err(e) => {
+                p.error(DiagnosticKind::BadRegex {
+                    prop: "stringsToSkip".into(),
+                    message: e.to_string().lines().last().unwrap_or("").to_string(),
+                });
+                return None;
+            }
+        }
+    }
+    let slot = p.builder.next_compare_slot;
+    p.builder.next_compare_slot += 1;
+    Some(CompareAssertion {
+        slot,
+        content: p.bool("compareContent", true),
+        time_ms: p.int("compareTime", -1),
+        skip,
     })
 }
 

@@ -140,6 +140,7 @@ pub fn build_file(
         static_hosts: walk.static_hosts,
         keep_last_page: walk.keep_last_page,
         keep_last_response: walk.b.keep_last_response,
+        n_compare_slots: walk.b.next_compare_slot,
         n_shaping_timers: walk.b.next_shaping_slot,
         n_throughput_timers: walk.b.next_throughput_slot,
         n_precise_timers: walk.b.next_precise_slot,
@@ -821,10 +822,15 @@ impl Walk<'_> {
             | "XPath2Assertion"
             | "XMLAssertion"
             | "JMESPathAssertion"
+            | "CompareAssertion"
             | ATLANTBH_JSON_PATH_ASSERTION => {
                 if let Some(assertion) =
                     super::assertion::assertion(&mut self.b.props(element, &path))
                 {
+                    // JMeter: the Compare Assertion listens to its controller's iterations.
+                    if let super::assertion::AssertionKind::Compare(c) = &assertion.kind {
+                        hooks.push(IterationHook::CompareReset(c.slot));
+                    }
                     scope.assertions.push(Arc::new(assertion));
                 }
             }

@@ -46,6 +46,10 @@ pub trait Env {
     fn xpath_next(&mut self, _file: &str, _query: &str) -> String {
         String::new()
     }
+    /// A Compare Assertion's list of (filtered content, elapsed ms) for this user.
+    fn compare_history(&mut self, _slot: usize) -> Option<&mut Vec<(String, u64)>> {
+        None
+    }
     /// The response of the user's previous sample (`__regexFunction`), when the plan keeps it.
     fn previous_response(&self) -> Option<&str> {
         None

@@ -83,6 +83,8 @@ pub struct Plan {
     /// Some `__regexFunction` reads the previous response: each user keeps its last sample's
     /// response text.
     pub keep_last_response: bool,
+    /// How many Compare Assertions the plan has (each user keeps a list of responses per one).
+    pub n_compare_slots: usize,
     /// How many controllers keep per-user state (Once Only).
     pub n_controller_slots: usize,
     pub csv_data_sets: Vec<CsvDataSet>,
@@ -278,6 +280,8 @@ pub enum IterationHook {
     UserParameters(Arc<UserParameters>),
     /// A Throughput Controller among the children decides whether it runs in this iteration.
     Throughput(Arc<Throughput>),
+    /// A Compare Assertion's list of responses starts again (its slot).
+    CompareReset(usize),
 }
 
 /// A pre-processor, run before the sampler's timers.

@@ -23,6 +23,8 @@ pub struct Builder {
     /// Run-time states of Synchronizing Timers handed out so far.
     pub next_sync_slot: usize,
     pub diagnostics: Vec<Diagnostic>,
+    /// Compare Assertions' per-user response lists handed out so far.
+    pub next_compare_slot: usize,
     /// Some template calls `__regexFunction` on the previous response: users keep it.
     pub keep_last_response: bool,
 }

@@ -149,6 +149,7 @@ pub const KINDS: &[Kind] = &[
     kind("HTMLAssertion", Assertion, Unsupported, "its verdict is JTidy's count of errors and warnings, which rmeter cannot reproduce"),
     kind("MD5HexAssertion", Assertion, Runs, "the MD5 of the body as text (UTF-8, invalid bytes replaced)"),
     kind("XMLAssertion", Assertion, Runs, "well-formed XML without a DOCTYPE; the common Xerces messages (prolog, premature end, unterminated element, trailing content), others worded by rmeter"),
+    kind("CompareAssertion", Assertion, Runs, "each response of a user is compared with the earlier ones since its controller's iteration began: content after the `stringsToSkip` substitutions (literal, as with JMeter's default ORO engine) and elapsed time"),
     kind("XMLSchemaAssertion", Assertion, Unsupported, "XML Schema validation is not supported yet"),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
     kind("kg.apc.jmeter.samplers.DummySampler", Sampler, Runs, "jmeter-plugins Dummy Sampler: code, message, data, response time (waited when \"waiting\" is set), latency, connect, URL and result class from its settings"),

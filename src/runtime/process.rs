@@ -4,8 +4,8 @@
 //! [`Context`]; assertion messages are worded as JMeter's (reference §1.6).
 
 use crate::plan::assertion::{
-    Assertion, AssertionKind, JsonPathAssertion, MatchRule, ResponseAssertion, SizeField,
-    SizeOperator,
+    Assertion, AssertionKind, CompareAssertion, JsonPathAssertion, MatchRule, ResponseAssertion,
+    SizeField, SizeOperator,
 };
 use crate::plan::extract::{
     BoundaryExtractor, Field, JsonExtractor, PostProcessor, RegexExtractor, RegexSource,
@@ -431,6 +431,7 @@ pub fn assert(
         AssertionKind::XPath(x) => Some(query::xpath_assert(x, response, ctx)),
         AssertionKind::WellFormedXml => Some(query::xml_assert(response)),
         AssertionKind::JmesPath(j) => Some(query::jmespath_assert(j, response, ctx)),
+        AssertionKind::Compare(c) => Some(compare(c, sample.elapsed, response, ctx)),
         _ => None,
     };
     if let Some(verdict) = verdict {
@@ -443,7 +444,10 @@ pub fn assert(
         return outcome;
     }
     let failure = match &assertion.kind {
-        AssertionKind::XPath(_) | AssertionKind::WellFormedXml | AssertionKind::JmesPath(_) => None,
+        AssertionKind::XPath(_)
+        | AssertionKind::WellFormedXml
+        | AssertionKind::JmesPath(_)
+        | AssertionKind::Compare(_) => None,
         AssertionKind::Response(response_assertion) => {
             if response_assertion.assume_success {
                 sample.success = true;
@@ -513,6 +517,44 @@ pub fn assert(
         sample.success = false;
     }
     outcome
+}
+
+/// JMeter's `CompareAssertion`: the response joins the user's list; consecutive ones must
+/// have the same filtered content and times within the limit.
+fn compare(
+    assertion: &CompareAssertion,
+    elapsed: u64,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> Verdict {
+    let mut content = response.body.to_string();
+    for (regex, substitute) in &assertion.skip {
+        content = regex
+            .replace_all(&content, regex::NoExpand(substitute))
+            .into_owned();
+    }
+    let Some(history) = ctx.env().compare_history(assertion.slot) else {
+        return Verdict::pass(None);
+    };
+    history.push((content, elapsed));
+    if history.len() <= 1 {
+        return Verdict::pass(None);
+    }
+    let mut verdict = Verdict::pass(None);
+    if assertion.content && history.windows(2).any(|w| w[0].0 != w[1].0) {
+        verdict = Verdict::failure("Responses differ in content".into());
+    }
+    let limit = assertion.time_ms;
+    if limit >= 0
+        && history
+            .windows(2)
+            .any(|w| w[0].1.abs_diff(w[1].1) > limit as u64)
+    {
+        verdict = Verdict::failure(format!(
+            "Responses differ in response time by more than{limit} ms"
+        ));
+    }
+    verdict
 }
 
 fn response_check(

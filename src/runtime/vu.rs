@@ -172,6 +172,8 @@ pub(super) struct VirtualUser {
     last_page: Option<(url::Url, String)>,
     /// The last sample's response, when the plan reads it (`Plan::keep_last_response`).
     last_response: Option<String>,
+    /// Compare Assertions' responses since their controller's iteration began, by slot.
+    compare_lists: Vec<Vec<(String, u64)>>,
     /// The TCP Sampler's sockets, by `TCP#server#port#user#password`.
     tcp_sockets: HashMap<String, tokio::net::TcpStream>,
     /// An HTML Link Parser acts on the sampler about to run.
@@ -235,6 +237,7 @@ impl VirtualUser {
             last_page: None,
             last_response: None,
             tcp_sockets: HashMap::new(),
+            compare_lists: vec![Vec::new(); plan.n_compare_slots],
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -281,6 +284,7 @@ impl VirtualUser {
             last_page: None,
             last_response: None,
             tcp_sockets: HashMap::new(),
+            compare_lists: self.compare_lists.clone(),
             follow_link: false,
             regex_parameters: Vec::new(),
             url_rewrites: Vec::new(),
@@ -562,6 +566,11 @@ impl VirtualUser {
                 }
                 IterationHook::UserParameters(parameters) => self.set_user_parameters(parameters),
                 IterationHook::Throughput(spec) => self.decide_throughput(spec),
+                IterationHook::CompareReset(slot) => {
+                    if let Some(list) = self.compare_lists.get_mut(*slot) {
+                        list.clear();
+                    }
+                }
                 IterationHook::Random(random) => {
                     let (lo, hi) = (random.min.min(random.max), random.max.max(random.min));
                     let value = match (random.seed, random.per_thread) {
@@ -3266,6 +3275,9 @@ impl Env for VirtualUser {
     }
     fn xpath_next(&mut self, file: &str, query: &str) -> String {
         self.shared.text_files.next_xpath_value(file, query)
+    }
+    fn compare_history(&mut self, slot: usize) -> Option<&mut Vec<(String, u64)>> {
+        self.compare_lists.get_mut(slot)
     }
     fn previous_response(&self) -> Option<&str> {
         self.last_response.as_deref()

@@ -455,3 +455,37 @@ async fn compare_assertion() {
     ];
     assert_eq!(got, [once, once].concat());
 }
+
+/// Queries the engine cannot read stop the plan at `check`, each naming its element.
+#[test]
+fn bad_queries_are_reported_with_their_element() {
+    let body = get(
+        "page",
+        "/page",
+        &[
+            xpath("broken", "//a[", ""),
+            xpath2("two", "for $x in //a return $x", ""),
+            css("jsoup", "p:contains(Single)", "", "1", ""),
+            jmes("jmes", "people[?", "1"),
+        ]
+        .concat(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.jmx"), plan(&body)).unwrap();
+    let out = support::rmeter(dir.path(), &["check", "plan.jmx"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (element, words) in [
+        ("broken", "an XPath 1.0 expression"),
+        ("two", "XPath 1.0 engine"),
+        ("jsoup", "JSoup's own pseudo-selectors"),
+        ("jmes", "a JMESPath expression"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("page › {element}:")))
+            .unwrap_or_else(|| panic!("no line for {element}:\n{text}"));
+        assert!(line.contains(words), "{line}");
+    }
+}

@@ -408,6 +408,20 @@ pub struct CssExtractor {
     pub scope: SampleScope,
 }
 
+/// JSoup selector extensions that CSS (and the `selectors` crate) does not have.
+const JSOUP_PSEUDO: &[&str] = &[
+    ":contains(",
+    ":containsOwn(",
+    ":containsData(",
+    ":containsWholeText(",
+    ":matches(",
+    ":matchesOwn(",
+    ":matchText",
+    ":eq(",
+    ":lt(",
+    ":gt(",
+];
+
 fn css_extractor(p: &mut Props<'_, '_>) -> Option<CssExtractor> {
     let expr = p.text("HtmlExtractor.expr").to_string();
     if expr.contains("${") {
@@ -419,6 +433,13 @@ fn css_extractor(p: &mut Props<'_, '_>) -> Option<CssExtractor> {
     }
     let selector = match scraper::Selector::parse(&expr) {
         Ok(selector) => selector,
+        Err(_) if JSOUP_PSEUDO.iter().any(|p| expr.contains(p)) => {
+            p.unsupported_option(
+                "HtmlExtractor.expr",
+                &format!("JSoup's own pseudo-selectors are not supported yet: {expr}"),
+            );
+            return None;
+        }
         Err(e) => {
             p.error(DiagnosticKind::BadValue {
                 prop: "HtmlExtractor.expr".into(),

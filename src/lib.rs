@@ -139,6 +139,11 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         proxy: runtime::http::ProxySettings::from_properties(&config.system_props, &config.props)?,
         host_map: config.host_map.clone(),
         static_hosts: plan.static_hosts.clone().into(),
+        user_agent: (!config
+            .props
+            .get("httpclient4.default_user_agent_disabled")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
+        .then_some(runtime::http::JMETER_USER_AGENT),
         ..Default::default()
     };
     let mut notes = Vec::new();

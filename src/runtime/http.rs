@@ -7,6 +7,7 @@
 //! Redirects are followed here, not by reqwest, so that "follow redirects" can produce JMeter's
 //! sub-results (`label-0`, `label-1`…) and cookies are stored at each hop.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +102,9 @@ pub struct HttpSettings {
     pub response_timeout: Option<Duration>,
     /// The DNS Cache Managers' static host table: these names connect to these addresses.
     pub static_hosts: Arc<[(String, Vec<std::net::IpAddr>)]>,
+    /// The `User-Agent` of requests whose plan sets none (`None`:
+    /// `httpclient4.default_user_agent_disabled=true`).
+    pub user_agent: Option<&'static str>,
 }
 
 /// The `hc.parameters` file (`hc.parameters.file`): HttpClient parameters as `name$Type=value`.
@@ -425,6 +429,10 @@ pub struct Outgoing {
     /// body shows `<actual file content, not shown here>` for each file).
     pub display: Option<String>,
     pub keep_alive: bool,
+    /// The body's own type (HttpClient's entity type), sent after `Content-Length` when the
+    /// plan sets no `Content-Type`: `text/plain; charset=UTF-8` for raw data, the form type for
+    /// arguments.
+    pub entity_type: Option<&'static str>,
 }
 
 /// What one HTTP exchange (one hop) gave.
@@ -547,34 +555,31 @@ impl UserHttp {
         self.probe.take();
         let url_text = out.url.to_string();
         let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
-        let mut request_headers = String::new();
-        // JMeter sets `Connection` itself, before the plan's headers.
-        if let Some(connection) = connection_header(&out) {
-            request_headers.push_str("Connection: ");
-            request_headers.push_str(connection);
-            request_headers.push('\n');
-        }
-        for (name, value) in &out.headers {
-            request_headers.push_str(name);
-            request_headers.push_str(": ");
-            request_headers.push_str(value);
-            request_headers.push('\n');
-        }
         let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
-        if let Some(cookie) = &cookie {
-            request_headers.push_str("Cookie: ");
-            request_headers.push_str(cookie);
-            request_headers.push('\n');
+        let wire = wire_headers(&out, cookie.as_deref(), self.settings.user_agent);
+        // JMeter records what went out but the cookies, which it keeps apart.
+        let mut request_headers = String::new();
+        let mut head_len = 0;
+        for (name, value) in &wire {
+            head_len += name.len() + 2 + value.len() + 2;
+            if *name != "Cookie" {
+                request_headers.push_str(name);
+                request_headers.push_str(": ");
+                request_headers.push_str(value);
+                request_headers.push('\n');
+            }
         }
         let body_len = out.body.as_ref().map_or(0, Vec::len);
-        exchange.sent_bytes = sent_size(&out.method, &out.url, &request_headers, body_len);
+        let target_len = out.url.path().len() + out.url.query().map_or(0, |q| q.len() + 1);
+        let line_len = out.method.as_str().len() + 1 + target_len + " HTTP/1.1\r\n".len();
+        exchange.sent_bytes = (line_len + head_len + 2 + body_len) as u64;
         exchange.request_headers = request_headers;
         let (response, connect) = match (&self.settings.proxy, &self.settings.tls) {
             (None, Some(tls)) => {
                 let tls = tls.clone();
                 let mut head = std::mem::take(&mut self.head_buf);
                 head.clear();
-                let request = match direct_request(&out, cookie.as_deref(), &mut head) {
+                let request = match direct_request(&out, &wire, &mut head) {
                     Ok(request) => request,
                     Err(message) => {
                         self.head_buf = head;
@@ -612,7 +617,7 @@ impl UserHttp {
                     }
                 }
             }
-            _ => match self.send_reqwest(key, &out, cookie).await {
+            _ => match self.send_reqwest(key, &out, &wire).await {
                 Ok(response) => (Sent::Reqwest(response), self.probe.take()),
                 Err(e) => {
                     exchange.connect = self.probe.take();
@@ -725,18 +730,12 @@ impl UserHttp {
         &mut self,
         key: ClientKey,
         out: &Outgoing,
-        cookie: Option<String>,
+        wire: &[(&str, Cow<'_, str>)],
     ) -> Result<reqwest::Response, reqwest::Error> {
         let client = self.client(key)?;
         let mut request = client.request(out.method.clone(), out.url.clone());
-        if let Some(connection) = connection_header(out) {
-            request = request.header("Connection", connection);
-        }
-        for (name, value) in &out.headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        if let Some(cookie) = cookie {
-            request = request.header("Cookie", cookie);
+        for (name, value) in wire {
+            request = request.header(*name, value.as_ref());
         }
         if let Some(body) = &out.body {
             request = request.body(body.clone());
@@ -745,8 +744,6 @@ impl UserHttp {
     }
 }
 
-/// The request for a direct connection, with the headers reqwest would add: `Connection`, the
-/// plan's, `Cookie`, then `Accept: */*` and `Host` when the plan sets none.
 /// The `Connection` header JMeter's HttpClient sampler sends (`keep-alive`, or `close` without
 /// "use keep-alive"), unless the plan's headers set one.
 fn connection_header(out: &Outgoing) -> Option<&'static str> {
@@ -764,9 +761,69 @@ fn connection_header(out: &Outgoing) -> Option<&'static str> {
     })
 }
 
+/// JMeter's HttpClient 4 `User-Agent` (5.6.3 with Java 17), sent unless the plan sets one or
+/// `httpclient4.default_user_agent_disabled` is true.
+pub const JMETER_USER_AGENT: &str = "Apache-HttpClient/4.5.14 (Java/17.0.15)";
+
+/// A request's headers in the order HttpClient 4 sends them for JMeter: `Connection`, the
+/// plan's (in order), `Cookie`, then what HttpClient's interceptors add when the plan has none:
+/// `Content-Length` (a body, even empty), the body's `Content-Type`, `Host` and `User-Agent`.
+fn wire_headers<'a>(
+    out: &'a Outgoing,
+    cookie: Option<&'a str>,
+    user_agent: Option<&'static str>,
+) -> Vec<(&'a str, Cow<'a, str>)> {
+    let mut wire: Vec<(&str, Cow<str>)> = Vec::with_capacity(out.headers.len() + 6);
+    if let Some(connection) = connection_header(out) {
+        wire.push(("Connection", Cow::Borrowed(connection)));
+    }
+    let (mut has_type, mut has_host, mut has_length, mut has_agent, mut chunked) =
+        (false, false, false, false, false);
+    for (name, value) in &out.headers {
+        wire.push((name.as_str(), Cow::Borrowed(value.as_str())));
+        if name.eq_ignore_ascii_case("content-type") {
+            has_type = true;
+        } else if name.eq_ignore_ascii_case("host") {
+            has_host = true;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            has_length = true;
+        } else if name.eq_ignore_ascii_case("user-agent") {
+            has_agent = true;
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked |= value.to_ascii_lowercase().contains("chunked");
+        }
+    }
+    if let Some(cookie) = cookie {
+        wire.push(("Cookie", Cow::Borrowed(cookie)));
+    }
+    if let Some(body) = &out.body {
+        if !has_length && !chunked {
+            wire.push(("Content-Length", Cow::Owned(body.len().to_string())));
+        }
+        if let (false, Some(entity_type)) = (has_type, out.entity_type) {
+            wire.push(("Content-Type", Cow::Borrowed(entity_type)));
+        }
+    }
+    if !has_host {
+        let host = out.url.host_str().unwrap_or("");
+        wire.push((
+            "Host",
+            match out.url.port() {
+                Some(port) => Cow::Owned(format!("{host}:{port}")),
+                None => Cow::Borrowed(host),
+            },
+        ));
+    }
+    if let (false, Some(agent)) = (has_agent, user_agent) {
+        wire.push(("User-Agent", Cow::Borrowed(agent)));
+    }
+    wire
+}
+
+/// The request head for a direct connection, from the headers `wire_headers` chose.
 fn direct_request<'a>(
     out: &'a Outgoing,
-    cookie: Option<&str>,
+    wire: &[(&str, Cow<'_, str>)],
     head: &'a mut Vec<u8>,
 ) -> Result<super::direct::Request<'a>, String> {
     let target_ok = |b: u8| b > b' ' && b != 0x7f;
@@ -787,7 +844,9 @@ fn direct_request<'a>(
         head.extend_from_slice(query.as_bytes());
     }
     head.extend_from_slice(b" HTTP/1.1\r\n");
-    let mut add = |name: &str, value: &str| -> Result<(), String> {
+    let mut close = false;
+    let mut chunked = false;
+    for (name, value) in wire {
         if name.is_empty() || !name.bytes().all(is_token) {
             return Err(format!("invalid HTTP header name: {name}"));
         }
@@ -801,52 +860,16 @@ fn direct_request<'a>(
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
-        Ok(())
-    };
-    let connection = connection_header(out);
-    if let Some(connection) = connection {
-        add("Connection", connection)?;
-    }
-    let mut close = connection == Some("close");
-    let mut has_accept = false;
-    let mut has_host = false;
-    let mut has_length = false;
-    let mut chunked = false;
-    for (name, value) in &out.headers {
-        add(name, value)?;
-        if name.eq_ignore_ascii_case("accept") {
-            has_accept = true;
-        } else if name.eq_ignore_ascii_case("host") {
-            has_host = true;
-        } else if name.eq_ignore_ascii_case("content-length") {
-            has_length = true;
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked |= value.to_ascii_lowercase().contains("chunked");
         } else if name.eq_ignore_ascii_case("connection") {
             close |= value.to_ascii_lowercase().contains("close");
         }
     }
-    if let Some(cookie) = cookie {
-        add("Cookie", cookie)?;
-    }
-    if !has_accept {
-        add("Accept", "*/*")?;
-    }
-    if !has_host {
-        let host = out.url.host_str().unwrap_or("");
-        match out.url.port() {
-            Some(port) => add("Host", &format!("{host}:{port}"))?,
-            None => add("Host", host)?,
-        }
-    }
-    let body = out.body.as_deref().unwrap_or_default();
-    if !body.is_empty() && !has_length && !chunked {
-        add("Content-Length", &body.len().to_string())?;
-    }
     head.extend_from_slice(b"\r\n");
     Ok(super::direct::Request {
         head,
-        body,
+        body: out.body.as_deref().unwrap_or_default(),
         chunked,
         idempotent: out.method.is_idempotent(),
         head_only: out.method == reqwest::Method::HEAD,
@@ -952,29 +975,6 @@ pub(super) fn source_chain<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())
-}
-
-/// Request line, headers (with what the client adds) and body, as the wire carries them.
-fn sent_size(method: &reqwest::Method, url: &url::Url, headers: &str, body_len: usize) -> u64 {
-    let target_len = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
-    let mut size = method.as_str().len() + 1 + target_len + " HTTP/1.1\r\n".len();
-    for line in headers.lines() {
-        size += line.len() + 2;
-    }
-    let host_len =
-        url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| p.to_string().len() + 1);
-    size += "host: \r\n".len() + host_len;
-    if !headers
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("accept:"))
-    {
-        size += "accept: */*\r\n".len();
-    }
-    if body_len > 0 {
-        size += "content-length: \r\n".len() + body_len.to_string().len();
-    }
-    size += 2;
-    (size + body_len) as u64
 }
 
 /// Decodes a gzip, deflate or brotli body; an unknown coding or a corrupt body is kept as it came.

@@ -76,6 +76,7 @@ impl Resource<'_> {
             body: None,
             display: None,
             keep_alive: self.keep_alive,
+            entity_type: None,
         }
     }
 }
@@ -1929,6 +1930,8 @@ impl VirtualUser {
         };
         let keep_alive = outgoing.keep_alive;
         let mut hops: Vec<Exchange> = Vec::new();
+        // The targets HttpClient's own redirects have gone to (its `RedirectLocations`).
+        let mut auto_targets = std::collections::HashSet::new();
         let mut details: Vec<Box<Details>> = Vec::new();
         let mut next = Some(outgoing);
         while let Some(mut out) = next.take() {
@@ -1951,6 +1954,7 @@ impl VirtualUser {
             let keep_alive = out.keep_alive;
             let body = out.body.clone();
             let display = out.display.clone();
+            let entity_type = out.entity_type;
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
             let mut exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
             if exchange.status == 401 {
@@ -1967,6 +1971,7 @@ impl VirtualUser {
                         body: body.clone(),
                         display: display.clone(),
                         keep_alive,
+                        entity_type,
                     };
                     let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
                     let challenged = exchange;
@@ -2003,7 +2008,8 @@ impl VirtualUser {
                 let shown = display.as_ref().map(|d| d.as_bytes()).or(body.as_deref());
                 details.push(exchange_details(&exchange, &method, &url, shown));
             }
-            let redirect = follow && matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
+            let status = exchange.status;
+            let redirect = follow && matches!(status, 301 | 302 | 303 | 307 | 308);
             let location = exchange.location.clone();
             hops.push(exchange);
             if !redirect {
@@ -2012,33 +2018,53 @@ impl VirtualUser {
             let Some(target) = location.and_then(|l| url.join(&l).ok()) else {
                 break;
             };
-            if hops.len() > self.shared.max_redirects as usize {
-                if let Some(last) = hops.last_mut() {
-                    last.code = "Non HTTP response code: java.io.IOException".into();
-                    last.message = format!(
-                        "Non HTTP response message: Exceeded maximum number of redirects: {}",
-                        self.shared.max_redirects
-                    );
-                    last.success = false;
+            let max = self.shared.max_redirects as usize;
+            if request.follow_redirects && hops.len() > max {
+                // JMeter's `followRedirects`: after the last allowed hop, a result of its own
+                // (no request) copied from that hop says why it stopped.
+                let hop = hops.last().expect("pushed above");
+                let message = format!("Exceeded maximum number of redirects: {max}");
+                let mut stop = Exchange::empty(
+                    hop.url.clone(),
+                    hop.start_ms + hop.elapsed.as_millis() as i64,
+                    format!("java.io.IOException: {message}\n").into_bytes(),
+                );
+                stop.code = "Non HTTP response code: java.io.IOException".into();
+                stop.message = format!("Non HTTP response message: {message}");
+                stop.request_headers = hop.request_headers.clone();
+                if self.shared.keep_details || self.keep_sub_details {
+                    details.push(exchange_details(&stop, &method, &url, None));
                 }
+                hops.push(stop);
                 break;
             }
-            // JMeter (`computeMethodForRedirect`): every redirect is followed with GET, except HEAD.
-            let keep_method = method == reqwest::Method::GET || method == reqwest::Method::HEAD;
+            if !request.follow_redirects
+                && (!auto_targets.insert(target.to_string()) || hops.len() > max)
+            {
+                // HttpClient's own redirects (`auto_redirects`): a target seen before
+                // (`CircularRedirectException`) or one too many (`RedirectException`) ends the
+                // sample with the `ClientProtocolException` that wraps them, message and all.
+                let hop = hops.last_mut().expect("pushed above");
+                hop.code =
+                    "Non HTTP response code: org.apache.http.client.ClientProtocolException".into();
+                hop.message = "Non HTTP response message: null".into();
+                hop.success = false;
+                hop.body = b"org.apache.http.client.ClientProtocolException\n".to_vec();
+                hop.response_headers.clear();
+                break;
+            }
+            // JMeter (`computeMethodForRedirect`) follows every redirect with a GET without a
+            // body, except HEAD; HttpClient keeps the method and body on 307 and 308.
+            let same = method == reqwest::Method::HEAD
+                || (!request.follow_redirects && matches!(status, 307 | 308));
             next = Some(Outgoing {
-                method: if keep_method {
-                    method
-                } else {
-                    reqwest::Method::GET
-                },
+                method: if same { method } else { reqwest::Method::GET },
                 url: target,
-                headers: headers
-                    .into_iter()
-                    .filter(|(n, _)| keep_method || !n.eq_ignore_ascii_case("content-type"))
-                    .collect(),
-                body: if keep_method { body } else { None },
+                headers,
+                body: if same { body } else { None },
                 display: None,
                 keep_alive,
+                entity_type: if same { entity_type } else { None },
             });
         }
         let mut last = hops
@@ -2764,10 +2790,12 @@ impl VirtualUser {
                     body: Some(body),
                     display,
                     keep_alive: request.keep_alive,
+                    entity_type: None,
                 });
             }
         }
         let mut body = None;
+        let mut entity_type = None;
         // JMeter (`getSendParameterValuesAsPostBody`): a POST whose arguments all lack a name
         // sends their values as the body, as "Body Data" does.
         let unnamed = args_in_body
@@ -2779,6 +2807,8 @@ impl VirtualUser {
                 arg.value.render_into(self, &mut text);
             }
             body = Some(text.into_bytes());
+            // HttpClient's `StringEntity` in UTF-8.
+            entity_type = Some("text/plain; charset=UTF-8");
         } else if !request.args.is_empty()
             || link.as_ref().is_some_and(|l| !l.args.is_empty())
             || rewrites.iter().any(|(r, _)| !r.path_extension)
@@ -2835,15 +2865,8 @@ impl VirtualUser {
                 encoded.push_str(&encode(value));
             }
             if args_in_body {
-                if !headers
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-                {
-                    headers.push((
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    ));
-                }
+                // HttpClient's `UrlEncodedFormEntity` in UTF-8.
+                entity_type = Some("application/x-www-form-urlencoded; charset=UTF-8");
                 body = Some(encoded.into_bytes());
             } else if !encoded.is_empty() {
                 let query = match url.query() {
@@ -2863,6 +2886,7 @@ impl VirtualUser {
             body,
             display: None,
             keep_alive: request.keep_alive,
+            entity_type,
         })
     }
 

@@ -34,7 +34,7 @@ fn run_batch_with(
     let root = if std::env::var_os("RMETER_KEEP_BATCH").is_some() {
         let kept = tempfile::Builder::new()
             .prefix(name)
-            .keep(true)
+            .disable_cleanup(true)
             .tempdir()
             .unwrap();
         eprintln!("batch files kept in {}", kept.path().display());

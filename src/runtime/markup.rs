@@ -539,6 +539,37 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any response text is parsed, or refused with a message, and queried without a
+        /// panic; XML-looking text goes through the error scan too.
+        #[test]
+        fn any_response_is_handled(
+            text in "(<[a-z:/!?]{0,3}[a-z ='\"]{0,6}>?|&[a-z#0-9]{0,4};?|[a-z \n]{0,5}){0,12}",
+            tolerant in proptest::bool::ANY,
+        ) {
+            let package = if tolerant {
+                Some(parse_html(&text))
+            } else {
+                parse_xml(&text).ok()
+            };
+            if let Some(package) = package {
+                let doc = package.as_document();
+                forget_namespaces(doc);
+                if let Ok(Found::Nodes(nodes)) = evaluate(doc, "//*|//@*|//text()", &root_prefixes(doc)) {
+                    for node in nodes {
+                        let _ = (xpath1_value(node, true), xpath2_value(node, false));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn any_query_text_is_scanned(query in "\\PC{0,40}") {
+            let _ = used_prefixes(&query);
+            let _ = check_xpath(&query);
+        }
+    }
+
     #[test]
     fn namespace_lists() {
         assert_eq!(

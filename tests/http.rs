@@ -689,3 +689,66 @@ async fn assertion_scopes_over_sub_samples() {
         "{rows:?}"
     );
 }
+
+/// The XML JTL records the request headers as they went out, in HttpClient 4's order
+/// (`Content-Length`, the form's `Content-Type`, `Host`, JMeter's `User-Agent`), with the
+/// cookies apart in `<cookies>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_headers_are_recorded_as_sent() {
+    let routes = serde_json::json!([
+        {"method": "GET", "path": "/login", "status": 200, "headers": {"Content-Type": "text/plain", "Set-Cookie": "a=1; Path=/"}, "body": "in"},
+        {"method": "POST", "path": "/form", "status": 200, "headers": {"Content-Type": "text/plain"}, "body": "ok"}
+    ]);
+    let addr = support::serve_target(routes).await;
+    let plan = one_user_plan(
+        "Headers",
+        r#"<CookieManager testclass="CookieManager" testname="cookies"/><hashTree/>
+<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="login">
+  <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+  <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+  <stringProp name="HTTPSampler.path">/login</stringProp></HTTPSamplerProxy><hashTree/>
+<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="form">
+  <elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+    <elementProp name="x" elementType="HTTPArgument"><stringProp name="Argument.name">x</stringProp><stringProp name="Argument.value">1</stringProp></elementProp>
+  </collectionProp></elementProp>
+  <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+  <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+  <stringProp name="HTTPSampler.method">POST</stringProp>
+  <stringProp name="HTTPSampler.path">/form</stringProp></HTTPSamplerProxy><hashTree/>"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_path, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
+    std::fs::write(&plan_path, plan).unwrap();
+    support::run_plan(
+        &plan_path,
+        &jtl,
+        &[
+            ("port", addr.port().to_string()),
+            ("jmeter.save.saveservice.output_format", "xml".into()),
+            ("jmeter.save.saveservice.requestHeaders", "true".into()),
+            ("jmeter.save.saveservice.samplerData", "true".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    let xml = std::fs::read_to_string(&jtl).unwrap();
+    let host = format!("Host: 127.0.0.1:{}", addr.port());
+    let agent = "User-Agent: Apache-HttpClient/4.5.14 (Java/17.0.15)";
+    let samples: Vec<&str> = xml.split("<httpSample ").skip(1).collect();
+    assert!(
+        samples[0].contains(&format!(
+            "<requestHeader class=\"java.lang.String\">Connection: keep-alive\n{host}\n{agent}\n</requestHeader>"
+        )),
+        "{xml}"
+    );
+    assert!(
+        samples[1].contains(&format!(
+            "<requestHeader class=\"java.lang.String\">Connection: keep-alive\nContent-Length: 3\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\n{host}\n{agent}\n</requestHeader>"
+        )),
+        "{xml}"
+    );
+    assert!(
+        samples[1].contains("<cookies class=\"java.lang.String\">a=1</cookies>"),
+        "{xml}"
+    );
+}

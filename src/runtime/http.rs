@@ -453,7 +453,10 @@ pub struct Exchange {
     /// The body's size on the wire, before decoding.
     pub wire_body_bytes: u64,
     pub response_headers: String,
+    /// The request headers as sent, the `Cookie` header excepted (JMeter keeps it apart).
     pub request_headers: String,
+    /// The `Cookie` header value sent, if any.
+    pub cookies: String,
     pub sent_bytes: u64,
     pub location: Option<String>,
     pub status: u16,
@@ -478,6 +481,7 @@ impl Exchange {
             body,
             response_headers: String::new(),
             request_headers: String::new(),
+            cookies: String::new(),
             sent_bytes: 0,
             location: None,
             status: 0,
@@ -574,6 +578,7 @@ impl UserHttp {
         let line_len = out.method.as_str().len() + 1 + target_len + " HTTP/1.1\r\n".len();
         exchange.sent_bytes = (line_len + head_len + 2 + body_len) as u64;
         exchange.request_headers = request_headers;
+        exchange.cookies = cookie.clone().unwrap_or_default();
         let (response, connect) = match (&self.settings.proxy, &self.settings.tls) {
             (None, Some(tls)) => {
                 let tls = tls.clone();

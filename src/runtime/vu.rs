@@ -2032,6 +2032,7 @@ impl VirtualUser {
                 stop.code = "Non HTTP response code: java.io.IOException".into();
                 stop.message = format!("Non HTTP response message: {message}");
                 stop.request_headers = hop.request_headers.clone();
+                stop.cookies = hop.cookies.clone();
                 if self.shared.keep_details || self.keep_sub_details {
                     details.push(exchange_details(&stop, &method, &url, None));
                 }
@@ -3058,19 +3059,6 @@ fn exchange_details(
     url: &url::Url,
     body: Option<&[u8]>,
 ) -> Box<Details> {
-    let mut request_headers = String::new();
-    let mut cookies = String::new();
-    for line in exchange.request_headers.lines() {
-        match line.split_once(':') {
-            Some((name, value)) if name.eq_ignore_ascii_case("cookie") => {
-                cookies = value.trim().to_string();
-            }
-            _ => {
-                request_headers.push_str(line);
-                request_headers.push('\n');
-            }
-        }
-    }
     let response_headers = if exchange.status > 0 {
         format!(
             "HTTP/1.1 {} {}\n{}",
@@ -3086,9 +3074,9 @@ fn exchange_details(
     let redirect = matches!(exchange.status, 301 | 302 | 303 | 307 | 308);
     Box::new(Details {
         response_headers,
-        request_headers,
+        request_headers: exchange.request_headers.clone(),
         response_data: exchange.body.clone(),
-        cookies,
+        cookies: exchange.cookies.clone(),
         method: method.as_str().to_string(),
         query_string,
         redirect_location: exchange.location.clone().filter(|_| redirect),

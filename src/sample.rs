@@ -64,6 +64,8 @@ pub struct Details {
     pub query_string: String,
     /// The `Location` of a redirect response.
     pub redirect_location: Option<String>,
+    /// A non-HTTP sampler's request data (`samplerData`), when it has some.
+    pub sampler_data: Option<String>,
 }
 
 /// One assertion's outcome, as JMeter's `AssertionResult`.

@@ -57,3 +57,45 @@ async fn debug_sampler_and_post_processor() {
     let (parent, sub): (u64, u64) = (rows[2][9].parse().unwrap(), rows[3][9].parse().unwrap());
     assert!(sub > 150 && parent > sub + 5, "{parent} {sub}");
 }
+
+/// Non-HTTP samples carry their response and request data into the XML JTL (`responseData`,
+/// then `samplerData`, as JMeter's converter writes them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_http_samples_keep_their_data_in_xml() {
+    let plan = r#"<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="Data"/><hashTree>
+<ThreadGroup testclass="ThreadGroup" testname="Users"><stringProp name="ThreadGroup.num_threads">1</stringProp></ThreadGroup><hashTree>
+<JavaSampler testclass="JavaSampler" testname="java">
+  <elementProp name="arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+    <elementProp name="SamplerData" elementType="Argument"><stringProp name="Argument.name">SamplerData</stringProp><stringProp name="Argument.value">the request</stringProp></elementProp>
+    <elementProp name="ResultData" elementType="Argument"><stringProp name="Argument.name">ResultData</stringProp><stringProp name="Argument.value">the response</stringProp></elementProp>
+    <elementProp name="Sleep_Time" elementType="Argument"><stringProp name="Argument.name">Sleep_Time</stringProp><stringProp name="Argument.value">0</stringProp></elementProp>
+  </collectionProp></elementProp>
+  <stringProp name="classname">org.apache.jmeter.protocol.java.test.JavaTest</stringProp>
+</JavaSampler><hashTree/>
+<DebugSampler testclass="DebugSampler" testname="debug">
+  <boolProp name="displayJMeterVariables">true</boolProp></DebugSampler><hashTree/>
+</hashTree></hashTree></hashTree></jmeterTestPlan>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_path, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
+    std::fs::write(&plan_path, plan).unwrap();
+    support::run_plan(
+        &plan_path,
+        &jtl,
+        &[
+            ("jmeter.save.saveservice.output_format", "xml".into()),
+            ("jmeter.save.saveservice.response_data", "true".into()),
+            ("jmeter.save.saveservice.samplerData", "true".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    let xml = std::fs::read_to_string(&jtl).unwrap();
+    assert!(
+        xml.contains("  <responseData class=\"java.lang.String\">the response</responseData>\n  <samplerData class=\"java.lang.String\">the request</samplerData>\n"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<samplerData class=\"java.lang.String\">JMeterVariables\n</samplerData>"),
+        "{xml}"
+    );
+}

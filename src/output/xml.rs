@@ -114,8 +114,11 @@ impl XmlFormat {
             None if !sample.http => Some(&empty),
             None => None,
         };
-        let details = kept.filter(|_| {
-            s.response_headers || s.request_headers || data || (sampler_data && sample.http)
+        let details = kept.filter(|d| {
+            s.response_headers
+                || s.request_headers
+                || data
+                || (sampler_data && (sample.http || d.sampler_data.is_some()))
         });
         if !assertions && !subresults && !url && details.is_none() {
             out.push_str("/>\n");
@@ -173,6 +176,9 @@ impl XmlFormat {
                         ),
                     ),
                 }
+            }
+            if let (true, false, Some(request)) = (sampler_data, sample.http, &d.sampler_data) {
+                string("samplerData", request);
             }
             if sampler_data && sample.http {
                 string("cookies", &d.cookies);
@@ -297,6 +303,7 @@ mod tests {
             method: "GET".into(),
             query_string: "a=1".into(),
             redirect_location: None,
+            sampler_data: None,
         }));
         let mut out = String::new();
         format.write_sample(&sample, &mut out);

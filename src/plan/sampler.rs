@@ -293,6 +293,8 @@ pub struct Dummy {
     pub latency: Template,
     pub connect: Template,
     pub url: Template,
+    /// `REQUEST_DATA`: the sample's request data.
+    pub request_data: Template,
     /// `RESULT_CLASS` `org.apache.jmeter.protocol.http.sampler.HTTPSampleResult`: an HTTP result.
     pub http: bool,
 }
@@ -308,6 +310,7 @@ pub fn dummy(p: &mut Props) -> Dummy {
         latency: p.template("LATENCY"),
         connect: p.template("CONNECT"),
         url: p.template("URL"),
+        request_data: p.template("REQUEST_DATA"),
         http: p.text("RESULT_CLASS").trim().ends_with("HTTPSampleResult"),
     }
 }

@@ -457,6 +457,8 @@ pub struct Exchange {
     pub request_headers: String,
     /// The `Cookie` header value sent, if any.
     pub cookies: String,
+    /// What a non-HTTP sampler records as its request (`samplerData`).
+    pub sampler_data: Option<String>,
     pub sent_bytes: u64,
     pub location: Option<String>,
     pub status: u16,
@@ -482,6 +484,7 @@ impl Exchange {
             response_headers: String::new(),
             request_headers: String::new(),
             cookies: String::new(),
+            sampler_data: None,
             sent_bytes: 0,
             location: None,
             status: 0,

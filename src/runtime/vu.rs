@@ -1315,7 +1315,7 @@ impl VirtualUser {
             .iter()
             .any(|p| p.scope() != crate::plan::extract::SampleScope::Parent)
             || sampler.assertions.iter().any(|a| a.scope.sub_samples());
-        let (mut sample, exchange) = match &sampler.kind {
+        let (mut sample, mut exchange) = match &sampler.kind {
             // Boxed: the request's large state lives on the heap only while it runs, so a user
             // waiting in a timer holds a small future (S3: about 1.7 KB less per user).
             SamplerKind::Http(request) => match Box::pin(self.http_sample(request, label)).await {
@@ -1331,6 +1331,13 @@ impl VirtualUser {
             SamplerKind::Tcp(tcp) => self.tcp_sample(tcp, label).await,
             SamplerKind::Action(action) => return self.flow_action(action).await,
         };
+        if self.shared.keep_details && !matches!(sampler.kind, SamplerKind::Http(_)) {
+            sample.details = Some(Box::new(Details {
+                response_data: exchange.body.clone(),
+                sampler_data: exchange.sampler_data.take(),
+                ..Default::default()
+            }));
+        }
         if self.plan.keep_last_response {
             // What `__regexFunction` reads (JMeter's previous result, set before post-processing).
             self.last_response = Some(String::from_utf8_lossy(&exchange.body).into_owned());
@@ -1499,7 +1506,8 @@ impl VirtualUser {
         sample.success = ok && !interrupted;
         sample.sent_bytes = sampler_data.len() as u64;
         sample.bytes = result_data.len() as u64;
-        let exchange = Exchange::empty(String::new(), start_ms, result_data.into_bytes());
+        let mut exchange = Exchange::empty(String::new(), start_ms, result_data.into_bytes());
+        exchange.sampler_data = Some(sampler_data).filter(|d| !d.is_empty());
         (sample, exchange)
     }
 
@@ -1612,6 +1620,18 @@ impl VirtualUser {
         sample.response_code = outcome.code;
         sample.response_message = outcome.message;
         sample.success = outcome.success;
+        // JMeter's request data: the connection's settings until the request is written.
+        let sampler_data = match outcome.body {
+            Some(_) => text,
+            None => format!(
+                "Host: {server} Port: {port}\nReuse: {} Close: {}\n[SOLINGER: {} EOL: {} noDelay: {}]",
+                tcp.reuse,
+                tcp.close,
+                tcp.so_linger.unwrap_or(0),
+                tcp.eol_setting,
+                tcp.nodelay
+            ),
+        };
         let body = match outcome.body {
             Some(body) => body.into_bytes(),
             // A connect failure: no response and no data type, as in JMeter.
@@ -1621,7 +1641,9 @@ impl VirtualUser {
             }
         };
         sample.bytes = body.len() as u64;
-        (sample, Exchange::empty(String::new(), start_ms, body))
+        let mut exchange = Exchange::empty(String::new(), start_ms, body);
+        exchange.sampler_data = Some(sampler_data);
+        (sample, exchange)
     }
 
     /// The jmeter-plugins Dummy Sampler.
@@ -1660,7 +1682,8 @@ impl VirtualUser {
         if !url.trim().is_empty() {
             sample.url = Some(url.trim().to_string());
         }
-        let exchange = Exchange::empty(sample.url.clone().unwrap_or_default(), start_ms, body);
+        let mut exchange = Exchange::empty(sample.url.clone().unwrap_or_default(), start_ms, body);
+        exchange.sampler_data = Some(dummy.request_data.render(self)).filter(|d| !d.is_empty());
         (sample, exchange)
     }
 
@@ -1672,7 +1695,8 @@ impl VirtualUser {
         sample.response_code = "200".into();
         sample.response_message = "OK".into();
         sample.bytes = text.len() as u64;
-        let exchange = Exchange::empty(String::new(), start_ms, text.into_bytes());
+        let mut exchange = Exchange::empty(String::new(), start_ms, text.into_bytes());
+        exchange.sampler_data = debug_sections(false, debug.variables, debug.properties);
         (sample, exchange)
     }
 
@@ -1743,9 +1767,14 @@ impl VirtualUser {
         sub.response_code = "200".into();
         sub.response_message = "OK".into();
         sub.bytes = text.len() as u64;
-        if self.keep_sub_details {
+        if self.keep_sub_details || self.shared.keep_details {
             sub.details = Some(Box::new(crate::sample::Details {
                 response_data: text.into_bytes(),
+                sampler_data: debug_sections(
+                    debug.sampler_properties,
+                    debug.variables,
+                    debug.properties,
+                ),
                 ..Default::default()
             }));
         }
@@ -3080,6 +3109,7 @@ fn exchange_details(
         method: method.as_str().to_string(),
         query_string,
         redirect_location: exchange.location.clone().filter(|_| redirect),
+        sampler_data: None,
     })
 }
 
@@ -3109,6 +3139,21 @@ fn collect_subs(subs: &[Sample], out: &mut Vec<[String; 6]>) {
         ]);
         collect_subs(&sub.subresults, out);
     }
+}
+
+/// The Debug Sampler's and PostProcessor's request data: the name of each section listed.
+fn debug_sections(sampler_properties: bool, variables: bool, properties: bool) -> Option<String> {
+    let mut text = String::new();
+    for (on, name) in [
+        (sampler_properties, "SamplerProperties\n"),
+        (variables, "JMeterVariables\n"),
+        (properties, "JMeterProperties\n"),
+    ] {
+        if on {
+            text.push_str(name);
+        }
+    }
+    Some(text).filter(|t| !t.is_empty())
 }
 
 /// Adds an assertion's outcome to a sample; the first message becomes its failure message.

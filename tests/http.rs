@@ -714,7 +714,16 @@ async fn request_headers_are_recorded_as_sent() {
   <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
   <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
   <stringProp name="HTTPSampler.method">POST</stringProp>
-  <stringProp name="HTTPSampler.path">/form</stringProp></HTTPSamplerProxy><hashTree/>"#,
+  <stringProp name="HTTPSampler.path">/form</stringProp></HTTPSamplerProxy><hashTree/>
+<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="empty">
+  <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+  <stringProp name="HTTPSampler.port">${__P(port)}</stringProp>
+  <stringProp name="HTTPSampler.method">POST</stringProp>
+  <stringProp name="HTTPSampler.path">/form</stringProp></HTTPSamplerProxy><hashTree>
+  <HeaderManager testclass="HeaderManager" testname="stale length"><collectionProp name="HeaderManager.headers">
+    <elementProp name="" elementType="Header"><stringProp name="Header.name">Content-Length</stringProp><stringProp name="Header.value">999</stringProp></elementProp>
+  </collectionProp></HeaderManager><hashTree/>
+</hashTree>"#,
     );
     let dir = tempfile::tempdir().unwrap();
     let (plan_path, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
@@ -749,6 +758,14 @@ async fn request_headers_are_recorded_as_sent() {
     );
     assert!(
         samples[1].contains("<cookies class=\"java.lang.String\">a=1</cookies>"),
+        "{xml}"
+    );
+    // A POST without arguments has HttpClient's empty form; a Header Manager's Content-Length
+    // is not sent (HttpClient computes it).
+    assert!(
+        samples[2].contains(&format!(
+            "<requestHeader class=\"java.lang.String\">Connection: keep-alive\nContent-Length: 0\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\n{host}\n{agent}\n</requestHeader>"
+        )),
         "{xml}"
     );
 }

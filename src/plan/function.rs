@@ -560,7 +560,10 @@ fn regex_function(args: &[String], ctx: &mut dyn Context) -> String {
                     .parse::<f32>()
                     .ok()
                     .and_then(|ratio| {
-                        usize::try_from(((matches.len() as f32 * ratio) + 0.5) as i64 - 1).ok()
+                        usize::try_from(
+                            (((matches.len() as f32 * ratio) + 0.5) as i64).saturating_sub(1),
+                        )
+                        .ok()
                     })
                     .unwrap_or(usize::MAX),
             ),

@@ -374,6 +374,16 @@ fn end_byte(value: i64) -> Option<u8> {
 }
 
 pub fn tcp(p: &mut Props, props: &crate::properties::Properties) -> Option<Tcp> {
+    for prop in [
+        "TCPSampler.classname",
+        "TCPSampler.EolByte",
+        "TCPSampler.soLinger",
+    ] {
+        if p.text(prop).contains("${") {
+            p.unsupported_option(prop, "a value built from variables is not supported yet");
+            return None;
+        }
+    }
     let class = match p.text("TCPSampler.classname").trim() {
         "" => props
             .get("tcp.handler")

@@ -565,7 +565,7 @@ impl UserHttp {
         let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
         let wire = wire_headers(&out, cookie.as_deref(), self.settings.user_agent);
         // JMeter records what went out but the cookies, which it keeps apart.
-        let mut request_headers = String::new();
+        let mut request_headers = String::with_capacity(256);
         let mut head_len = 0;
         for (name, value) in &wire {
             head_len += name.len() + 2 + value.len() + 2;
@@ -785,27 +785,28 @@ fn wire_headers<'a>(
     if let Some(connection) = connection_header(out) {
         wire.push(("Connection", Cow::Borrowed(connection)));
     }
-    let (mut has_type, mut has_host, mut has_length, mut has_agent, mut chunked) =
-        (false, false, false, false, false);
+    let (mut has_type, mut has_host, mut has_agent, mut chunked) = (false, false, false, false);
     for (name, value) in &out.headers {
+        // JMeter does not let a Header Manager set `Content-Length`: HttpClient computes it.
+        if name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
         wire.push((name.as_str(), Cow::Borrowed(value.as_str())));
         if name.eq_ignore_ascii_case("content-type") {
             has_type = true;
         } else if name.eq_ignore_ascii_case("host") {
             has_host = true;
-        } else if name.eq_ignore_ascii_case("content-length") {
-            has_length = true;
         } else if name.eq_ignore_ascii_case("user-agent") {
             has_agent = true;
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked |= value.to_ascii_lowercase().contains("chunked");
+            chunked |= contains_ignore_case(value, "chunked");
         }
     }
     if let Some(cookie) = cookie {
         wire.push(("Cookie", Cow::Borrowed(cookie)));
     }
     if let Some(body) = &out.body {
-        if !has_length && !chunked {
+        if !chunked {
             wire.push(("Content-Length", Cow::Owned(body.len().to_string())));
         }
         if let (false, Some(entity_type)) = (has_type, out.entity_type) {
@@ -869,9 +870,9 @@ fn direct_request<'a>(
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
         if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked |= value.to_ascii_lowercase().contains("chunked");
+            chunked |= contains_ignore_case(value, "chunked");
         } else if name.eq_ignore_ascii_case("connection") {
-            close |= value.to_ascii_lowercase().contains("close");
+            close |= contains_ignore_case(value, "close");
         }
     }
     head.extend_from_slice(b"\r\n");
@@ -885,13 +886,20 @@ fn direct_request<'a>(
     })
 }
 
+/// Whether `text` contains `word` (lower case ASCII) in any case, without allocating.
+fn contains_ignore_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// A `tchar` of RFC 9110: what a header name is made of.
 fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// JMeter's error result: the exception class and message, and the "stack trace" as the body.
-fn fail(exchange: &mut Exchange, class: &str, message: &str) {
+pub(super) fn fail(exchange: &mut Exchange, class: &str, message: &str) {
     exchange.code = format!("Non HTTP response code: {class}");
     exchange.message = format!("Non HTTP response message: {message}");
     exchange.success = false;

@@ -15,7 +15,11 @@ use sxd_document::Package;
 use sxd_xpath::nodeset::Node;
 use sxd_xpath::{Context, Factory, Value, XPath};
 
-/// Parses an XML document, failing with a Xerces-style message.
+/// Deeper documents are refused: the XPath engine walks the tree recursively, on the worker
+/// thread's stack.
+const MAX_DEPTH: usize = 1000;
+
+/// Parses an XML document (namespace-aware), failing with a Xerces-style message.
 pub fn parse_xml(text: &str) -> Result<Package, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
@@ -24,7 +28,100 @@ pub fn parse_xml(text: &str) -> Result<Package, String> {
     if !text.trim_start().starts_with('<') {
         return Err("Content is not allowed in prolog.".into());
     }
-    sxd_document::parser::parse(text).map_err(|e| xerces_message(text, e.location()))
+    let package =
+        sxd_document::parser::parse(text).map_err(|e| xerces_message(text, e.location()))?;
+    check_depth(package.as_document())?;
+    Ok(package)
+}
+
+/// Parses XML as a parser that is not namespace-aware does: a prefix nobody declares is
+/// accepted (it is declared on the root here, then every name keeps its prefix text and loses
+/// its namespace, see [`forget_namespaces`]).
+pub fn parse_xml_unaware(text: &str) -> Result<Package, String> {
+    let package = match parse_xml(text) {
+        Err(message) => {
+            let prefixes = undeclared_prefixes(text);
+            let root = text.find(|c| c == '<').and_then(|start| {
+                let mut at = start;
+                // Skip the declaration, comments, processing instructions and DOCTYPE.
+                while text[at..].starts_with("<?") || text[at..].starts_with("<!") {
+                    let end = if text[at..].starts_with("<!--") {
+                        "-->"
+                    } else {
+                        ">"
+                    };
+                    at += text[at..].find(end)? + end.len();
+                    at += text[at..].find('<')?;
+                }
+                let name_len =
+                    text[at + 1..].find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+                Some(at + 1 + name_len)
+            });
+            let (Some(root), false) = (root, prefixes.is_empty()) else {
+                return Err(message);
+            };
+            let declarations: String = prefixes
+                .iter()
+                .map(|p| format!(" xmlns:{p}=\"urn:x-rmeter:undeclared:{p}\""))
+                .collect();
+            let patched = format!("{}{declarations}{}", &text[..root], &text[root..]);
+            parse_xml(&patched).map_err(|_| message)?
+        }
+        ok => ok?,
+    };
+    forget_namespaces(package.as_document());
+    Ok(package)
+}
+
+/// The prefixes of element and attribute names (`<p:x`, ` p:y=`), other than `xml` and `xmlns`.
+fn undeclared_prefixes(text: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices(':') {
+        let start = text[..i]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .map_or(0, |j| j + 1);
+        let before = start.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 1).copied();
+        if start < i
+            && matches!(
+                before,
+                Some(b'<') | Some(b'/') | Some(b' ') | Some(b'\n') | Some(b'\t')
+            )
+            && after.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        {
+            let prefix = &text[start..i];
+            if prefix != "xml" && prefix != "xmlns" && !found.contains(&prefix) {
+                found.push(prefix);
+            }
+        }
+    }
+    found
+}
+
+/// Refuses a tree deeper than [`MAX_DEPTH`], counted without recursion.
+fn check_depth(doc: Document<'_>) -> Result<(), String> {
+    let mut stack: Vec<(Element, usize)> = doc
+        .root()
+        .children()
+        .into_iter()
+        .filter_map(|c| c.element())
+        .map(|e| (e, 1))
+        .collect();
+    while let Some((el, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "The document is nested more than {MAX_DEPTH} elements deep."
+            ));
+        }
+        stack.extend(
+            el.children()
+                .into_iter()
+                .filter_map(|c| c.element())
+                .map(|e| (e, depth + 1)),
+        );
+    }
+    Ok(())
 }
 
 /// What Xerces says about the first well-formedness error, found again by a tag scan up to the
@@ -98,11 +195,12 @@ fn xerces_message(text: &str, at: usize) -> String {
 }
 
 /// Parses HTML as Tidy would repair it: html5ever's tree, element and attribute names in lower
-/// case, no namespaces. A document that starts with `<?xml` and is well-formed is read as XML.
-pub fn parse_html(text: &str) -> Package {
+/// case, no namespaces. A document that starts with `<?xml` and is well-formed is read as XML
+/// (without namespaces too, as Tidy's DOM has none).
+pub fn parse_html(text: &str) -> Result<Package, String> {
     if text.trim_start().starts_with("<?xml") {
-        if let Ok(package) = parse_xml(text) {
-            return package;
+        if let Ok(package) = parse_xml_unaware(text) {
+            return Ok(package);
         }
     }
     let html = scraper::Html::parse_document(text);
@@ -128,8 +226,9 @@ pub fn parse_html(text: &str) -> Package {
                 }
             }
         }
+        check_depth(doc)?;
     }
-    package
+    Ok(package)
 }
 
 fn copy_element<'d>(doc: Document<'d>, el: &scraper::node::Element) -> Element<'d> {
@@ -154,7 +253,7 @@ fn is_xml_name(name: &str) -> bool {
 /// JMeter's XPath 1 DOM is not namespace-aware unless asked: names keep their prefix text and
 /// have no namespace, so `/Envelope/Body` reads `soap:Envelope/soap:Body` (Xalan takes the part
 /// after the colon as the local name) and a prefixed step matches nothing.
-pub fn forget_namespaces(doc: Document<'_>) {
+fn forget_namespaces(doc: Document<'_>) {
     let mut stack: Vec<Element> = doc
         .root()
         .children()
@@ -508,19 +607,24 @@ mod tests {
     fn html_is_read_as_tidy_repairs_it() {
         let package = parse_html(
             "<html><head><title>testtitle</title></head><body><p><i><b>bad nesting</i></b><hr></body></html>",
-        );
+        )
+        .unwrap();
         let doc = package.as_document();
         match evaluate(doc, "/html/head/title", &[]).unwrap() {
             Found::Nodes(n) => assert_eq!(xpath1_value(n[0], false).as_deref(), Some("testtitle")),
             _ => panic!(),
         }
         // Deep nesting is copied without recursion.
-        let deep = "<div>".repeat(3_000);
-        let package = parse_html(&deep);
+        let deep = "<div>".repeat(900);
+        let package = parse_html(&deep).unwrap();
         assert!(matches!(
             evaluate(package.as_document(), "count(//div) > 10", &[]).unwrap(),
             Found::Boolean(true)
         ));
+        // Deeper than the XPath engine's recursion can take: refused, not a crash.
+        assert!(parse_html(&"<div>".repeat(3_000)).is_err());
+        let deep_xml = "<a>".repeat(5_000) + &"</a>".repeat(5_000);
+        assert!(parse_xml(&deep_xml).unwrap_err().contains("nested"));
     }
 
     #[test]
@@ -548,9 +652,9 @@ mod tests {
             tolerant in proptest::bool::ANY,
         ) {
             let package = if tolerant {
-                Some(parse_html(&text))
+                parse_html(&text).ok()
             } else {
-                parse_xml(&text).ok()
+                parse_xml_unaware(&text).ok()
             };
             if let Some(package) = package {
                 let doc = package.as_document();
@@ -568,6 +672,23 @@ mod tests {
             let _ = used_prefixes(&query);
             let _ = check_xpath(&query);
         }
+    }
+
+    #[test]
+    fn undeclared_prefixes_without_namespaces() {
+        assert!(parse_xml("<ns:r><ns:v>1</ns:v></ns:r>").is_err());
+        let package =
+            parse_xml_unaware("<?xml version=\"1.0\"?>\n<ns:r a:b='1'><ns:v>1</ns:v></ns:r>")
+                .unwrap();
+        let doc = package.as_document();
+        match evaluate(doc, "/r/v", &[]).unwrap() {
+            Found::Nodes(n) => assert_eq!(xpath1_value(n[0], false).as_deref(), Some("1")),
+            _ => panic!(),
+        }
+        assert_eq!(
+            undeclared_prefixes("<x:a y:b='1'>t:u</x:a>"),
+            vec!["x", "y"]
+        );
     }
 
     #[test]

@@ -94,20 +94,13 @@ fn xpath_values(
     number: i64,
     ctx: &mut dyn Context,
 ) -> Result<Vec<Option<String>>, String> {
-    let package = if x.tolerant {
-        markup::parse_html(input)
-    } else {
-        markup::parse_xml(input)?
-    };
+    let package = parse_for_xpath(input, x.tolerant, x.xpath2 || x.namespace)?;
     let doc = package.as_document();
     let prefixes = if x.xpath2 {
         x.namespaces.clone()
     } else {
         markup::root_prefixes(doc)
     };
-    if !x.xpath2 && !x.namespace && !x.tolerant {
-        markup::forget_namespaces(doc);
-    }
     if x.xpath2 && x.query.is_empty() {
         tracing::error!("Error : Empty XPath expression !");
         return Ok(Vec::new());
@@ -132,6 +125,22 @@ fn xpath_values(
         Found::Boolean(b) => vec![Some(b.to_string())],
         Found::Scalar(s) => vec![Some(s)],
     })
+}
+
+/// The document an XPath element queries: Tidy's repaired HTML, or XML read namespace-aware
+/// or not (JMeter's `namespace` option; XPath 2 always is).
+fn parse_for_xpath(
+    input: &str,
+    tolerant: bool,
+    namespace_aware: bool,
+) -> Result<sxd_document::Package, String> {
+    if tolerant {
+        markup::parse_html(input)
+    } else if namespace_aware {
+        markup::parse_xml(input)
+    } else {
+        markup::parse_xml_unaware(input)
+    }
 }
 
 /// CSS Selector Extractor.
@@ -326,6 +335,19 @@ fn jmes_to_string(value: &jmespath::Variable) -> String {
     }
 }
 
+/// The first JSON value of a text: Jackson, which JMeter's JMESPath elements use, ignores
+/// what follows it.
+fn first_json_value(text: &str) -> Result<serde_json::Value, String> {
+    match serde_json::Deserializer::from_str(text)
+        .into_iter::<serde_json::Value>()
+        .next()
+    {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("No content to map due to end-of-input".into()),
+    }
+}
+
 /// JMESPath Extractor.
 pub fn jmespath_extract(x: &JmesPathExtractor, response: &Response<'_>, ctx: &mut dyn Context) {
     let refname = &x.refname;
@@ -355,7 +377,7 @@ pub fn jmespath_extract(x: &JmesPathExtractor, response: &Response<'_>, ctx: &mu
     for input in inputs {
         let found = input
             .as_deref()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .and_then(|text| first_json_value(text).ok())
             .and_then(|json| x.expr.search(json).ok());
         let Some(found) = found else {
             ctx.set_var(refname, default);
@@ -408,8 +430,7 @@ pub fn jmespath_assert(
     }
     let expected = a.expected.render(ctx);
     let checked = (|| -> Result<bool, String> {
-        let json: serde_json::Value =
-            serde_json::from_str(response.body).map_err(|e| e.to_string())?;
+        let json = first_json_value(response.body)?;
         let node = a.expr.search(json).map_err(|e| e.to_string())?;
         if !a.validate {
             return Ok(!node.is_null());
@@ -486,25 +507,20 @@ pub fn xpath_assert(a: &XPathAssertion, response: &Response<'_>, ctx: &mut dyn C
         };
         return matched_for(q, a.negate, result);
     }
-    let package = if a.tolerant {
-        markup::parse_html(&input)
-    } else {
-        match markup::parse_xml(&input) {
-            Ok(p) => p,
-            Err(m) => {
-                return Verdict {
-                    failure: false,
-                    error: true,
-                    message: Some(format!("SAXException: {m}")),
-                }
+    let package = match parse_for_xpath(&input, a.tolerant, a.namespace) {
+        Ok(p) => p,
+        // Tidy's own failures have no prefix in JMeter's message.
+        Err(m) if a.tolerant => return Verdict::failure(m),
+        Err(m) => {
+            return Verdict {
+                failure: false,
+                error: true,
+                message: Some(format!("SAXException: {m}")),
             }
         }
     };
     let doc = package.as_document();
     let prefixes = markup::root_prefixes(doc);
-    if !a.namespace && !a.tolerant {
-        markup::forget_namespaces(doc);
-    }
     match markup::evaluate(doc, q, &prefixes) {
         Ok(Found::Nodes(nodes)) if nodes.is_empty() => Verdict {
             failure: !a.negate,
@@ -546,7 +562,8 @@ pub fn xml_assert(response: &Response<'_>) -> Verdict {
     let message = if has_doctype(response.body) {
         Some("DOCTYPE is disallowed when the feature \"http://apache.org/xml/features/disallow-doctype-decl\" set to true.".to_string())
     } else {
-        markup::parse_xml(response.body).err()
+        // JMeter's XML Assertion parser is not namespace-aware.
+        markup::parse_xml_unaware(response.body).err()
     };
     match message {
         Some(message) => Verdict {
@@ -572,4 +589,16 @@ fn has_doctype(text: &str) -> bool {
         rest = &rest[1..];
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_after_the_first_value_is_ignored_as_jackson_does() {
+        assert_eq!(first_json_value("{\"a\":1}\n{\"a\":2}").unwrap()["a"], 1);
+        assert!(first_json_value("").is_err());
+        assert!(first_json_value("{'a': 1}").is_err());
+    }
 }

@@ -10,6 +10,9 @@ use tokio::net::TcpStream;
 
 use crate::plan::sampler::{TcpClient, TcpStatus};
 
+/// The longest length-prefixed message read (64 MiB).
+const MAX_MESSAGE: i64 = 64 << 20;
+
 /// One rendered TCP sample.
 pub struct Request<'a> {
     pub server: &'a str,
@@ -321,6 +324,12 @@ async fn read_prefixed(
         return Err(Failure::Other(format!(
             "java.lang.NegativeArraySizeException: {length}"
         )));
+    }
+    // JMeter allocates whatever the prefix says; past this a JVM of the usual heap gives up.
+    if length > MAX_MESSAGE {
+        return Err(Failure::Other(
+            "java.lang.OutOfMemoryError: Java heap space".into(),
+        ));
     }
     let mut body = vec![0u8; length as usize];
     let mut filled = 0;

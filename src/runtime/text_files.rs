@@ -29,10 +29,9 @@ pub struct TextFiles {
 fn load_xpath(file: &str, query: &str) -> Result<Vec<Option<String>>, String> {
     use super::markup;
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let package = markup::parse_xml(&text)?;
+    let package = markup::parse_xml_unaware(&text)?;
     let doc = package.as_document();
     let prefixes = markup::root_prefixes(doc);
-    markup::forget_namespaces(doc);
     match markup::evaluate(doc, query, &prefixes)? {
         markup::Found::Nodes(nodes) => Ok(nodes
             .into_iter()

@@ -2075,12 +2075,16 @@ impl VirtualUser {
                 // (`CircularRedirectException`) or one too many (`RedirectException`) ends the
                 // sample with the `ClientProtocolException` that wraps them, message and all.
                 let hop = hops.last_mut().expect("pushed above");
-                hop.code =
-                    "Non HTTP response code: org.apache.http.client.ClientProtocolException".into();
-                hop.message = "Non HTTP response message: null".into();
-                hop.success = false;
-                hop.body = b"org.apache.http.client.ClientProtocolException\n".to_vec();
+                let class = "org.apache.http.client.ClientProtocolException";
+                super::http::fail(hop, class, "null");
+                // Java prints an exception without a message as its class alone.
+                hop.body = format!("{class}\n").into_bytes();
+                hop.wire_body_bytes = hop.body.len() as u64;
                 hop.response_headers.clear();
+                hop.status = 0;
+                if let Some(last) = details.last_mut() {
+                    *last = exchange_details(hop, &method, &url, None);
+                }
                 break;
             }
             // JMeter (`computeMethodForRedirect`) follows every redirect with a GET without a
@@ -2907,7 +2911,9 @@ impl VirtualUser {
             }
         }
         if body.is_none() && args_in_body && method != reqwest::Method::DELETE {
+            // HttpClient's empty `UrlEncodedFormEntity`.
             body = Some(Vec::new());
+            entity_type = Some("application/x-www-form-urlencoded; charset=UTF-8");
         }
         Ok(Outgoing {
             method,

@@ -41,7 +41,7 @@ pub fn parse_xml_unaware(text: &str) -> Result<Package, String> {
     let package = match parse_xml(text) {
         Err(message) => {
             let prefixes = undeclared_prefixes(text);
-            let root = text.find(|c| c == '<').and_then(|start| {
+            let root = text.find('<').and_then(|start| {
                 let mut at = start;
                 // Skip the declaration, comments, processing instructions and DOCTYPE.
                 while text[at..].starts_with("<?") || text[at..].starts_with("<!") {

@@ -38,6 +38,14 @@ fn show(label: &str) -> String {
     )
 }
 
+/// Each row after the header as `label|success|failure message`.
+fn outcomes(rows: &[Vec<String>]) -> Vec<String> {
+    rows[1..]
+        .iter()
+        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
+        .collect()
+}
+
 fn routes() -> serde_json::Value {
     serde_json::json!([
         {"method": "GET", "path": "/book", "status": 200, "headers": {"Content-Type": "text/xml"}, "body": BOOK},
@@ -203,10 +211,7 @@ async fn xpath_and_xml_assertions() {
     ]
     .concat();
     let (_, rows) = support::run_inline(&plan(&body), routes()).await;
-    let mut got: Vec<String> = rows[1..]
-        .iter()
-        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
-        .collect();
+    let mut got: Vec<String> = outcomes(&rows);
     let expected = [
         "/book/page|true|",
         "//x|false|No Nodes Matched //x",
@@ -345,10 +350,7 @@ async fn css_and_jmespath() {
     ]
     .concat();
     let (_, rows) = support::run_inline(&plan(&body), routes()).await;
-    let got: Vec<String> = rows[1..]
-        .iter()
-        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
-        .collect();
+    let got: Vec<String> = outcomes(&rows);
     assert_eq!(
         got,
         [
@@ -442,10 +444,7 @@ async fn compare_assertion() {
         r#"<stringProp name="ThreadGroup.num_threads">1</stringProp><elementProp name="ThreadGroup.main_controller" elementType="LoopController"><stringProp name="LoopController.loops">2</stringProp></elementProp>"#,
     );
     let (_, rows) = support::run_inline(&plan, routes).await;
-    let got: Vec<String> = rows[1..]
-        .iter()
-        .map(|r| format!("{}|{}|{}", r[2], r[7], r[8]))
-        .collect();
+    let got: Vec<String> = outcomes(&rows);
     let once = [
         "same 1|true|",
         "same 2|true|",

@@ -420,6 +420,7 @@ pub struct UserHttp {
 }
 
 /// The request as rendered for one sample.
+#[derive(Clone)]
 pub struct Outgoing {
     pub method: reqwest::Method,
     pub url: url::Url,
@@ -549,21 +550,26 @@ impl UserHttp {
     pub async fn exchange(
         &mut self,
         key: ClientKey,
-        out: Outgoing,
+        out: &Outgoing,
         jar: Option<&mut CookieJar>,
         epoch: &super::Epoch,
     ) -> Exchange {
-        let mut out = out;
-        if !self.settings.host_map.is_empty() {
-            map_host(&self.settings.host_map, &mut out.url);
-        }
+        let mapped;
+        let out = if self.settings.host_map.is_empty() {
+            out
+        } else {
+            let mut copy = out.clone();
+            map_host(&self.settings.host_map, &mut copy.url);
+            mapped = copy;
+            &mapped
+        };
         let start = Instant::now();
         let start_ms = epoch.millis_at(start);
         self.probe.take();
         let url_text = out.url.to_string();
         let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
         let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
-        let wire = wire_headers(&out, cookie.as_deref(), self.settings.user_agent);
+        let wire = wire_headers(out, cookie.as_deref(), self.settings.user_agent);
         // JMeter records what went out but the cookies, which it keeps apart.
         let mut request_headers = String::with_capacity(256);
         let mut head_len = 0;
@@ -587,7 +593,7 @@ impl UserHttp {
                 let tls = tls.clone();
                 let mut head = std::mem::take(&mut self.head_buf);
                 head.clear();
-                let request = match direct_request(&out, &wire, &mut head) {
+                let request = match direct_request(out, &wire, &mut head) {
                     Ok(request) => request,
                     Err(message) => {
                         self.head_buf = head;
@@ -625,7 +631,7 @@ impl UserHttp {
                     }
                 }
             }
-            _ => match self.send_reqwest(key, &out, &wire).await {
+            _ => match self.send_reqwest(key, out, &wire).await {
                 Ok(response) => (Sent::Reqwest(response), self.probe.take()),
                 Err(e) => {
                     exchange.connect = self.probe.take();

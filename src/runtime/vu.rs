@@ -1977,15 +1977,18 @@ impl VirtualUser {
                 }
             }
             self.add_credentials(request, &mut out);
-            let url = out.url.clone();
-            let method = out.method.clone();
-            let headers = out.headers.clone();
-            let keep_alive = out.keep_alive;
-            let body = out.body.clone();
-            let display = out.display.clone();
-            let entity_type = out.entity_type;
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
-            let mut exchange = self.http.exchange(key, out, jar, &self.shared.epoch).await;
+            let mut exchange = self.http.exchange(key, &out, jar, &self.shared.epoch).await;
+            // The request stays for a challenge's answer, the cache and a redirect.
+            let Outgoing {
+                method,
+                url,
+                headers,
+                body,
+                display,
+                keep_alive,
+                entity_type,
+            } = out;
             if exchange.status == 401 {
                 if let Some(answer) =
                     self.digest_answer(request, &url, &method, &headers, &exchange)
@@ -2006,7 +2009,7 @@ impl VirtualUser {
                     let challenged = exchange;
                     exchange = self
                         .http
-                        .exchange(key, retry, jar, &self.shared.epoch)
+                        .exchange(key, &retry, jar, &self.shared.epoch)
                         .await;
                     exchange.start_ms = challenged.start_ms;
                     exchange.elapsed += challenged.elapsed;
@@ -2306,7 +2309,7 @@ impl VirtualUser {
         let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
         let exchange = self
             .http
-            .exchange(page.key, out, jar, &self.shared.epoch)
+            .exchange(page.key, &out, jar, &self.shared.epoch)
             .await;
         if request.cookies.is_some() {
             self.save_cookies(&exchange);
@@ -2392,7 +2395,7 @@ impl VirtualUser {
             let key = page.key;
             tasks.spawn(async move {
                 let headers = out.headers.clone();
-                let exchange = client.exchange(key, out, jar.as_mut(), &shared.epoch).await;
+                let exchange = client.exchange(key, &out, jar.as_mut(), &shared.epoch).await;
                 (i, client, exchange, headers)
             });
         };

@@ -566,8 +566,7 @@ impl UserHttp {
         let start = Instant::now();
         let start_ms = epoch.millis_at(start);
         self.probe.take();
-        let url_text = out.url.to_string();
-        let mut exchange = Exchange::empty(url_text.clone(), start_ms, Vec::new());
+        let mut exchange = Exchange::empty(out.url.to_string(), start_ms, Vec::new());
         let cookie = jar.as_deref().and_then(|jar| jar.header_for(&out.url));
         let wire = wire_headers(out, cookie.as_deref(), self.settings.user_agent);
         // JMeter records what went out but the cookies, which it keeps apart.
@@ -820,14 +819,9 @@ fn wire_headers<'a>(
         }
     }
     if !has_host {
-        let host = out.url.host_str().unwrap_or("");
-        wire.push((
-            "Host",
-            match out.url.port() {
-                Some(port) => Cow::Owned(format!("{host}:{port}")),
-                None => Cow::Borrowed(host),
-            },
-        ));
+        // `host[:port]` as the URL writes it.
+        let authority = &out.url[url::Position::BeforeHost..url::Position::AfterPort];
+        wire.push(("Host", Cow::Borrowed(authority)));
     }
     if let (false, Some(agent)) = (has_agent, user_agent) {
         wire.push(("User-Agent", Cow::Borrowed(agent)));

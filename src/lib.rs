@@ -58,6 +58,8 @@ pub enum RunError {
     Proxy(#[from] runtime::http::ProxyError),
     #[error("cannot set up TLS: {0}")]
     Tls(rustls::Error),
+    #[error("{0}")]
+    Keystore(String),
     #[error("hc.parameters.file {path}: {message}")]
     HcParameters { path: String, message: String },
 }
@@ -109,6 +111,37 @@ pub struct Prepared {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The client certificates of `javax.net.ssl.keyStore`, as JMeter's `JmeterKeyStore` loads them:
+/// the key entries of the Keystore Configuration's range, else the first one.
+fn client_certs(
+    system: &properties::Properties,
+    keystore: Option<&plan::KeystoreSettings>,
+) -> Result<Option<Arc<runtime::http::ClientCerts>>, String> {
+    let Some(mut keys) = runtime::keystore::ClientKeys::from_system_properties(system)? else {
+        return Ok(None);
+    };
+    let (start, end) = match keystore {
+        Some(k) => (k.start, k.end),
+        None => (0, Some(0)),
+    };
+    let last = end
+        .unwrap_or(usize::MAX)
+        .min(keys.keys.len().saturating_sub(1));
+    if start >= keys.keys.len() {
+        return Err(format!(
+            "keystore {}: No key(s) found (start index {start}, {} key entries)",
+            system.get("javax.net.ssl.keyStore").unwrap_or_default(),
+            keys.keys.len()
+        ));
+    }
+    keys.keys = keys.keys.drain(start..=last).collect();
+    Ok(Some(Arc::new(runtime::http::ClientCerts {
+        keys,
+        alias_var: keystore.and_then(|k| k.alias_var.clone()),
+        next: std::sync::atomic::AtomicUsize::new(0),
+    })))
+}
+
 /// Loads and builds the plan, refuses it when a diagnostic is fatal, and prepares the outputs.
 pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
     let (mut plan, diagnostics) = load_plan(&config.plan, &config.props)?;
@@ -133,6 +166,8 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let tls = runtime::http::tls_config(config.verify_tls).map_err(RunError::Tls)?;
+    let client_keys =
+        client_certs(&config.system_props, plan.keystore.as_ref()).map_err(RunError::Keystore)?;
     let mut http = runtime::http::HttpSettings {
         verify_tls: config.verify_tls,
         tls: Some(Arc::new(tls)),
@@ -144,6 +179,7 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
             .get("httpclient4.default_user_agent_disabled")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
         .then_some(runtime::http::JMETER_USER_AGENT),
+        client_keys,
         ..Default::default()
     };
     let mut notes = Vec::new();

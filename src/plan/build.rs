@@ -39,6 +39,7 @@ pub fn build_file(
 ) -> (Plan, Vec<Diagnostic>) {
     let mut walk = Walk {
         static_hosts: Vec::new(),
+        keystore: None,
         keep_last_page: false,
         tree,
         plan_dir: plan_dir.map(std::path::Path::to_path_buf),
@@ -138,6 +139,7 @@ pub fn build_file(
         teardown_groups,
         n_call_slots: walk.b.next_slot,
         static_hosts: walk.static_hosts,
+        keystore: walk.keystore,
         keep_last_page: walk.keep_last_page,
         keep_last_response: walk.b.keep_last_response,
         n_compare_slots: walk.b.next_compare_slot,
@@ -176,6 +178,8 @@ struct Scope {
 struct Walk<'p> {
     /// The DNS Cache Managers' static host tables, merged.
     static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
+    /// The last Keystore Configuration met (JMeter's is global, the last one wins).
+    keystore: Option<super::KeystoreSettings>,
     /// Some HTML Link Parser or URL Re-writing Modifier is enabled: users keep their last page.
     keep_last_page: bool,
     tree: &'p Tree,
@@ -695,6 +699,13 @@ impl Walk<'_> {
                 }
             }
             "Arguments" => {} // Collected in the pre-pass.
+            "KeystoreConfig" => {
+                if let Some(settings) =
+                    super::data::keystore_settings(&mut self.b.props(element, &path))
+                {
+                    self.keystore = Some(settings);
+                }
+            }
             "DNSCacheManager" => {
                 let table = http::dns_cache_manager(&mut self.b.props(element, &path));
                 for (name, addresses) in table {

@@ -366,3 +366,35 @@ mod tests {
         assert_eq!(NumberFormat::parse("'id'00").unwrap().format(3), "id03");
     }
 }
+
+/// The Keystore Configuration (`KeystoreConfig`, a TestBean: every value a string). A blank or
+/// unparseable index is JMeter's default (0, and -1 for the last key).
+pub fn keystore_settings(p: &mut Props<'_, '_>) -> Option<super::KeystoreSettings> {
+    for prop in ["startIndex", "endIndex", "clientCertAliasVarName"] {
+        if p.text(prop).contains("${") {
+            p.unsupported_option(prop, "a value built from variables is not supported yet");
+            return None;
+        }
+    }
+    let index = |text: &str, default: i64| text.trim().parse::<i64>().unwrap_or(default);
+    let start = index(p.text("startIndex"), 0);
+    let end = index(p.text("endIndex"), -1);
+    if start < 0 {
+        p.error(DiagnosticKind::Other(format!(
+            "Could not create keystore: Invalid index(es). Start={start}, end={end}"
+        )));
+        return None;
+    }
+    if end != -1 && start > end {
+        p.error(DiagnosticKind::Other(
+            "Keystore Config error : Alias start index must be lower than Alias end index".into(),
+        ));
+        return None;
+    }
+    let var = p.text("clientCertAliasVarName").trim().to_string();
+    Some(super::KeystoreSettings {
+        start: start as usize,
+        end: (end >= 0).then_some(end as usize),
+        alias_var: (!var.is_empty()).then_some(var),
+    })
+}

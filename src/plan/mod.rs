@@ -69,6 +69,9 @@ pub struct Plan {
     pub n_call_slots: usize,
     /// The DNS Cache Managers' static host table (custom resolver): name → addresses.
     pub static_hosts: Vec<(String, Vec<std::net::IpAddr>)>,
+    /// The Keystore Configuration (the last one in the plan), which picks the client
+    /// certificates of `javax.net.ssl.keyStore`.
+    pub keystore: Option<KeystoreSettings>,
     /// How many Throughput Shaping Timers the plan has (each has a shared run-time state).
     pub n_shaping_timers: usize,
     /// How many Constant Throughput Timers the plan has.
@@ -282,6 +285,15 @@ pub enum IterationHook {
     Throughput(Arc<Throughput>),
     /// A Compare Assertion's list of responses starts again (its slot).
     CompareReset(usize),
+}
+
+/// The Keystore Configuration: the key entries loaded (`startIndex` to `endIndex`, -1 for the
+/// last) and the variable that names each user's alias (none: a round robin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeystoreSettings {
+    pub start: usize,
+    pub end: Option<usize>,
+    pub alias_var: Option<String>,
 }
 
 /// A pre-processor, run before the sampler's timers.

@@ -171,8 +171,11 @@ const MAX_RESERVE: usize = 1024 * 1024;
 #[derive(Default)]
 pub struct Connections {
     open: Vec<Connection>,
-    /// This user's TLS configuration: the run's, with its own session cache.
+    /// This user's TLS configuration: the run's, with its own session cache (and client
+    /// certificate).
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// The client certificate this user's TLS connections offer.
+    client_cert: Option<Arc<rustls::sign::CertifiedKey>>,
     /// Bytes read and not yet consumed: the response head, then the body's first bytes.
     buf: Vec<u8>,
     /// The connection of the exchange under way, how its body ends, and whether the connection
@@ -219,6 +222,25 @@ pub struct Request<'a> {
 }
 
 impl Connections {
+    /// The client certificate this user offers.
+    pub fn client_cert(&self) -> Option<&Arc<rustls::sign::CertifiedKey>> {
+        self.client_cert.as_ref()
+    }
+
+    /// The client certificate of the TLS connections opened from now on.
+    pub fn set_client_cert(&mut self, key: Option<Arc<rustls::sign::CertifiedKey>>) {
+        let same = match (&self.client_cert, &key) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        // Open connections keep the certificate of their handshake, as in JMeter.
+        if !same {
+            self.client_cert = key;
+            self.tls = None;
+        }
+    }
+
     /// Drops every connection (a new user on the next iteration).
     pub fn clear(&mut self) {
         self.open.clear();
@@ -418,6 +440,10 @@ impl Connections {
             .get_or_insert_with(|| {
                 let mut config = (**run_tls).clone();
                 config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+                if let Some(key) = &self.client_cert {
+                    config.client_auth_cert_resolver =
+                        Arc::new(super::keystore::FixedClientCert(key.clone()));
+                }
                 Arc::new(config)
             })
             .clone();

@@ -105,6 +105,18 @@ pub struct HttpSettings {
     /// The `User-Agent` of requests whose plan sets none (`None`:
     /// `httpclient4.default_user_agent_disabled=true`).
     pub user_agent: Option<&'static str>,
+    /// Client certificates (`javax.net.ssl.keyStore`, the Keystore Configuration's range).
+    pub client_keys: Option<Arc<ClientCerts>>,
+}
+
+/// The client certificates of a run and how users choose one (JMeter's `JmeterKeyStore`).
+#[derive(Debug)]
+pub struct ClientCerts {
+    pub keys: super::keystore::ClientKeys,
+    /// The Keystore Configuration's `clientCertAliasVarName`: each user's alias variable.
+    pub alias_var: Option<String>,
+    /// The round robin over the keys when no variable names the alias.
+    pub next: std::sync::atomic::AtomicUsize,
 }
 
 /// The `hc.parameters` file (`hc.parameters.file`): HttpClient parameters as `name$Type=value`.
@@ -417,6 +429,8 @@ pub struct UserHttp {
     head_buf: Vec<u8>,
     probe: Arc<ConnectProbe>,
     settings: Arc<HttpSettings>,
+    /// The key this user took from the round robin, once it needed one.
+    round_robin_key: Option<Arc<rustls::sign::CertifiedKey>>,
 }
 
 /// The request as rendered for one sample.
@@ -501,7 +515,46 @@ impl UserHttp {
             head_buf: Vec::new(),
             probe: Arc::new(ConnectProbe::default()),
             settings,
+            round_robin_key: None,
         }
+    }
+
+    /// The variable that names the client certificate's alias, when the run has certificates
+    /// and the Keystore Configuration names one.
+    pub fn client_alias_var(&self) -> Option<&str> {
+        self.settings.client_keys.as_ref()?.alias_var.as_deref()
+    }
+
+    /// Chooses the client certificate of this user's next TLS connections: the alias its
+    /// variable named (`alias`), else one taken from the run's round robin (once per user;
+    /// JMeter takes one per handshake). An alias that is not loaded offers none.
+    pub fn choose_client_cert(&mut self, alias: Option<&str>) {
+        let Some(certs) = &self.settings.client_keys else {
+            return;
+        };
+        let key = match &certs.alias_var {
+            Some(var) => {
+                let key = alias.and_then(|alias| certs.keys.by_alias(alias));
+                if key.is_none() {
+                    tracing::error!(
+                        "No PrivateKey found for alias:'{}' (variable {var})",
+                        alias.unwrap_or("")
+                    );
+                }
+                key
+            }
+            None => Some(
+                self.round_robin_key
+                    .get_or_insert_with(|| {
+                        let i = certs
+                            .next
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        certs.keys.keys[i % certs.keys.keys.len()].1.clone()
+                    })
+                    .clone(),
+            ),
+        };
+        self.direct.set_client_cert(key);
     }
 
     /// Drops the user's connections (a new user on the next iteration).
@@ -527,6 +580,10 @@ impl UserHttp {
             // each JMeter thread has its own SSL context.
             let mut config = (**tls).clone();
             config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+            if let Some(key) = self.direct.client_cert() {
+                config.client_auth_cert_resolver =
+                    Arc::new(super::keystore::FixedClientCert(key.clone()));
+            }
             builder = builder.use_preconfigured_tls(config);
         }
         builder = match &self.settings.proxy {

@@ -16,6 +16,7 @@ mod direct;
 mod dynamic;
 pub mod embedded;
 pub mod http;
+pub mod keystore;
 pub mod markup;
 mod precise;
 mod process;

@@ -1646,6 +1646,14 @@ impl VirtualUser {
         (sample, exchange)
     }
 
+    /// The alias of this user's client certificate, when a variable names it.
+    fn cert_alias(&self) -> Option<String> {
+        self.http
+            .client_alias_var()
+            .and_then(|var| self.var_by_name(var))
+            .map(str::to_string)
+    }
+
     /// The jmeter-plugins Dummy Sampler.
     async fn dummy_sample(&mut self, dummy: &Dummy, label: String) -> (Sample, Exchange) {
         // The plugin reads the times as integers (0 when they are not).
@@ -1977,6 +1985,10 @@ impl VirtualUser {
                 }
             }
             self.add_credentials(request, &mut out);
+            if out.url.scheme() == "https" {
+                let alias = self.cert_alias();
+                self.http.choose_client_cert(alias.as_deref());
+            }
             let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
             let mut exchange = self.http.exchange(key, &out, jar, &self.shared.epoch).await;
             // The request stays for a challenge's answer, the cache and a redirect.
@@ -2306,6 +2318,10 @@ impl VirtualUser {
         self.add_credentials(request, &mut out);
         let url = out.url.clone();
         let sent_headers = out.headers.clone();
+        if url.scheme() == "https" {
+            let alias = self.cert_alias();
+            self.http.choose_client_cert(alias.as_deref());
+        }
         let jar = request.cookies.as_ref().map(|_| &mut self.cookies);
         let exchange = self
             .http
@@ -2387,15 +2403,19 @@ impl VirtualUser {
             .into_iter()
             .enumerate()
             .filter_map(|(i, o)| o.map(|o| (i, o)));
+        let alias = self.cert_alias();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>,
                      mut client: UserHttp,
                      (i, out): (usize, Outgoing)| {
+            client.choose_client_cert(alias.as_deref());
             let mut jar = snapshot.clone();
             let shared = self.shared.clone();
             let key = page.key;
             tasks.spawn(async move {
                 let headers = out.headers.clone();
-                let exchange = client.exchange(key, &out, jar.as_mut(), &shared.epoch).await;
+                let exchange = client
+                    .exchange(key, &out, jar.as_mut(), &shared.epoch)
+                    .await;
                 (i, client, exchange, headers)
             });
         };

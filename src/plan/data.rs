@@ -351,22 +351,6 @@ fn number_format(p: &mut Props<'_, '_>, prop: &str) -> NumberFormat {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_formats() {
-        assert_eq!(
-            NumberFormat::parse("J-000000").unwrap().format(42),
-            "J-000042"
-        );
-        assert_eq!(NumberFormat::parse("").unwrap().format(7), "7");
-        assert_eq!(NumberFormat::parse("#,##0.00"), None);
-        assert_eq!(NumberFormat::parse("'id'00").unwrap().format(3), "id03");
-    }
-}
-
 /// The Keystore Configuration (`KeystoreConfig`, a TestBean: every value a string). A blank or
 /// unparseable index is JMeter's default (0, and -1 for the last key).
 pub fn keystore_settings(p: &mut Props<'_, '_>) -> Option<super::KeystoreSettings> {
@@ -397,4 +381,20 @@ pub fn keystore_settings(p: &mut Props<'_, '_>) -> Option<super::KeystoreSetting
         end: (end >= 0).then_some(end as usize),
         alias_var: (!var.is_empty()).then_some(var),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(
+            NumberFormat::parse("J-000000").unwrap().format(42),
+            "J-000042"
+        );
+        assert_eq!(NumberFormat::parse("").unwrap().format(7), "7");
+        assert_eq!(NumberFormat::parse("#,##0.00"), None);
+        assert_eq!(NumberFormat::parse("'id'00").unwrap().format(3), "id03");
+    }
 }

@@ -203,9 +203,10 @@ fn what_cannot_run_is_reported_with_its_place() {
             "InterleaveControl",
             "I",
             "",
-            &controller("GenericController", "Block", "", &java("x", 0)),
+            &controller("LoopController", "Block", "", &java("x", 0)),
         ),
     );
+    // Only Simple Controllers of samplers can be stepped through one sampler at a time.
     assert_reported(
         &interleave,
         "Controllers › Users › I",
@@ -528,4 +529,31 @@ async fn string_from_file_and_csv_read() {
     let label = column(&rows, "label");
     let labels: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
     assert_eq!(labels, ["one", "a-1", "two", "b-2", "one", "a-1"]);
+}
+
+/// "Ignore sub-controller blocks" (style 0) takes one sampler from a child Simple Controller per
+/// visit, which keeps its place; style 1 runs the child's whole pass. The sequences are what
+/// JMeter 2.13 (the oracle) wrote for this plan with 7 loops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleave_ignore_sub_controller_blocks() {
+    let children = java("A", 0)
+        + &controller(
+            "GenericController",
+            "S",
+            "",
+            &(java("B", 0) + &java("C", 0)),
+        )
+        + &java("D", 0);
+    for (style, expected) in [(0, "A B D A C D A"), (1, "A B C D A B C D A")] {
+        let props = format!(r#"<intProp name="InterleaveControl.style">{style}</intProp>"#);
+        let rows = run(&plan(
+            1,
+            7,
+            &controller("InterleaveControl", "I", &props, &children),
+        ))
+        .await;
+        let label = column(&rows, "label");
+        let got: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+        assert_eq!(got.join(" "), expected, "style {style}");
+    }
 }

@@ -973,13 +973,13 @@ impl Walk<'_> {
             } else {
                 let slot = self.n_controller_slots;
                 self.n_controller_slots += 1;
-                let kind = self.controller_kind(element, &path, scope, &inner, slot);
+                let mut kind = self.controller_kind(element, &path, scope, &inner, slot);
                 if let ControllerKind::Throughput(spec) = &kind {
                     // JMeter: the decision is an iteration listener of the parent controller.
                     parent_hooks.push(IterationHook::Throughput(spec.clone()));
                 }
-                if let ControllerKind::Interleave { .. } = &kind {
-                    self.check_interleave_style(element, &path, &grandchildren);
+                if let ControllerKind::Interleave { ignore_sub, .. } = &mut kind {
+                    *ignore_sub = self.interleave_style(element, &path, &grandchildren);
                 }
                 let children = self.nodes(&grandchildren, &path, &inner, &mut hooks);
                 nodes.push(Node::Controller(Controller {
@@ -1036,6 +1036,7 @@ impl Walk<'_> {
             "InterleaveControl" | "RandomController" => ControllerKind::Interleave {
                 random: element.testclass == "RandomController",
                 across_threads: p.bool("InterleaveControl.accrossThreads", false),
+                ignore_sub: false,
             },
             "RandomOrderController" => ControllerKind::RandomOrder,
             "SwitchController" => ControllerKind::Switch {
@@ -1093,32 +1094,45 @@ impl Walk<'_> {
     }
 
     /// "Ignore sub-controller blocks" (`InterleaveControl.style` 0, also when missing) takes one
-    /// sampler at a time out of a child controller; rmeter runs a child controller's whole pass.
-    /// With only samplers as children the two are the same.
-    fn check_interleave_style(
+    /// sampler at a time out of a child controller. rmeter does so for Simple Controllers whose
+    /// children are samplers; other controller children are refused with this style. Returns
+    /// whether a child controller is stepped through that way.
+    fn interleave_style(
         &mut self,
         element: &Element,
         path: &ElementPath,
         children: &[&Element],
-    ) {
+    ) -> bool {
         let style = element
             .text("InterleaveControl.style")
             .unwrap_or("0")
             .trim();
-        let has_controller = children
+        let controllers: Vec<&&Element> = children
             .iter()
-            .any(|c| support::classify(c).1 == Role::Controller);
-        if style != "1" && has_controller {
+            .filter(|c| support::classify(c).1 == Role::Controller)
+            .collect();
+        if style == "1" || controllers.is_empty() {
+            return false;
+        }
+        let steppable = controllers.iter().all(|c| {
+            c.testclass == "GenericController"
+                && c.children
+                    .iter()
+                    .filter(|g| g.enabled)
+                    .all(|g| support::classify(g).1 != Role::Controller)
+        });
+        if !steppable {
             self.b.error(
                 path,
                 DiagnosticKind::UnsupportedOption {
                     prop: "InterleaveControl.style".into(),
                     why: format!(
-                        "`{style}` (ignore sub-controller blocks) with a controller among the children is not supported yet; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
+                        "`{style}` (ignore sub-controller blocks) is supported for Simple Controller children that hold samplers only; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
                     ),
                 },
             );
         }
+        steppable
     }
 
     /// A Module Controller: the target controller (found by its names from the Test Plan, even

@@ -201,6 +201,9 @@ pub enum ControllerKind {
         random: bool,
         /// `InterleaveControl.accrossThreads`: thread n starts at child n-1.
         across_threads: bool,
+        /// "Ignore sub-controller blocks" with controller children: a visit to a child (Simple)
+        /// controller runs its next sampler only, and it keeps its place for the next visit.
+        ignore_sub: bool,
     },
     /// Runs every child once per pass, in a new random order each pass.
     RandomOrder,

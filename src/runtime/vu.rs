@@ -713,7 +713,11 @@ impl VirtualUser {
                 ControllerKind::Interleave {
                     random,
                     across_threads,
-                } => self.interleave(controller, *random, *across_threads).await,
+                    ignore_sub,
+                } => {
+                    self.interleave(controller, *random, *across_threads, *ignore_sub)
+                        .await
+                }
                 ControllerKind::RandomOrder => {
                     if let Some(flow) = self.fire_hooks(controller) {
                         return flow;
@@ -950,8 +954,15 @@ impl VirtualUser {
     }
 
     /// Interleave and Random Controllers: one child per visit (a sampler, or a child
-    /// controller's whole pass); a child controller that runs nothing hands over to the next.
-    async fn interleave(&mut self, controller: &Controller, random: bool, across: bool) -> Flow {
+    /// controller's whole pass, or with `ignore_sub` its next sampler); a child controller that
+    /// runs nothing hands over to the next.
+    async fn interleave(
+        &mut self,
+        controller: &Controller,
+        random: bool,
+        across: bool,
+        ignore_sub: bool,
+    ) -> Flow {
         let n = controller.children.len();
         if n == 0 {
             return Flow::Next;
@@ -974,7 +985,10 @@ impl VirtualUser {
         for _ in 0..n {
             let i = self.controllers[slot].position as usize % n;
             let before = self.samplers_run;
-            let flow = self.run_nodes(&controller.children[i..=i]).await;
+            let flow = match &controller.children[i] {
+                Node::Controller(child) if ignore_sub => self.step(child).await,
+                _ => self.run_nodes(&controller.children[i..=i]).await,
+            };
             self.controllers[slot].position = if random {
                 self.rng.usize(..n) as u32
             } else {
@@ -988,6 +1002,23 @@ impl VirtualUser {
             }
         }
         Flow::Next
+    }
+
+    /// The next child of a Simple Controller that an Interleave steps through one sampler at a
+    /// time; its iteration (and hooks) starts again with its first child.
+    async fn step(&mut self, child: &Controller) -> Flow {
+        let len = child.children.len();
+        if len == 0 {
+            return Flow::Next;
+        }
+        let at = self.controllers[child.slot].position as usize % len;
+        if at == 0 {
+            if let Some(flow) = self.fire_hooks(child) {
+                return flow;
+            }
+        }
+        self.controllers[child.slot].position = ((at + 1) % len) as u32;
+        self.run_nodes(&child.children[at..=at]).await
     }
 
     /// JMeter's Throughput Controller decision, taken when its parent starts an iteration:

@@ -532,7 +532,7 @@ fn regex_function(args: &[String], ctx: &mut dyn Context) -> String {
     let Some(input) = input.filter(|i| !i.is_empty()) else {
         return default.to_string();
     };
-    let regex = regex::Regex::new(arg(0));
+    let regex = cached_regex(arg(0));
     let matches: Vec<regex::Captures> = match &regex {
         Ok(regex) => regex.captures_iter(&input).collect(),
         Err(_) => Vec::new(),
@@ -602,6 +602,28 @@ fn regex_function(args: &[String], ctx: &mut dyn Context) -> String {
     }
 }
 
+thread_local! {
+    /// `__regexFunction`'s compiled expressions, per worker thread (JMeter caches them too).
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A regex compiled once per worker thread and text (a `Regex` clone shares the compiled one).
+pub(crate) fn cached_regex(source: &str) -> Result<regex::Regex, regex::Error> {
+    REGEXES.with(|cache| {
+        if let Some(regex) = cache.borrow().get(source) {
+            return Ok(regex.clone());
+        }
+        let regex = regex::Regex::new(source)?;
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 400 {
+            cache.clear();
+        }
+        cache.insert(source.to_string(), regex.clone());
+        Ok(regex)
+    })
+}
+
 /// `__dateTimeConvert(date, sourceFormat, targetFormat)`: an empty source format reads epoch
 /// milliseconds; `None` on any error (JMeter logs it and returns "").
 fn date_time_convert(env: &mut dyn Env, date: &str, source: &str, target: &str) -> Option<String> {
@@ -613,9 +635,14 @@ fn date_time_convert(env: &mut dyn Env, date: &str, source: &str, target: &str) 
                 message: format!("not a number: {date}"),
             })?
         } else {
-            DatePattern::compile(source)?
-                .parse(date, offset)?
-                .to_epoch_millis()
+            let source = DatePattern::compile(source)?;
+            // java.time cannot print a time of day that the source date did not have.
+            if target.has_time_of_day() && !source.has_time_of_day() {
+                return Err(java_time::PatternError {
+                    message: "Unsupported field: HourOfDay".into(),
+                });
+            }
+            source.parse(date, offset)?.to_epoch_millis()
         };
         Ok::<_, java_time::PatternError>(
             target.format(&DateTimeParts::from_epoch_millis(millis, offset)),
@@ -1426,6 +1453,7 @@ pub(crate) mod tests {
         );
         let (value, ctx) = convert("a2017-01-02,yyyy-MM-dd,dd-MM-yyyy,day");
         assert_eq!(value, "");
+        assert_eq!(convert("2017-01-02,yyyy-MM-dd,dd-MM-yyyy HH:mm").0, "");
         assert!(!ctx.vars.contains_key("day"));
         let random = |args: &str| eval_with(&format!("${{__RandomDate({args})}}"), &[]);
         assert_eq!(

@@ -117,6 +117,13 @@ impl DatePattern {
         Ok(DatePattern { items })
     }
 
+    /// Whether the pattern has a time-of-day field (hour, minute, second, fraction, AM/PM).
+    pub fn has_time_of_day(&self) -> bool {
+        self.items
+            .iter()
+            .any(|item| matches!(item, Item::Field(c, _) if "HhKkmsSAnNa".contains(*c)))
+    }
+
     /// Formats a date-time with this pattern.
     pub fn format(&self, t: &DateTimeParts) -> String {
         let mut out = String::new();

@@ -440,8 +440,8 @@ pub fn jmespath_assert(
         }
         let text = jmes_to_string(&node);
         if a.is_regex {
-            let regex =
-                regex::Regex::new(&format!("^(?:{expected})$")).map_err(|e| e.to_string())?;
+            let regex = crate::plan::function::cached_regex(&format!("^(?:{expected})$"))
+                .map_err(|e| e.to_string())?;
             return Ok(regex.is_match(&text));
         }
         if text == expected {

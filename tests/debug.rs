@@ -75,21 +75,14 @@ async fn non_http_samples_keep_their_data_in_xml() {
 <DebugSampler testclass="DebugSampler" testname="debug">
   <boolProp name="displayJMeterVariables">true</boolProp></DebugSampler><hashTree/>
 </hashTree></hashTree></hashTree></jmeterTestPlan>"#;
-    let dir = tempfile::tempdir().unwrap();
-    let (plan_path, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
-    std::fs::write(&plan_path, plan).unwrap();
-    support::run_plan(
-        &plan_path,
-        &jtl,
+    let xml = support::run_inline_xml(
+        plan,
         &[
-            ("jmeter.save.saveservice.output_format", "xml".into()),
             ("jmeter.save.saveservice.response_data", "true".into()),
             ("jmeter.save.saveservice.samplerData", "true".into()),
         ],
     )
-    .await
-    .unwrap();
-    let xml = std::fs::read_to_string(&jtl).unwrap();
+    .await;
     assert!(
         xml.contains("  <responseData class=\"java.lang.String\">the response</responseData>\n  <samplerData class=\"java.lang.String\">the request</samplerData>\n"),
         "{xml}"

@@ -725,22 +725,15 @@ async fn request_headers_are_recorded_as_sent() {
   </collectionProp></HeaderManager><hashTree/>
 </hashTree>"#,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let (plan_path, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
-    std::fs::write(&plan_path, plan).unwrap();
-    support::run_plan(
-        &plan_path,
-        &jtl,
+    let xml = support::run_inline_xml(
+        &plan,
         &[
             ("port", addr.port().to_string()),
-            ("jmeter.save.saveservice.output_format", "xml".into()),
             ("jmeter.save.saveservice.requestHeaders", "true".into()),
             ("jmeter.save.saveservice.samplerData", "true".into()),
         ],
     )
-    .await
-    .unwrap();
-    let xml = std::fs::read_to_string(&jtl).unwrap();
+    .await;
     let host = format!("Host: 127.0.0.1:{}", addr.port());
     let agent = "User-Agent: Apache-HttpClient/4.5.14 (Java/17.0.15)";
     let samples: Vec<&str> = xml.split("<httpSample ").skip(1).collect();

@@ -180,6 +180,18 @@ pub async fn run_inline(plan_text: &str, routes: Value) -> (SocketAddr, Vec<Vec<
     (addr, read_jtl(&std::fs::read_to_string(&jtl).unwrap()))
 }
 
+/// Runs a plan written inline with an XML JTL and these properties; the JTL's text.
+#[allow(dead_code)]
+pub async fn run_inline_xml(plan_text: &str, props: &[(&str, String)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));
+    std::fs::write(&plan, plan_text).unwrap();
+    let mut props = props.to_vec();
+    props.push(("jmeter.save.saveservice.output_format", "xml".into()));
+    run_plan(&plan, &jtl, &props).await.unwrap();
+    std::fs::read_to_string(&jtl).unwrap()
+}
+
 /// Runs the real binary in `dir` (without an `RMETER_HOME` from the environment).
 pub fn rmeter(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_rmeter"))

@@ -1631,9 +1631,20 @@ impl VirtualUser {
         };
         let start_ms = self.shared.epoch.millis();
         let started = Instant::now();
-        let outcome = tokio::select! {
-            outcome = super::tcp::sample(&request, &mut self.tcp_sockets) => Some(outcome),
-            _ = self.stop_rx.changed() => None,
+        // Only "stop now" interrupts a sample in flight, as JMeter's `interrupt()` does.
+        let outcome = {
+            let sampling = super::tcp::sample(&request, &mut self.tcp_sockets);
+            tokio::pin!(sampling);
+            loop {
+                tokio::select! {
+                    outcome = &mut sampling => break Some(outcome),
+                    changed = self.stop_rx.changed() => {
+                        if changed.is_err() || self.shared.stop.is_stop_now() {
+                            break None;
+                        }
+                    }
+                }
+            }
         };
         let mut sample = Sample::new(label, self.thread_name.clone(), start_ms);
         sample.elapsed = started.elapsed().as_millis() as u64;

@@ -181,7 +181,6 @@ pub async fn run_inline(plan_text: &str, routes: Value) -> (SocketAddr, Vec<Vec<
 }
 
 /// Runs a plan written inline with an XML JTL and these properties; the JTL's text.
-#[allow(dead_code)]
 pub async fn run_inline_xml(plan_text: &str, props: &[(&str, String)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (plan, jtl) = (dir.path().join("plan.jmx"), dir.path().join("out.xml"));

@@ -38,6 +38,8 @@ pub const UNHONOURED: &[(&str, Option<&str>)] = &[
     ("httpclient.timeout", None),
     ("httpclient4.auth.preemptive", Some("true")),
     ("httpsampler.embedded_resources_use_md5", Some("false")),
+    // HttpClient's form entity type is sent; an explicit header as well is not added.
+    ("http.post_add_content_type_if_missing", Some("false")),
     // The XPath 1 elements resolve only the prefixes the document element declares.
     ("xpath.namespace.config", Some("")),
 ];

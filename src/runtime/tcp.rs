@@ -260,7 +260,7 @@ async fn read_until_end(
     latency: &mut Duration,
 ) -> Result<String, Failure> {
     let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = vec![0u8; 4096];
     let show = |data: &[u8]| match request.client {
         TcpClient::Text => String::from_utf8_lossy(data).into_owned(),
         _ => bytes_to_hex(data),

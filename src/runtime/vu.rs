@@ -1633,8 +1633,8 @@ impl VirtualUser {
         let started = Instant::now();
         // Only "stop now" interrupts a sample in flight, as JMeter's `interrupt()` does.
         let outcome = {
-            let sampling = super::tcp::sample(&request, &mut self.tcp_sockets);
-            tokio::pin!(sampling);
+            // Boxed: every user's task holds the largest sampler future it might await.
+            let mut sampling = Box::pin(super::tcp::sample(&request, &mut self.tcp_sockets));
             loop {
                 tokio::select! {
                     outcome = &mut sampling => break Some(outcome),

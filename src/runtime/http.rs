@@ -611,14 +611,15 @@ impl UserHttp {
         jar: Option<&mut CookieJar>,
         epoch: &super::Epoch,
     ) -> Exchange {
-        let mapped;
+        // Boxed: the copy would otherwise widen every user's task by a request.
+        let mapped: Box<Outgoing>;
         let out = if self.settings.host_map.is_empty() {
             out
         } else {
-            let mut copy = out.clone();
+            let mut copy = Box::new(out.clone());
             map_host(&self.settings.host_map, &mut copy.url);
             mapped = copy;
-            &mapped
+            &*mapped
         };
         let start = Instant::now();
         let start_ms = epoch.millis_at(start);

@@ -38,6 +38,9 @@ pub const UNHONOURED: &[(&str, Option<&str>)] = &[
     ("httpclient.timeout", None),
     ("httpclient4.auth.preemptive", Some("true")),
     ("httpsampler.embedded_resources_use_md5", Some("false")),
+    // A Keystore Configuration's blank indexes are 0 and -1 (the last key).
+    ("https.keyStoreStartIndex", Some("0")),
+    ("https.keyStoreEndIndex", Some("-1")),
     // HttpClient's form entity type is sent; an explicit header as well is not added.
     ("http.post_add_content_type_if_missing", Some("false")),
     // The XPath 1 elements resolve only the prefixes the document element declares.

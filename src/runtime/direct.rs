@@ -259,19 +259,10 @@ impl Connections {
         tls: &Arc<rustls::ClientConfig>,
         static_hosts: &[(String, Vec<std::net::IpAddr>)],
     ) -> Result<Response, Failure> {
-        let first = self
-            .send_once(
-                url,
-                request,
-                connect_timeout,
-                response_timeout,
-                tls,
-                static_hosts,
-            )
-            .await;
-        match first {
-            Err(failure) if failure.stale && request.idempotent => {
-                self.send_once(
+        let mut first_try = true;
+        loop {
+            let result = self
+                .send_once(
                     url,
                     request,
                     connect_timeout,
@@ -279,9 +270,13 @@ impl Connections {
                     tls,
                     static_hosts,
                 )
-                .await
+                .await;
+            match result {
+                Err(failure) if first_try && failure.stale && request.idempotent => {
+                    first_try = false;
+                }
+                result => return result,
             }
-            result => result,
         }
     }
 

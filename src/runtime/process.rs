@@ -120,6 +120,11 @@ impl Verdict {
             message: Some(message),
         }
     }
+
+    /// A failure with the message, or a pass without one.
+    pub fn failed_if(message: Option<String>) -> Verdict {
+        message.map_or(Verdict::pass(None), Verdict::failure)
+    }
 }
 
 /// Sets `name`, `name_gN`, `name_matchNr`, `name_N` as JMeter's extractors do, from the matches
@@ -417,44 +422,23 @@ pub fn assert(
     response: &Response<'_>,
     ctx: &mut dyn Context,
 ) -> AssertionOutcome {
-    let mut outcome = AssertionOutcome {
-        name: assertion.name.clone(),
-        failure: false,
-        error: false,
-        message: None,
-    };
-    // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
-    if matches!(assertion.kind, AssertionKind::JsonPath(_)) {
-        outcome.message = Some(String::new());
-    }
     let verdict = match &assertion.kind {
-        AssertionKind::XPath(x) => Some(query::xpath_assert(x, response, ctx)),
-        AssertionKind::WellFormedXml => Some(query::xml_assert(response)),
-        AssertionKind::JmesPath(j) => Some(query::jmespath_assert(j, response, ctx)),
-        AssertionKind::Compare(c) => Some(compare(c, sample.elapsed, response, ctx)),
-        _ => None,
-    };
-    if let Some(verdict) = verdict {
-        outcome.failure = verdict.failure;
-        outcome.error = verdict.error;
-        outcome.message = verdict.message;
-        if verdict.failure || verdict.error {
-            sample.success = false;
-        }
-        return outcome;
-    }
-    let failure = match &assertion.kind {
-        AssertionKind::XPath(_)
-        | AssertionKind::WellFormedXml
-        | AssertionKind::JmesPath(_)
-        | AssertionKind::Compare(_) => None,
+        AssertionKind::XPath(x) => query::xpath_assert(x, response, ctx),
+        AssertionKind::WellFormedXml => query::xml_assert(response),
+        AssertionKind::JmesPath(j) => query::jmespath_assert(j, response, ctx),
+        AssertionKind::Compare(c) => compare(c, sample.elapsed, response, ctx),
+        // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
+        AssertionKind::JsonPath(json) => match json_path_check(json, response, ctx) {
+            Some(message) => Verdict::failure(message),
+            None => Verdict::pass(Some(String::new())),
+        },
         AssertionKind::Response(response_assertion) => {
             if response_assertion.assume_success {
                 sample.success = true;
             }
-            response_check(response_assertion, response, ctx)
+            Verdict::failed_if(response_check(response_assertion, response, ctx))
         }
-        AssertionKind::Md5Hex { expected } => {
+        AssertionKind::Md5Hex { expected } => Verdict::failed_if({
             let expected = expected.render(ctx);
             if response.body.is_empty() {
                 Some("Response was null".into())
@@ -468,8 +452,8 @@ pub fn assert(
                     format!("Error asserting MD5 sum : got {got} but should have been {expected}")
                 })
             }
-        }
-        AssertionKind::Duration { max_ms } => {
+        }),
+        AssertionKind::Duration { max_ms } => Verdict::failed_if({
             let max: u64 = max_ms.render(ctx).trim().parse().unwrap_or(0);
             (max > 0 && sample.elapsed > max).then(|| {
                 format!(
@@ -478,12 +462,12 @@ pub fn assert(
                     grouped(max as i64)
                 )
             })
-        }
+        }),
         AssertionKind::Size {
             field,
             operator,
             size,
-        } => {
+        } => Verdict::failed_if({
             let allowed: i64 = size.render(ctx).trim().parse().unwrap_or(0);
             let actual = match field {
                 SizeField::Full => (response.header_bytes + response.body_bytes) as i64,
@@ -508,15 +492,17 @@ pub fn assert(
                     grouped(allowed)
                 )
             })
-        }
-        AssertionKind::JsonPath(json) => json_path_check(json, response, ctx),
+        }),
     };
-    if let Some(message) = failure {
-        outcome.failure = true;
-        outcome.message = Some(message);
+    if verdict.failure || verdict.error {
         sample.success = false;
     }
-    outcome
+    AssertionOutcome {
+        name: assertion.name.clone(),
+        failure: verdict.failure,
+        error: verdict.error,
+        message: verdict.message,
+    }
 }
 
 /// JMeter's `CompareAssertion`: the response joins the user's list; consecutive ones must

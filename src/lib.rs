@@ -56,6 +56,12 @@ pub enum RunError {
     Delete { path: String, cause: std::io::Error },
     #[error(transparent)]
     Proxy(#[from] runtime::http::ProxyError),
+    #[error("property {name}={value:?}: expected {expected}")]
+    Property {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("cannot set up TLS: {0}")]
     Tls(rustls::Error),
     #[error("{0}")]
@@ -165,7 +171,19 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let tls = runtime::http::tls_config(config.verify_tls).map_err(RunError::Tls)?;
+    let http2 = match config.props.get("rmeter.http2").as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(RunError::Property {
+                name: "rmeter.http2",
+                value: v.to_string(),
+                expected: "true or false",
+            })
+        }
+    };
+    let tls = runtime::http::tls_config(config.verify_tls, http2).map_err(RunError::Tls)?;
     let client_keys =
         client_certs(&config.system_props, plan.keystore.as_ref()).map_err(RunError::Keystore)?;
     let mut http = runtime::http::HttpSettings {

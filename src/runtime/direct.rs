@@ -1,5 +1,7 @@
 //! A user's own HTTP/1.1 connections, driven from the user's task: one connection per target
-//! (scheme, host, port), kept alive as JMeter's HttpClient keeps a thread's connections.
+//! (scheme, host, port), kept alive as JMeter's HttpClient keeps a thread's connections. When
+//! the run offers `h2` by ALPN (`rmeter.http2=true`) and a TLS server picks it, the user talks
+//! HTTP/2 to that target instead, over the `h2` crate (see [`H2Connection`]).
 //!
 //! The request head is written from the rendered sampler in one buffer and the response is
 //! parsed with httparse, in the user's own task: no connection task, no channel between the
@@ -166,11 +168,39 @@ const READ_CHUNK: usize = 8 * 1024;
 /// The most a body buffer grows by ahead of the bytes that fill it.
 const MAX_RESERVE: usize = 1024 * 1024;
 
+/// An HTTP/2 connection to a TLS target that chose `h2` by ALPN. The `h2` crate's connection
+/// future runs in a task of its own (it must answer pings and settings between this user's
+/// requests); the user sends one stream at a time over it.
+struct H2Connection {
+    host: String,
+    port: u16,
+    send: h2::client::SendRequest<Bytes>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for H2Connection {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The exchange under way: its response head is read, its body not yet.
+enum Current {
+    /// The connection's index in `open`, how the body ends, and whether the connection stays
+    /// open after it.
+    H1(usize, Framing, bool),
+    /// The stream's body, the connection's index in `h2`, and whether the connection closes
+    /// after it (the request asked to close).
+    H2(h2::RecvStream, usize, bool),
+}
+
 /// A user's direct connections, and the buffers its exchanges share (a user runs one exchange
 /// at a time).
 #[derive(Default)]
 pub struct Connections {
     open: Vec<Connection>,
+    /// HTTP/2 connections, at most one per TLS target.
+    h2: Vec<H2Connection>,
     /// This user's TLS configuration: the run's, with its own session cache (and client
     /// certificate).
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -178,9 +208,8 @@ pub struct Connections {
     client_cert: Option<Arc<rustls::sign::CertifiedKey>>,
     /// Bytes read and not yet consumed: the response head, then the body's first bytes.
     buf: Vec<u8>,
-    /// The connection of the exchange under way, how its body ends, and whether the connection
-    /// stays open after it.
-    current: Option<(usize, Framing, bool)>,
+    /// The exchange under way.
+    current: Option<Current>,
 }
 
 /// How a response body ends.
@@ -244,6 +273,7 @@ impl Connections {
     /// Drops every connection (a new user on the next iteration).
     pub fn clear(&mut self) {
         self.open.clear();
+        self.h2.clear();
         self.current = None;
     }
 
@@ -290,12 +320,33 @@ impl Connections {
         static_hosts: &[(String, Vec<std::net::IpAddr>)],
     ) -> Result<Response, Failure> {
         // A body left unread leaves its connection unusable.
-        if let Some((index, ..)) = self.current.take() {
-            self.open.swap_remove(index);
+        match self.current.take() {
+            Some(Current::H1(index, ..)) => {
+                self.open.swap_remove(index);
+            }
+            // An HTTP/2 stream dropped unread is reset; its connection stays usable.
+            Some(Current::H2(..)) | None => {}
         }
         self.buf.clear();
         let https = url.scheme() == "https";
         let (host, port) = host_and_port(url);
+        if https {
+            if let Some(index) = self
+                .h2
+                .iter()
+                .position(|c| c.port == port && c.host == host)
+            {
+                // Boxed, as below: HTTP/2's futures would otherwise widen every user's task.
+                return Box::pin(self.send_h2(
+                    index,
+                    url,
+                    request,
+                    Duration::ZERO,
+                    response_timeout,
+                ))
+                .await;
+            }
+        }
         let now = Instant::now();
         // A connection the server closed while idle is dropped before use.
         self.open.retain(|c| {
@@ -320,6 +371,21 @@ impl Connections {
                         .map_err(|_| Failure::timeout(true))??,
                     None => connecting.await?,
                 };
+                let stream = match stream {
+                    Connected::H1(stream) => stream,
+                    Connected::H2(stream) => {
+                        let index = Box::pin(self.open_h2(stream, host, port)).await?;
+                        let connect = started.elapsed();
+                        return Box::pin(self.send_h2(
+                            index,
+                            url,
+                            request,
+                            connect,
+                            response_timeout,
+                        ))
+                        .await;
+                    }
+                };
                 self.open.push(Connection {
                     https,
                     host,
@@ -340,7 +406,7 @@ impl Connections {
         };
         match result {
             Ok((head, framing, keep_alive)) => {
-                self.current = Some((index, framing, keep_alive && !request.close));
+                self.current = Some(Current::H1(index, framing, keep_alive && !request.close));
                 Ok(Response { head, connect })
             }
             Err(mut failure) => {
@@ -354,8 +420,16 @@ impl Connections {
 
     /// Reads the body of the response [`send`](Self::send) returned, within `timeout`.
     pub async fn body(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, Failure> {
-        let Some((index, framing, keep_alive)) = self.current.take() else {
-            return Ok(Vec::new());
+        let (index, framing, keep_alive) = match self.current.take() {
+            None => return Ok(Vec::new()),
+            Some(Current::H2(stream, index, close)) => {
+                let result = Box::pin(with_timeout(timeout, read_h2_body(stream))).await;
+                if close || result.is_err() {
+                    self.h2.swap_remove(index);
+                }
+                return result;
+            }
+            Some(Current::H1(index, framing, keep_alive)) => (index, framing, keep_alive),
         };
         let reading = read_body(&mut self.open[index].stream, &mut self.buf, framing);
         let result = match timeout {
@@ -389,7 +463,7 @@ impl Connections {
         port: u16,
         run_tls: &Arc<rustls::ClientConfig>,
         static_hosts: &[(String, Vec<std::net::IpAddr>)],
-    ) -> Result<Stream, Failure> {
+    ) -> Result<Connected, Failure> {
         let addresses: Vec<std::net::SocketAddr> = match static_hosts
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(host))
@@ -428,7 +502,7 @@ impl Connections {
         };
         let _ = stream.set_nodelay(true);
         if !https {
-            return Ok(Stream::Plain(stream));
+            return Ok(Connected::H1(Stream::Plain(stream)));
         }
         let config = self
             .tls
@@ -451,8 +525,190 @@ impl Connections {
             .map_err(|e| {
                 Failure::connecting(Some(e.kind()), format!("TLS handshake failed: {e}"))
             })?;
-        Ok(Stream::Tls(Box::new(tls)))
+        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+            return Ok(Connected::H2(Box::new(tls)));
+        }
+        Ok(Connected::H1(Stream::Tls(Box::new(tls))))
     }
+
+    /// Starts HTTP/2 on a TLS connection whose server chose `h2`; returns its index in `h2`.
+    async fn open_h2(
+        &mut self,
+        tls: Box<tokio_rustls::client::TlsStream<TcpStream>>,
+        host: String,
+        port: u16,
+    ) -> Result<usize, Failure> {
+        // hyper's windows: the 64 KB default costs a round trip per 64 KB of a large body.
+        let (send, connection) = h2::client::Builder::new()
+            .enable_push(false)
+            .initial_window_size(2 * 1024 * 1024)
+            .initial_connection_window_size(5 * 1024 * 1024)
+            .handshake::<_, Bytes>(tls)
+            .await
+            .map_err(|e| h2_failure(&e))?;
+        let task = tokio::spawn(async move {
+            // Its errors reach the streams that use it.
+            let _ = connection.await;
+        });
+        self.h2.push(H2Connection {
+            host,
+            port,
+            send,
+            task,
+        });
+        Ok(self.h2.len() - 1)
+    }
+
+    /// Sends `request` as a stream of the HTTP/2 connection `index` and reads the response head.
+    /// A failure drops the connection; one that the server had already closed (`GOAWAY`, or a
+    /// closed socket) is stale, so an idempotent request goes once more on a new connection.
+    async fn send_h2(
+        &mut self,
+        index: usize,
+        url: &url::Url,
+        request: &Request<'_>,
+        connect: Duration,
+        response_timeout: Option<Duration>,
+    ) -> Result<Response, Failure> {
+        let outgoing = h2_request(url, request.head)?;
+        let send = self.h2[index].send.clone();
+        let exchanging = async move {
+            let mut send = send.ready().await.map_err(|e| (h2_failure(&e), true))?;
+            let end = request.body.is_empty();
+            let (response, mut body) = send
+                .send_request(outgoing, end)
+                .map_err(|e| (h2_failure(&e), true))?;
+            if !end {
+                send_h2_body(&mut body, request.body)
+                    .await
+                    .map_err(|e| (h2_failure(&e), false))?;
+            }
+            response.await.map_err(|e| (h2_failure(&e), false))
+        };
+        let result = match response_timeout {
+            Some(limit) => tokio::time::timeout(limit, exchanging)
+                .await
+                .unwrap_or_else(|_| Err((Failure::timeout(false), false))),
+            None => exchanging.await,
+        };
+        match result {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                self.current = Some(Current::H2(body, index, request.close));
+                Ok(Response {
+                    head: Head {
+                        status: parts.status,
+                        version: http::Version::HTTP_2,
+                        reason: None,
+                        headers: parts.headers,
+                    },
+                    connect,
+                })
+            }
+            Err((mut failure, before_stream)) => {
+                self.h2.swap_remove(index);
+                failure.stale = before_stream && connect.is_zero();
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// A new connection: HTTP/1.1, or a TLS stream whose server chose HTTP/2.
+enum Connected {
+    H1(Stream),
+    H2(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// `future`, failed as a read timeout when it takes longer than `limit`.
+async fn with_timeout<T>(
+    limit: Option<Duration>,
+    future: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future)
+            .await
+            .unwrap_or_else(|_| Err(Failure::timeout(false))),
+        None => future.await,
+    }
+}
+
+/// An HTTP/2 error in the terms of the error mapping.
+fn h2_failure(error: &h2::Error) -> Failure {
+    match error.get_io() {
+        Some(io) => Failure::io(io),
+        None => Failure::protocol(format!("HTTP/2: {error}")),
+    }
+}
+
+/// Headers that belong to an HTTP/1.1 connection and are not sent over HTTP/2 (RFC 9113
+/// §8.2.2); `Host` becomes the `:authority`.
+pub const H1_ONLY: [&str; 7] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+];
+
+/// The HTTP/2 request for an HTTP/1.1 request head written by the caller: the same method,
+/// target and headers, in the same order, but the connection-specific ones.
+fn h2_request(url: &url::Url, head: &[u8]) -> Result<http::Request<()>, Failure> {
+    let mut parsed_headers = [httparse::EMPTY_HEADER; 128];
+    let mut parsed = httparse::Request::new(&mut parsed_headers);
+    let invalid =
+        |what: &dyn std::fmt::Display| Failure::protocol(format!("invalid request: {what}"));
+    parsed.parse(head).map_err(|e| invalid(&e))?;
+    let (Some(method), Some(target)) = (parsed.method, parsed.path) else {
+        return Err(invalid(&"incomplete head"));
+    };
+    let authority = parsed
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+        .unwrap_or_else(|| url.authority().to_string());
+    let uri = format!("https://{authority}{target}");
+    let mut builder = http::Request::builder().method(method).uri(uri.as_str());
+    for header in parsed.headers.iter() {
+        let name = header.name.to_ascii_lowercase();
+        if H1_ONLY.contains(&name.as_str()) && !(name == "te" && header.value == b"trailers") {
+            continue;
+        }
+        builder = builder.header(name, header.value);
+    }
+    builder.body(()).map_err(|e| invalid(&e))
+}
+
+/// Sends a request body as the stream's flow-control windows allow.
+async fn send_h2_body(stream: &mut h2::SendStream<Bytes>, body: &[u8]) -> Result<(), h2::Error> {
+    let mut rest = Bytes::copy_from_slice(body);
+    while !rest.is_empty() {
+        stream.reserve_capacity(rest.len());
+        let granted = match std::future::poll_fn(|cx| stream.poll_capacity(cx)).await {
+            Some(granted) => granted?,
+            None => return Err(h2::Error::from(h2::Reason::CANCEL)),
+        };
+        if granted == 0 {
+            continue;
+        }
+        let chunk = rest.split_to(granted.min(rest.len()));
+        stream.send_data(chunk, rest.is_empty())?;
+    }
+    Ok(())
+}
+
+/// Reads an HTTP/2 response body, giving its window back as it goes.
+async fn read_h2_body(mut stream: h2::RecvStream) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.data().await {
+        let chunk = chunk.map_err(|e| h2_failure(&e))?;
+        body.extend_from_slice(&chunk);
+        let _ = stream.flow_control().release_capacity(chunk.len());
+    }
+    Ok(body)
 }
 
 /// Writes the request and reads the response head (skipping interim `1xx` responses).

@@ -282,9 +282,10 @@ pub struct ProxyError {
     pub value: String,
 }
 
-/// The run's TLS client configuration: TLS 1.2 and 1.3, HTTP/1.1 by ALPN, and either the Mozilla
-/// roots (`--verify-tls`) or, as JMeter does, any certificate.
-pub fn tls_config(verify: bool) -> Result<rustls::ClientConfig, rustls::Error> {
+/// The run's TLS client configuration: TLS 1.2 and 1.3, HTTP/1.1 by ALPN as JMeter's HttpClient
+/// 4 offers (also `h2` first with `http2`: `rmeter.http2=true`), and either the Mozilla roots
+/// (`--verify-tls`) or, as JMeter does, any certificate.
+pub fn tls_config(verify: bool, http2: bool) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -299,7 +300,11 @@ pub fn tls_config(verify: bool) -> Result<rustls::ClientConfig, rustls::Error> {
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
             .with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(config)
 }
 
@@ -477,9 +482,24 @@ pub struct Exchange {
     pub sent_bytes: u64,
     pub location: Option<String>,
     pub status: u16,
+    /// The response came over HTTP/2 (`rmeter.http2`).
+    pub http2: bool,
 }
 
 impl Exchange {
+    /// The status line and headers, as JMeter's `responseHeaders` records them; empty when no
+    /// response came.
+    pub fn response_head(&self) -> String {
+        if self.status == 0 {
+            return String::new();
+        }
+        let version = if self.http2 { "HTTP/2.0" } else { "HTTP/1.1" };
+        format!(
+            "{version} {} {}\n{}",
+            self.code, self.message, self.response_headers
+        )
+    }
+
     /// An exchange with nothing received yet (or only `body`, for an error text).
     pub fn empty(url: String, start_ms: i64, body: Vec<u8>) -> Exchange {
         Exchange {
@@ -503,6 +523,7 @@ impl Exchange {
             sent_bytes: 0,
             location: None,
             status: 0,
+            http2: false,
         }
     }
 }
@@ -580,6 +601,8 @@ impl UserHttp {
             // each JMeter thread has its own SSL context.
             let mut config = (**tls).clone();
             config.resumption = rustls::client::Resumption::in_memory_sessions(8);
+            // The proxied path speaks HTTP/1.1 only, whatever the run offers directly.
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
             if let Some(key) = self.direct.client_cert() {
                 config.client_auth_cert_resolver =
                     Arc::new(super::keystore::FixedClientCert(key.clone()));
@@ -713,6 +736,19 @@ impl UserHttp {
         };
         exchange.latency = start.elapsed();
         exchange.connect = connect;
+        if version == hyper::http::Version::HTTP_2 {
+            exchange.http2 = true;
+            // HTTP/2 has no connection headers, and the Host is the :authority.
+            exchange.request_headers = exchange
+                .request_headers
+                .lines()
+                .filter(|line| {
+                    let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+                    !super::direct::H1_ONLY.contains(&name.as_str())
+                })
+                .flat_map(|line| [line, "\n"])
+                .collect();
+        }
         exchange.status = status.as_u16();
         exchange.code = status.as_str().to_string();
         // hyper keeps the server's reason phrase when it is not the canonical one.

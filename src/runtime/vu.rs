@@ -1389,12 +1389,7 @@ impl VirtualUser {
             (sub.grp_threads, sub.all_threads) = (sample.grp_threads, sample.all_threads);
         }
         let body = String::from_utf8_lossy(&exchange.body);
-        let status_line = if exchange.status > 0 {
-            format!("HTTP/1.1 {} {}\n", exchange.code, exchange.message)
-        } else {
-            String::new()
-        };
-        let response_headers = format!("{status_line}{}", exchange.response_headers);
+        let response_headers = exchange.response_head();
         // Extractors scoped to sub-samples read them depth-first, from their kept details.
         let mut sub_texts: Vec<[String; 6]> = Vec::new();
         if self.keep_sub_details {
@@ -3159,14 +3154,7 @@ fn exchange_details(
     url: &url::Url,
     body: Option<&[u8]>,
 ) -> Box<Details> {
-    let response_headers = if exchange.status > 0 {
-        format!(
-            "HTTP/1.1 {} {}\n{}",
-            exchange.code, exchange.message, exchange.response_headers
-        )
-    } else {
-        String::new()
-    };
+    let response_headers = exchange.response_head();
     let query_string = match body {
         Some(body) => String::from_utf8_lossy(body).into_owned(),
         None => url.query().unwrap_or("").to_string(),

@@ -57,6 +57,19 @@ pub enum AssertionKind {
     WellFormedXml,
     JmesPath(JmesPathAssertion),
     Compare(CompareAssertion),
+    Html(HtmlAssertion),
+}
+
+/// HTML Assertion: Tidy's error and warning counts against the thresholds (see
+/// `runtime::tidy`).
+#[derive(Debug)]
+pub struct HtmlAssertion {
+    pub error_threshold: i64,
+    pub warning_threshold: i64,
+    /// Warnings are counted and reported but do not fail the sample.
+    pub errors_only: bool,
+    /// Format XML (2): tags nest as written, no HTML rules.
+    pub xml: bool,
 }
 
 /// Compare Assertion: each response of a user is compared with the previous ones since the
@@ -159,6 +172,23 @@ pub struct JsonPathAssertion {
     pub is_regex: bool,
 }
 
+/// JMeter reads the thresholds and format as longs; a JMX value that is not one counts as 0.
+fn html_assertion(p: &mut Props<'_, '_>) -> HtmlAssertion {
+    let long = |p: &Props<'_, '_>, name: &str| p.text(name).trim().parse::<i64>().unwrap_or(0);
+    if !p.text("html_assertion_filename").trim().is_empty() {
+        p.unsupported_option(
+            "html_assertion_filename",
+            "rmeter counts Tidy's errors and warnings but does not write Tidy's report",
+        );
+    }
+    HtmlAssertion {
+        error_threshold: long(p, "html_assertion_error_threshold"),
+        warning_threshold: long(p, "html_assertion_warning_threshold"),
+        errors_only: p.bool("html_assertion_errorsonly", false),
+        xml: long(p, "html_assertion_format") == 2,
+    }
+}
+
 pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
     let kind = match p.element.testclass.as_str() {
         "ResponseAssertion" => AssertionKind::Response(response_assertion(p)?),
@@ -182,6 +212,7 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
             is_regex: p.bool("ISREGEX", true),
         }),
         "CompareAssertion" => AssertionKind::Compare(compare_assertion(p)?),
+        "HTMLAssertion" => AssertionKind::Html(html_assertion(p)),
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
     // The JSON, JMESPath, MD5 and XML assertions are not scoped in JMeter.

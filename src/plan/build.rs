@@ -834,6 +834,7 @@ impl Walk<'_> {
             | "XMLAssertion"
             | "JMESPathAssertion"
             | "CompareAssertion"
+            | "HTMLAssertion"
             | ATLANTBH_JSON_PATH_ASSERTION => {
                 if let Some(assertion) =
                     super::assertion::assertion(&mut self.b.props(element, &path))

@@ -24,6 +24,7 @@ mod query;
 mod shaping;
 mod tcp;
 mod text_files;
+pub mod tidy;
 mod vu;
 
 use std::path::PathBuf;

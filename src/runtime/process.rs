@@ -427,6 +427,7 @@ pub fn assert(
         AssertionKind::WellFormedXml => query::xml_assert(response),
         AssertionKind::JmesPath(j) => query::jmespath_assert(j, response, ctx),
         AssertionKind::Compare(c) => compare(c, sample.elapsed, response, ctx),
+        AssertionKind::Html(h) => Verdict::failed_if(html_check(h, response)),
         // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
         AssertionKind::JsonPath(json) => match json_path_check(json, response, ctx) {
             Some(message) => Verdict::failure(message),
@@ -786,6 +787,29 @@ fn json_path_evaluate(
             "Value in json path '{path}' expected to be '{expected}', but found '{found}'"
         ))
     }
+}
+
+/// HTML Assertion: fails when Tidy counts more errors than allowed, or (unless errors only)
+/// more warnings; the message is JMeter 5.6's.
+fn html_check(
+    h: &crate::plan::assertion::HtmlAssertion,
+    response: &Response<'_>,
+) -> Option<String> {
+    if response.body.is_empty() {
+        return Some("Response was null".into());
+    }
+    let counts = super::tidy::tidy_counts(response.body, h.xml);
+    let (errors, warnings) = (counts.errors as i64, counts.warnings as i64);
+    let fails = errors > h.error_threshold || (!h.errors_only && warnings > h.warning_threshold);
+    fails.then(|| {
+        format!(
+            "Tidy Parser errors: {} (allowed {}) Tidy Parser warnings: {} (allowed {})",
+            grouped(errors),
+            grouped(h.error_threshold),
+            grouped(warnings),
+            grouped(h.warning_threshold)
+        )
+    })
 }
 
 /// A number as `java.text.MessageFormat` prints it: with thousands separators.

@@ -58,6 +58,20 @@ pub enum AssertionKind {
     JmesPath(JmesPathAssertion),
     Compare(CompareAssertion),
     Html(HtmlAssertion),
+    XmlSchema(XmlSchemaAssertion),
+}
+
+/// XML Schema Assertion: the response validated against an XSD (see `runtime::xsd`).
+#[derive(Debug)]
+pub struct XmlSchemaAssertion {
+    /// `xmlschema_assertion_filename`, relative to the working directory as in JMeter.
+    pub file: Template,
+    /// The schema of a constant file name, read once at build (JMeter reads it per sample).
+    pub schema: Option<
+        std::sync::Arc<
+            Result<crate::runtime::xsd::schema::Schema, crate::runtime::xsd::schema::SchemaError>,
+        >,
+    >,
 }
 
 /// HTML Assertion: Tidy's error and warning counts against the thresholds (see
@@ -189,6 +203,25 @@ fn html_assertion(p: &mut Props<'_, '_>) -> HtmlAssertion {
     }
 }
 
+/// A constant schema name is read and compiled here, so that `rmeter check` reports what it
+/// cannot validate; a missing or invalid schema is reported by each sample, as in JMeter.
+fn xml_schema_assertion(p: &mut Props<'_, '_>) -> XmlSchemaAssertion {
+    use crate::runtime::xsd::schema::{self, SchemaError};
+    let file = p.template("xmlschema_assertion_filename");
+    let schema = file.as_literal().filter(|f| !f.is_empty()).map(|name| {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let loaded = schema::load(name, &cwd);
+        if let Err(SchemaError::Unsupported(what)) = &loaded {
+            p.unsupported_option(
+                "xmlschema_assertion_filename",
+                &format!("the schema {name} uses {what}, which rmeter does not validate"),
+            );
+        }
+        std::sync::Arc::new(loaded)
+    });
+    XmlSchemaAssertion { file, schema }
+}
+
 pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
     let kind = match p.element.testclass.as_str() {
         "ResponseAssertion" => AssertionKind::Response(response_assertion(p)?),
@@ -213,6 +246,7 @@ pub fn assertion(p: &mut Props<'_, '_>) -> Option<Assertion> {
         }),
         "CompareAssertion" => AssertionKind::Compare(compare_assertion(p)?),
         "HTMLAssertion" => AssertionKind::Html(html_assertion(p)),
+        "XMLSchemaAssertion" => AssertionKind::XmlSchema(xml_schema_assertion(p)),
         _ => AssertionKind::JsonPath(json_path_assertion(p)?),
     };
     // The JSON, JMESPath, MD5 and XML assertions are not scoped in JMeter.

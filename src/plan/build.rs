@@ -835,6 +835,7 @@ impl Walk<'_> {
             | "JMESPathAssertion"
             | "CompareAssertion"
             | "HTMLAssertion"
+            | "XMLSchemaAssertion"
             | ATLANTBH_JSON_PATH_ASSERTION => {
                 if let Some(assertion) =
                     super::assertion::assertion(&mut self.b.props(element, &path))

@@ -150,7 +150,7 @@ pub const KINDS: &[Kind] = &[
     kind("MD5HexAssertion", Assertion, Runs, "the MD5 of the body as text (UTF-8, invalid bytes replaced)"),
     kind("XMLAssertion", Assertion, Runs, "well-formed XML without a DOCTYPE; the common Xerces messages (prolog, premature end, unterminated element, trailing content), others worded by rmeter"),
     kind("CompareAssertion", Assertion, Runs, "each response of a user is compared with the earlier ones since its controller's iteration began: content after the `stringsToSkip` substitutions (literal, as with JMeter's default ORO engine) and elapsed time"),
-    kind("XMLSchemaAssertion", Assertion, Unsupported, "XML Schema validation is not supported yet"),
+    kind("XMLSchemaAssertion", Assertion, Runs, "XSD 1.0 validation with Xerces' messages and positions (first error, as JMeter); identity constraints, substitution groups, redefine and http: schemas are reported unsupported"),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),
     kind("kg.apc.jmeter.samplers.DummySampler", Sampler, Runs, "jmeter-plugins Dummy Sampler: code, message, data, response time (waited when \"waiting\" is set), latency, connect, URL and result class from its settings"),
     kind("SystemSampler", Sampler, Runs, "OS Process Sampler: runs the program the plan names (it trusts the plan, as JMeter does), with arguments, environment, working directory, timeout, stdin/stdout/stderr files; the exit code is the response code, stdout the response"),

@@ -26,6 +26,7 @@ mod tcp;
 mod text_files;
 pub mod tidy;
 mod vu;
+pub mod xsd;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};

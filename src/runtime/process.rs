@@ -428,6 +428,7 @@ pub fn assert(
         AssertionKind::JmesPath(j) => query::jmespath_assert(j, response, ctx),
         AssertionKind::Compare(c) => compare(c, sample.elapsed, response, ctx),
         AssertionKind::Html(h) => Verdict::failed_if(html_check(h, response)),
+        AssertionKind::XmlSchema(x) => xml_schema_check(x, response, ctx),
         // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
         AssertionKind::JsonPath(json) => match json_path_check(json, response, ctx) {
             Some(message) => Verdict::failure(message),
@@ -786,6 +787,38 @@ fn json_path_evaluate(
         Err(format!(
             "Value in json path '{path}' expected to be '{expected}', but found '{found}'"
         ))
+    }
+}
+
+/// XML Schema Assertion: a validity or well-formedness error sets the error flag (JMeter's
+/// error handler), a missing body or file name the failure flag; a warning passes with its
+/// message.
+fn xml_schema_check(
+    x: &crate::plan::assertion::XmlSchemaAssertion,
+    response: &Response<'_>,
+    ctx: &mut dyn Context,
+) -> Verdict {
+    if response.body.is_empty() {
+        return Verdict::failure("Response was null".into());
+    }
+    let outcome = match &x.schema {
+        Some(schema) => super::xsd::validate(response.body, schema),
+        None => {
+            let name = x.file.render(ctx);
+            if name.is_empty() {
+                return Verdict::failure("FileName is required".into());
+            }
+            let cwd = std::env::current_dir().unwrap_or_default();
+            super::xsd::validate(response.body, &super::xsd::schema::load(&name, &cwd))
+        }
+    };
+    match outcome {
+        Ok(warning) => Verdict::pass(warning),
+        Err(message) => Verdict {
+            failure: false,
+            error: true,
+            message: Some(message),
+        },
     }
 }
 

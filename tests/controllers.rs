@@ -193,6 +193,101 @@ async fn shared_throughput_controller_counts_executions_over_all_users() {
     assert_eq!((count("limited"), count("always")), (5, 12));
 }
 
+/// "Ignore sub-controller blocks" over other child controllers, one sampler per visit, as
+/// JMeter 5.6 pulls them: If and Once Only keep their place; Loop, While and ForEach are rewound
+/// at every visit (they give the first sampler of a fresh pass); a nested Interleave gives one
+/// sampler by itself; a child with nothing to give ends the user (JMeter's thread dies of a
+/// `StackOverflowError` there). The sequences are the JMeter 2.13 oracle's, with JMeter 5's
+/// rewinding of Loop, While and ForEach Controllers back-ported (`LoopIterationListener`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleave_steps_through_other_controllers() {
+    let s = |class: &str, props: &str, children: &str| controller(class, "X", props, children);
+    let bc = java("B", 0) + &java("C", 0);
+    let loops = |n: u32| {
+        format!(
+            r#"<stringProp name="LoopController.loops">{n}</stringProp><boolProp name="LoopController.continue_forever">true</boolProp>"#
+        )
+    };
+    let condition = |c: &str| {
+        format!(
+            r#"<stringProp name="IfController.condition">{c}</stringProp><boolProp name="IfController.useExpression">true</boolProp>"#
+        )
+    };
+    let while_ =
+        |c: &str| format!(r#"<stringProp name="WhileController.condition">{c}</stringProp>"#);
+    let foreach = r#"<stringProp name="ForeachController.inputVal">in</stringProp><stringProp name="ForeachController.returnVal">out</stringProp><boolProp name="ForeachController.useSeparator">true</boolProp>"#;
+    let variables = r#"<Arguments testclass="Arguments" testname="vars"><collectionProp name="Arguments.arguments">
+  <elementProp name="in_1" elementType="Argument"><stringProp name="Argument.name">in_1</stringProp><stringProp name="Argument.value">x</stringProp></elementProp>
+  <elementProp name="in_2" elementType="Argument"><stringProp name="Argument.name">in_2</stringProp><stringProp name="Argument.value">y</stringProp></elementProp>
+</collectionProp></Arguments><hashTree/>"#;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "loop",
+            s("LoopController", &loops(2), &bc),
+            "A B D A B D A B D",
+        ),
+        (
+            "if true",
+            s("IfController", &condition("true"), &bc),
+            "A B D A C D A B D",
+        ),
+        (
+            "if false",
+            s("IfController", &condition("false"), &java("B", 0)),
+            "A",
+        ),
+        (
+            "once only",
+            s("OnceOnlyController", "", &bc),
+            "A B D A C D A",
+        ),
+        (
+            "while",
+            s("WhileController", &while_("true"), &bc),
+            "A B D A B D A B D",
+        ),
+        (
+            "foreach",
+            s("ForeachController", foreach, &java("B-${out}", 0)),
+            "A B-x D A B-x D A B-x D",
+        ),
+        (
+            "nested",
+            s(
+                "InterleaveControl",
+                r#"<intProp name="InterleaveControl.style">1</intProp>"#,
+                &bc,
+            ),
+            "A B D A C D A B D",
+        ),
+    ];
+    for (name, child, expected) in cases {
+        let children = java("A", 0) + &child + &java("D", 0);
+        let rows = run(&plan(
+            1,
+            9,
+            &(variables.to_string() + &controller("InterleaveControl", "I", "", &children)),
+        ))
+        .await;
+        let label = column(&rows, "label");
+        let got: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+        assert_eq!(got.join(" "), expected, "{name}");
+    }
+    // Two controllers: the Simple keeps its place, the Loop starts afresh at every visit.
+    let children = controller("GenericController", "S", "", &bc)
+        + &s("LoopController", &loops(2), &(java("E", 0) + &java("F", 0)))
+        + &java("D", 0);
+    let rows = run(&plan(
+        1,
+        7,
+        &controller("InterleaveControl", "I", "", &children),
+    ))
+    .await;
+    let label = column(&rows, "label");
+    let got: Vec<&str> = rows[1..].iter().map(|r| r[label].as_str()).collect();
+    assert_eq!(got.join(" "), "B E D C E D B");
+}
+
 #[test]
 fn what_cannot_run_is_reported_with_its_place() {
     // "Ignore sub-controller blocks" (style 0, also when missing) over a controller child.
@@ -203,10 +298,15 @@ fn what_cannot_run_is_reported_with_its_place() {
             "InterleaveControl",
             "I",
             "",
-            &controller("LoopController", "Block", "", &java("x", 0)),
+            &controller(
+                "LoopController",
+                "Block",
+                "",
+                &controller("GenericController", "Inner", "", &java("x", 0)),
+            ),
         ),
     );
-    // Only Simple Controllers of samplers can be stepped through one sampler at a time.
+    // Only controllers of samplers can be stepped through one sampler at a time.
     assert_reported(
         &interleave,
         "Controllers › Users › I",

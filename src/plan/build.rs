@@ -1096,9 +1096,9 @@ impl Walk<'_> {
     }
 
     /// "Ignore sub-controller blocks" (`InterleaveControl.style` 0, also when missing) takes one
-    /// sampler at a time out of a child controller. rmeter does so for Simple Controllers whose
-    /// children are samplers; other controller children are refused with this style. Returns
-    /// whether a child controller is stepped through that way.
+    /// sampler at a time out of a child controller. rmeter does so for the controllers of
+    /// [`STEPPABLE`] whose children are samplers; other controller children are refused with this
+    /// style. Returns whether a child controller is stepped through that way.
     fn interleave_style(
         &mut self,
         element: &Element,
@@ -1117,7 +1117,7 @@ impl Walk<'_> {
             return false;
         }
         let steppable = controllers.iter().all(|c| {
-            c.testclass == "GenericController"
+            STEPPABLE.contains(&c.testclass.as_str())
                 && c.children
                     .iter()
                     .filter(|g| g.enabled)
@@ -1129,7 +1129,7 @@ impl Walk<'_> {
                 DiagnosticKind::UnsupportedOption {
                     prop: "InterleaveControl.style".into(),
                     why: format!(
-                        "`{style}` (ignore sub-controller blocks) is supported for Simple Controller children that hold samplers only; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
+                        "`{style}` (ignore sub-controller blocks) is supported for child Simple, If, Once Only, Loop, While, ForEach, Interleave and Random Controllers that hold samplers only; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
                     ),
                 },
             );
@@ -1510,6 +1510,19 @@ impl Env for StartupContext<'_> {
         crate::clock::utc_offset_seconds()
     }
 }
+
+/// The child controllers an Interleave with "ignore sub-controller blocks" takes one sampler at a
+/// time from (when they hold samplers only); see `Vu::step`.
+const STEPPABLE: [&str; 8] = [
+    "GenericController",
+    "IfController",
+    "OnceOnlyController",
+    "LoopController",
+    "WhileController",
+    "ForeachController",
+    "InterleaveControl",
+    "RandomController",
+];
 
 #[cfg(test)]
 mod tests {

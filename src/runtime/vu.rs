@@ -986,7 +986,7 @@ impl VirtualUser {
             let i = self.controllers[slot].position as usize % n;
             let before = self.samplers_run;
             let flow = match &controller.children[i] {
-                Node::Controller(child) if ignore_sub => self.step(child).await,
+                Node::Controller(child) if ignore_sub => self.step(controller, child).await,
                 _ => self.run_nodes(&controller.children[i..=i]).await,
             };
             self.controllers[slot].position = if random {
@@ -1004,21 +1004,114 @@ impl VirtualUser {
         Flow::Next
     }
 
-    /// The next child of a Simple Controller that an Interleave steps through one sampler at a
-    /// time; its iteration (and hooks) starts again with its first child.
-    async fn step(&mut self, child: &Controller) -> Flow {
+    /// The next sampler of a child controller that an Interleave with "ignore sub-controller
+    /// blocks" takes one sampler at a time (the build allows children of samplers only), as
+    /// JMeter 5.6 pulls it:
+    /// - Simple, If and Once Only Controllers keep their place between visits; their pass (an
+    ///   If's condition, a Once Only's only pass, their hooks) starts again with the first child;
+    /// - Loop, While and ForEach Controllers are iteration listeners of the Interleave, rewound at
+    ///   every visit: each visit runs the first sampler of a fresh first pass;
+    /// - an Interleave or Random Controller gives one sampler per visit by itself.
+    ///
+    /// A child with no sampler to give is asked again and again by JMeter until its thread dies
+    /// of a `StackOverflowError`; this user stops there, with an error.
+    async fn step(&mut self, interleave: &Controller, child: &Controller) -> Flow {
         let len = child.children.len();
         if len == 0 {
             return Flow::Next;
         }
         let at = self.controllers[child.slot].position as usize % len;
-        if at == 0 {
+        let pass_starts = at == 0;
+        match &child.kind {
+            ControllerKind::Interleave { .. } => return self.run_controller(child).await,
+            ControllerKind::Loop {
+                loops,
+                idx_var,
+                once_per_thread,
+            } => {
+                let count: i64 = loops.render(self).trim().parse().unwrap_or(0);
+                let used = *once_per_thread && self.once_done[child.slot];
+                if count == 0 || used {
+                    return self.interleave_dead_end(interleave, child);
+                }
+                self.once_done[child.slot] = true;
+                return self.first_of_fresh_pass(child, *idx_var).await;
+            }
+            ControllerKind::While { condition, idx_var } => {
+                let enter = match condition.as_literal().map(str::trim) {
+                    Some("") => true,
+                    Some(text) if text.eq_ignore_ascii_case("LAST") => self.last_ok(),
+                    _ => !condition.render(self).trim().eq_ignore_ascii_case("false"),
+                };
+                if !enter {
+                    return self.interleave_dead_end(interleave, child);
+                }
+                return self.first_of_fresh_pass(child, *idx_var).await;
+            }
+            ControllerKind::ForEach(spec) => {
+                let prefix = spec.input_prefix.render(self);
+                let return_var = spec.return_var.render(self);
+                let separator = if spec.separator { "_" } else { "" };
+                let start = spec
+                    .start
+                    .as_ref()
+                    .map_or(0, |t| t.render(self).parse::<i64>().unwrap_or(0));
+                let end = spec
+                    .end
+                    .as_ref()
+                    .map_or(i64::MAX, |t| t.render(self).parse::<i64>().unwrap_or(0));
+                let name = format!("{prefix}{separator}{}", start + 1);
+                let value = self.var_by_name(&name).map(str::to_string);
+                let Some(value) = value.filter(|_| start < end) else {
+                    return self.interleave_dead_end(interleave, child);
+                };
+                self.set_var(&return_var, value);
+                return self.first_of_fresh_pass(child, spec.idx_var).await;
+            }
+            ControllerKind::If {
+                condition,
+                use_expression,
+                evaluate_all,
+            } if (pass_starts || *evaluate_all)
+                && !self.if_condition(condition, *use_expression, &child.name) =>
+            {
+                self.controllers[child.slot].position = 0;
+                return self.interleave_dead_end(interleave, child);
+            }
+            ControllerKind::OnceOnly
+                if pass_starts && std::mem::replace(&mut self.once_done[child.slot], true) =>
+            {
+                return self.interleave_dead_end(interleave, child);
+            }
+            _ => {}
+        }
+        if pass_starts {
             if let Some(flow) = self.fire_hooks(child) {
                 return flow;
             }
         }
         self.controllers[child.slot].position = ((at + 1) % len) as u32;
         self.run_nodes(&child.children[at..=at]).await
+    }
+
+    /// A loop controller's first pass begins (index 0, its hooks) and runs its first child.
+    async fn first_of_fresh_pass(&mut self, child: &Controller, idx_var: VarId) -> Flow {
+        self.vars.slots[idx_var.0 as usize] = Some("0".into());
+        if let Some(flow) = self.fire_hooks(child) {
+            return flow;
+        }
+        self.run_nodes(&child.children[..1]).await
+    }
+
+    /// JMeter's thread ends with a `StackOverflowError` when a child of an Interleave with
+    /// "ignore sub-controller blocks" gives no sampler; this user ends there too.
+    fn interleave_dead_end(&mut self, interleave: &Controller, child: &Controller) -> Flow {
+        tracing::error!(
+            controller = %interleave.name,
+            child = %child.name,
+            "the child controller gives no sampler to an Interleave that ignores sub-controller blocks: JMeter's thread ends here (StackOverflowError), and so does this user"
+        );
+        Flow::StopThread
     }
 
     /// JMeter's Throughput Controller decision, taken when its parent starts an iteration:

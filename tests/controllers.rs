@@ -194,7 +194,9 @@ async fn shared_throughput_controller_counts_executions_over_all_users() {
 }
 
 /// "Ignore sub-controller blocks" over other child controllers, one sampler per visit, as
-/// JMeter 5.6 pulls them: If and Once Only keep their place; Loop, While and ForEach are rewound
+/// JMeter 5.6 pulls them: If, Once Only and Transaction keep their place (a transaction is
+/// reported at the visit after its last child, a parent sample being that visit's only sample,
+/// written with its sub-results); Loop, While and ForEach are rewound
 /// at every visit (they give the first sampler of a fresh pass); a nested Interleave gives one
 /// sampler by itself; a child with nothing to give ends the user (JMeter's thread dies of a
 /// `StackOverflowError` there). The sequences are the JMeter 2.13 oracle's, with JMeter 5's
@@ -252,6 +254,20 @@ async fn interleave_steps_through_other_controllers() {
             "A B-x D A B-x D A B-x D",
         ),
         (
+            "transaction",
+            s("TransactionController", "", &bc),
+            "A B D A C D A X B D A C D A",
+        ),
+        (
+            "transaction with parent",
+            s(
+                "TransactionController",
+                r#"<boolProp name="TransactionController.parent">true</boolProp>"#,
+                &bc,
+            ),
+            "A D A D A X B C D A D A",
+        ),
+        (
             "nested",
             s(
                 "InterleaveControl",
@@ -263,9 +279,14 @@ async fn interleave_steps_through_other_controllers() {
     ];
     for (name, child, expected) in cases {
         let children = java("A", 0) + &child + &java("D", 0);
+        let visits = if name.starts_with("transaction") {
+            13
+        } else {
+            9
+        };
         let rows = run(&plan(
             1,
-            9,
+            visits,
             &(variables.to_string() + &controller("InterleaveControl", "I", "", &children)),
         ))
         .await;

@@ -1129,7 +1129,7 @@ impl Walk<'_> {
                 DiagnosticKind::UnsupportedOption {
                     prop: "InterleaveControl.style".into(),
                     why: format!(
-                        "`{style}` (ignore sub-controller blocks) is supported for child Simple, If, Once Only, Loop, While, ForEach, Interleave and Random Controllers that hold samplers only; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
+                        "`{style}` (ignore sub-controller blocks) is supported for child Simple, If, Once Only, Transaction, Loop, While, ForEach, Interleave and Random Controllers that hold samplers only; untick \"ignore sub-controller blocks\" (style 1) to run each child controller's whole pass per visit"
                     ),
                 },
             );
@@ -1513,8 +1513,9 @@ impl Env for StartupContext<'_> {
 
 /// The child controllers an Interleave with "ignore sub-controller blocks" takes one sampler at a
 /// time from (when they hold samplers only); see `Vu::step`.
-const STEPPABLE: [&str; 8] = [
+const STEPPABLE: [&str; 9] = [
     "GenericController",
+    "TransactionController",
     "IfController",
     "OnceOnlyController",
     "LoopController",

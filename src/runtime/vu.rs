@@ -128,6 +128,26 @@ struct TxFrame {
     subresults: Vec<Sample>,
 }
 
+impl TxFrame {
+    fn new(tx: &Arc<Transaction>, start_ms: i64) -> TxFrame {
+        TxFrame {
+            tx: tx.clone(),
+            start: Instant::now(),
+            start_ms,
+            count: 0,
+            failures: 0,
+            code: None,
+            bytes: 0,
+            sent_bytes: 0,
+            latency: 0,
+            connect: 0,
+            busy_ms: 0,
+            last_counts: (0, 0),
+            subresults: Vec::new(),
+        }
+    }
+}
+
 pub(super) struct VirtualUser {
     shared: Arc<Shared>,
     plan: Arc<Plan>,
@@ -158,6 +178,9 @@ pub(super) struct VirtualUser {
     csv_positions: Vec<usize>,
     last_sample_ok_var: Option<VarId>,
     tx_stack: Vec<TxFrame>,
+    /// Transaction Controllers an Interleave takes one sampler at a time from: open between
+    /// visits, by controller slot.
+    stepped_tx: Vec<(usize, TxFrame)>,
     sampler_name: String,
     stop_rx: watch::Receiver<u8>,
     /// Per-thread seeded generators of Random Variable elements, by call slot.
@@ -229,6 +252,7 @@ impl VirtualUser {
             csv_positions: vec![0; plan.csv_data_sets.len()],
             last_sample_ok_var: plan.vars.get("JMeterThread.last_sample_ok"),
             tx_stack: Vec::new(),
+            stepped_tx: Vec::new(),
             sampler_name: String::new(),
             stop_rx,
             stop_thread: false,
@@ -276,6 +300,7 @@ impl VirtualUser {
             csv_positions: self.csv_positions.clone(),
             last_sample_ok_var: self.last_sample_ok_var,
             tx_stack: Vec::new(),
+            stepped_tx: Vec::new(),
             sampler_name: String::new(),
             stop_rx: self.shared.stop.subscribe(),
             seeded: self.seeded.clone(),
@@ -820,21 +845,8 @@ impl VirtualUser {
                     {
                         return Flow::Next;
                     }
-                    self.tx_stack.push(TxFrame {
-                        tx: tx.clone(),
-                        start: Instant::now(),
-                        start_ms: self.shared.epoch.millis(),
-                        count: 0,
-                        failures: 0,
-                        code: None,
-                        bytes: 0,
-                        sent_bytes: 0,
-                        latency: 0,
-                        connect: 0,
-                        busy_ms: 0,
-                        last_counts: (0, 0),
-                        subresults: Vec::new(),
-                    });
+                    let frame = TxFrame::new(tx, self.shared.epoch.millis());
+                    self.tx_stack.push(frame);
                     let flow = match self.fire_hooks(controller) {
                         Some(flow) => flow,
                         None => self.run_nodes(&controller.children).await,
@@ -1024,6 +1036,7 @@ impl VirtualUser {
         let pass_starts = at == 0;
         match &child.kind {
             ControllerKind::Interleave { .. } => return self.run_controller(child).await,
+            ControllerKind::Transaction(tx) => return self.step_transaction(child, tx, at).await,
             ControllerKind::Loop {
                 loops,
                 idx_var,
@@ -1092,6 +1105,54 @@ impl VirtualUser {
         }
         self.controllers[child.slot].position = ((at + 1) % len) as u32;
         self.run_nodes(&child.children[at..=at]).await
+    }
+
+    /// One child of a Transaction Controller that an Interleave steps through. The transaction
+    /// stays open between visits; the visit after its last child reports it, as JMeter does:
+    /// without a parent sample, the row comes first and the next pass starts in the same visit;
+    /// with one, the parent sample (its children held as sub-results) is that visit's sample.
+    async fn step_transaction(
+        &mut self,
+        child: &Controller,
+        tx: &Arc<Transaction>,
+        at: usize,
+    ) -> Flow {
+        let open = self
+            .stepped_tx
+            .iter()
+            .position(|(slot, _)| *slot == child.slot);
+        let frame = match (at, open) {
+            (0, Some(i)) => {
+                let (_, frame) = self.stepped_tx.swap_remove(i);
+                let mut sample = self.transaction_sample(frame, false);
+                if tx.parent {
+                    self.assert_transaction(tx, &mut sample);
+                }
+                self.emit(sample).await;
+                if tx.parent {
+                    // The parent sample is what this visit gave.
+                    self.samplers_run += 1;
+                    return Flow::Next;
+                }
+                None
+            }
+            (_, Some(i)) => Some(self.stepped_tx.swap_remove(i).1),
+            (_, None) => None,
+        };
+        let frame = frame.unwrap_or_else(|| TxFrame::new(tx, self.shared.epoch.millis()));
+        self.tx_stack.push(frame);
+        if at == 0 {
+            if let Some(flow) = self.fire_hooks(child) {
+                self.tx_stack.pop();
+                return flow;
+            }
+        }
+        self.controllers[child.slot].position = ((at + 1) % child.children.len()) as u32;
+        let flow = self.run_nodes(&child.children[at..=at]).await;
+        if let Some(frame) = self.tx_stack.pop() {
+            self.stepped_tx.push((child.slot, frame));
+        }
+        flow
     }
 
     /// A loop controller's first pass begins (index 0, its hooks) and runs its first child.

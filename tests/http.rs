@@ -142,6 +142,31 @@ async fn global_proxy_and_non_proxy_hosts() {
         ("200", "true", ""),
         "{rows:?}"
     );
+    // reqwest, which carries proxied requests, adds `Accept: */*`; it is recorded as sent.
+    let args = rmeter::cli::RunArgs {
+        proxy_host: Some("127.0.0.1".into()),
+        proxy_port: Some(proxy.port().to_string()),
+        props: vec![
+            ("jmeter.save.saveservice.output_format".into(), "xml".into()),
+            (
+                "jmeter.save.saveservice.requestHeaders".into(),
+                "true".into(),
+            ),
+        ],
+        ..Default::default()
+    };
+    let xml_jtl = dir.path().join("out.xml");
+    support::run_with(&plan, &xml_jtl, args).await.unwrap();
+    let xml = std::fs::read_to_string(&xml_jtl).unwrap();
+    let recorded = xml.split("<requestHeader").nth(1).unwrap_or("");
+    assert!(
+        recorded
+            .split("</requestHeader>")
+            .next()
+            .unwrap_or("")
+            .contains("Accept: */*\n"),
+        "{xml}"
+    );
     // Exempted, the request goes to backend.invalid itself, which does not resolve.
     let rows = run(Some("localhost|*.invalid")).await;
     assert_eq!(rows[1][7], "false", "{rows:?}");

@@ -662,6 +662,13 @@ impl UserHttp {
                 request_headers.push('\n');
             }
         }
+        // reqwest, which carries proxied runs, adds `Accept: */*` after the request's headers
+        // when the plan sets none; it is recorded and counted as sent.
+        let via_reqwest = self.settings.proxy.is_some() || self.settings.tls.is_none();
+        if via_reqwest && !wire.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
+            request_headers.push_str("Accept: */*\n");
+            head_len += "Accept: */*\r\n".len();
+        }
         let body_len = out.body.as_ref().map_or(0, Vec::len);
         let target_len = out.url.path().len() + out.url.query().map_or(0, |q| q.len() + 1);
         let line_len = out.method.as_str().len() + 1 + target_len + " HTTP/1.1\r\n".len();

@@ -82,8 +82,8 @@ pub struct HtmlAssertion {
     pub warning_threshold: i64,
     /// Warnings are counted and reported but do not fail the sample.
     pub errors_only: bool,
-    /// Format XML (2): tags nest as written, no HTML rules.
-    pub xml: bool,
+    /// HTML (0), XHTML (1) or XML (2): how Tidy reads the page.
+    pub format: crate::runtime::tidy::Format,
 }
 
 /// Compare Assertion: each response of a user is compared with the previous ones since the
@@ -199,7 +199,11 @@ fn html_assertion(p: &mut Props<'_, '_>) -> HtmlAssertion {
         error_threshold: long(p, "html_assertion_error_threshold"),
         warning_threshold: long(p, "html_assertion_warning_threshold"),
         errors_only: p.bool("html_assertion_errorsonly", false),
-        xml: long(p, "html_assertion_format") == 2,
+        format: match long(p, "html_assertion_format") {
+            1 => crate::runtime::tidy::Format::Xhtml,
+            2 => crate::runtime::tidy::Format::Xml,
+            _ => crate::runtime::tidy::Format::Html,
+        },
     }
 }
 

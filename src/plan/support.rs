@@ -146,7 +146,7 @@ pub const KINDS: &[Kind] = &[
     kind("XPathAssertion", Assertion, Runs, "XPath 1.0 node-set and boolean results with JMeter's messages, negate, Tidy mode and namespaces as the XPath Extractor; DTD validation is an unsupported option"),
     kind("XPath2Assertion", Assertion, Runs, "the XPath 1.0 subset of XPath 2 (a query beyond it is refused at build), with the declared namespaces"),
     kind("JMESPathAssertion", Assertion, Runs, "existence, null, equality (text, then JSON structure) or full regex match, inverted or not, with JMeter's messages"),
-    kind("HTMLAssertion", Assertion, Runs, "JTidy r938's error and warning counts for the checks rmeter makes (unknown elements and attributes, doctype, title, end tags, entities, required attributes...), not Tidy's legacy-doctype match; JMeter 5.6's message; no report file"),
+    kind("HTMLAssertion", Assertion, Runs, "JTidy r938's error and warning counts for the checks rmeter makes (unknown elements and attributes, doctype and its version match, title, end tags, entities, required attributes...), not its attribute-value and URI checks; JMeter 5.6's message; no report file"),
     kind("MD5HexAssertion", Assertion, Runs, "the MD5 of the body as text (UTF-8, invalid bytes replaced)"),
     kind("XMLAssertion", Assertion, Runs, "well-formed XML without a DOCTYPE; the common Xerces messages (prolog, premature end, unterminated element, trailing content), others worded by rmeter"),
     kind("CompareAssertion", Assertion, Runs, "each response of a user is compared with the earlier ones since its controller's iteration began: content after the `stringsToSkip` substitutions (literal, as with JMeter's default ORO engine) and elapsed time"),

@@ -831,7 +831,7 @@ fn html_check(
     if response.body.is_empty() {
         return Some("Response was null".into());
     }
-    let counts = super::tidy::tidy_counts(response.body, h.xml);
+    let counts = super::tidy::tidy_counts(response.body, h.format);
     let (errors, warnings) = (counts.errors as i64, counts.warnings as i64);
     let fails = errors > h.error_threshold || (!h.errors_only && warnings > h.warning_threshold);
     fails.then(|| {

@@ -1,8 +1,8 @@
 //! The HTML Assertion's verdict without JTidy: the errors and warnings JTidy r938 (JMeter 5.6's
 //! Tidy, set up as `HTMLAssertion` sets it up) counts for a page, for the checks listed in
-//! [`tidy_counts`]. Tidy's other checks (whether the content matches a legacy HTML 4 doctype,
-//! form and table repairs, URI escaping) are not made, so a page that trips them counts fewer
-//! warnings here; README lists them.
+//! [`tidy_counts`]. Tidy's other checks (attribute values it finds invalid, newlines and
+//! malformed URIs in attribute values, form and table repairs) are not made, so a page that trips
+//! them counts fewer warnings here; README lists them.
 //!
 //! The counts were taken from JTidy r938 and real JMeter on the pages of
 //! `jmx-fixtures/html-assertion/`, which `tests/html_assertion.rs` checks them against.
@@ -14,284 +14,317 @@ pub struct TidyCounts {
     pub warnings: u64,
 }
 
-/// JTidy r938's tag table: any other element is "not recognized" (an error).
-const KNOWN_TAGS: &[&str] = &[
-    "a",
-    "abbr",
-    "acronym",
-    "address",
-    "align",
-    "applet",
-    "area",
-    "b",
-    "base",
-    "basefont",
-    "bdo",
-    "bgsound",
-    "big",
-    "blink",
-    "blockquote",
-    "body",
-    "br",
-    "button",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "col",
-    "colgroup",
-    "comment",
-    "dd",
-    "del",
-    "dfn",
-    "dir",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "fieldset",
-    "font",
-    "form",
-    "frame",
-    "frameset",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "hr",
-    "html",
-    "i",
-    "iframe",
-    "ilayer",
-    "img",
-    "input",
-    "ins",
-    "isindex",
-    "kbd",
-    "keygen",
-    "label",
-    "layer",
-    "legend",
-    "li",
-    "link",
-    "listing",
-    "map",
-    "marquee",
-    "menu",
-    "meta",
-    "multicol",
-    "nobr",
-    "noembed",
-    "noframes",
-    "nolayer",
-    "nosave",
-    "noscript",
-    "object",
-    "ol",
-    "optgroup",
-    "option",
-    "p",
-    "param",
-    "plaintext",
-    "pre",
-    "q",
-    "rb",
-    "rbc",
-    "rp",
-    "rt",
-    "rtc",
-    "ruby",
-    "s",
-    "samp",
-    "script",
-    "select",
-    "server",
-    "servlet",
-    "small",
-    "spacer",
-    "span",
-    "strike",
-    "strong",
-    "style",
-    "sub",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "title",
-    "tr",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "wbr",
-    "xmp",
+// JTidy r938's version bits (`org.w3c.tidy.Dict`).
+const H20: u16 = 1;
+const H32: u16 = 2;
+/// HTML 4 Strict.
+const S: u16 = 4;
+/// HTML 4 Transitional.
+const L: u16 = 8;
+/// HTML 4 Frameset.
+const F: u16 = 16;
+const XML: u16 = 32;
+const NS: u16 = 64;
+const MS: u16 = 128;
+const SUN: u16 = 256;
+const X11: u16 = 1024;
+const BAS: u16 = 2048;
+const PROP: u16 = NS | MS | SUN;
+const ALL: u16 = H20 | H32 | S | L | F | X11 | BAS;
+
+/// JTidy r938's tag table with the versions of HTML each tag belongs to: any other element is
+/// "not recognized" (an error).
+const TAG_VERSIONS: &[(&str, u16)] = &[
+    ("html", ALL),
+    ("head", ALL),
+    ("title", ALL),
+    ("base", ALL),
+    ("link", ALL),
+    ("meta", ALL),
+    ("style", S | L | F),
+    ("script", S | L | F),
+    ("server", NS),
+    ("body", ALL),
+    ("frameset", F),
+    ("p", ALL),
+    ("h1", ALL),
+    ("h2", ALL),
+    ("h3", ALL),
+    ("h4", ALL),
+    ("h5", ALL),
+    ("h6", ALL),
+    ("ul", ALL),
+    ("ol", ALL),
+    ("dl", ALL),
+    ("dir", H32 | L | F),
+    ("menu", H32 | L | F),
+    ("pre", ALL),
+    ("listing", ALL),
+    ("xmp", ALL),
+    ("plaintext", ALL),
+    ("address", ALL),
+    ("blockquote", ALL),
+    ("form", ALL),
+    ("isindex", H32 | L | F),
+    ("fieldset", S | L | F),
+    ("table", H32 | S | L | F),
+    ("hr", H20 | H32 | S | L | F | X11),
+    ("div", H32 | S | L | F),
+    ("multicol", NS),
+    ("nosave", NS),
+    ("layer", NS),
+    ("ilayer", NS),
+    ("nolayer", NS),
+    ("align", NS),
+    ("center", H32 | L | F),
+    ("ins", S | L | F),
+    ("del", S | L | F),
+    ("li", ALL),
+    ("dt", ALL),
+    ("dd", ALL),
+    ("caption", H32 | S | L | F),
+    ("colgroup", S | L | F),
+    ("col", S | L | F),
+    ("thead", S | L | F),
+    ("tfoot", S | L | F),
+    ("tbody", S | L | F),
+    ("tr", H32 | S | L | F),
+    ("td", H32 | S | L | F),
+    ("th", H32 | S | L | F),
+    ("q", S | L | F),
+    ("a", ALL),
+    ("br", ALL),
+    ("img", ALL),
+    ("object", S | L | F),
+    ("applet", H32 | L | F),
+    ("servlet", SUN),
+    ("param", H32 | S | L | F),
+    ("embed", NS),
+    ("noembed", NS),
+    ("iframe", L),
+    ("frame", F),
+    ("noframes", L | F),
+    ("noscript", S | L | F),
+    ("b", H20 | H32 | S | L | F | X11),
+    ("i", H20 | H32 | S | L | F | X11),
+    ("u", H32 | L | F),
+    ("tt", H20 | H32 | S | L | F | X11),
+    ("s", H32 | L | F),
+    ("strike", H32 | L | F),
+    ("big", S | L | F),
+    ("small", S | L | F),
+    ("sub", S | L | F),
+    ("sup", S | L | F),
+    ("em", ALL),
+    ("strong", ALL),
+    ("dfn", ALL),
+    ("code", ALL),
+    ("samp", ALL),
+    ("kbd", ALL),
+    ("var", ALL),
+    ("cite", ALL),
+    ("abbr", S | L | F),
+    ("acronym", S | L | F),
+    ("span", H32 | S | L | F),
+    ("blink", NS | MS | SUN),
+    ("nobr", NS | MS | SUN),
+    ("wbr", NS | MS | SUN),
+    ("marquee", MS),
+    ("bgsound", MS),
+    ("comment", MS),
+    ("spacer", NS),
+    ("keygen", NS),
+    ("map", S | L | F),
+    ("area", H20 | H32 | S | L | F | X11),
+    ("input", ALL),
+    ("select", ALL),
+    ("option", ALL),
+    ("optgroup", S | L | F),
+    ("textarea", ALL),
+    ("label", S | L | F),
+    ("legend", S | L | F),
+    ("button", S | L | F),
+    ("basefont", H32 | L | F),
+    ("font", H32 | L | F),
+    ("bdo", S | L | F),
+    ("ruby", X11),
+    ("rbc", X11),
+    ("rtc", X11),
+    ("rb", X11),
+    ("rt", X11),
+    ("rp", X11),
 ];
 
-/// JTidy r938's attribute table: any other attribute is "unknown" (a warning).
-const KNOWN_ATTRIBUTES: &[&str] = &[
-    "abbr",
-    "accept",
-    "accept-charset",
-    "accesskey",
-    "action",
-    "add_date",
-    "align",
-    "alink",
-    "alt",
-    "archive",
-    "axis",
-    "background",
-    "bgcolor",
-    "bgproperties",
-    "border",
-    "bordercolor",
-    "bottommargin",
-    "cellpadding",
-    "cellspacing",
-    "char",
-    "charoff",
-    "charset",
-    "checked",
-    "cite",
-    "class",
-    "classid",
-    "clear",
-    "code",
-    "codebase",
-    "codetype",
-    "color",
-    "cols",
-    "colspan",
-    "compact",
-    "content",
-    "coords",
-    "data",
-    "datafld",
-    "dataformatas",
-    "datapagesize",
-    "datasrc",
-    "datetime",
-    "declare",
-    "defer",
-    "dir",
-    "disabled",
-    "enctype",
-    "face",
-    "for",
-    "frame",
-    "frameborder",
-    "framespacing",
-    "gridx",
-    "gridy",
-    "headers",
-    "height",
-    "href",
-    "hreflang",
-    "hspace",
-    "http-equiv",
-    "id",
-    "ismap",
-    "label",
-    "lang",
-    "language",
-    "last_modified",
-    "last_visit",
-    "leftmargin",
-    "link",
-    "longdesc",
-    "lowsrc",
-    "marginheight",
-    "marginwidth",
-    "maxlength",
-    "media",
-    "method",
-    "multiple",
-    "name",
-    "nohref",
-    "noresize",
-    "noshade",
-    "nowrap",
-    "object",
-    "onafterupdate",
-    "onbeforeunload",
-    "onbeforeupdate",
-    "onblur",
-    "onchange",
-    "onclick",
-    "ondataavailable",
-    "ondatasetchanged",
-    "ondatasetcomplete",
-    "ondblclick",
-    "onerrorupdate",
-    "onfocus",
-    "onkeydown",
-    "onkeypress",
-    "onkeyup",
-    "onload",
-    "onmousedown",
-    "onmousemove",
-    "onmouseout",
-    "onmouseover",
-    "onmouseup",
-    "onreset",
-    "onrowenter",
-    "onrowexit",
-    "onselect",
-    "onsubmit",
-    "onunload",
-    "profile",
-    "prompt",
-    "rbspan",
-    "readonly",
-    "rel",
-    "rev",
-    "rightmargin",
-    "rows",
-    "rowspan",
-    "rules",
-    "scheme",
-    "scope",
-    "scrolling",
-    "selected",
-    "shape",
-    "showgrid",
-    "showgridx",
-    "showgridy",
-    "size",
-    "span",
-    "src",
-    "standby",
-    "start",
-    "style",
-    "summary",
-    "tabindex",
-    "target",
-    "text",
-    "title",
-    "topmargin",
-    "type",
-    "usemap",
-    "valign",
-    "value",
-    "valuetype",
-    "version",
-    "vlink",
-    "vspace",
-    "width",
-    "wrap",
-    "xml:lang",
-    "xml:space",
-    "xmlns",
+/// JTidy r938's attribute table with versions: any other attribute is "unknown" (a warning).
+const ATTRIBUTE_VERSIONS: &[(&str, u16)] = &[
+    ("abbr", S | L | F),
+    ("accept-charset", S | L | F),
+    ("accept", ALL),
+    ("accesskey", S | L | F),
+    ("action", ALL),
+    ("add_date", NS),
+    ("align", ALL),
+    ("alink", H32 | L | F),
+    ("alt", ALL),
+    ("archive", S | L | F),
+    ("axis", S | L | F),
+    ("background", H32 | L | F),
+    ("bgcolor", H32 | L | F),
+    ("bgproperties", NS | MS | SUN),
+    ("border", ALL),
+    ("bordercolor", MS),
+    ("bottommargin", MS),
+    ("cellpadding", H32 | S | L | F),
+    ("cellspacing", H32 | S | L | F),
+    ("char", S | L | F),
+    ("charoff", S | L | F),
+    ("charset", S | L | F),
+    ("checked", ALL),
+    ("cite", S | L | F),
+    ("class", S | L | F),
+    ("classid", S | L | F),
+    ("clear", H32 | L | F),
+    ("code", H32 | L | F),
+    ("codebase", S | L | F),
+    ("codetype", S | L | F),
+    ("color", H32 | L | F),
+    ("cols", L | F),
+    ("colspan", H32 | S | L | F),
+    ("compact", ALL),
+    ("content", ALL),
+    ("coords", H32 | S | L | F),
+    ("data", S | L | F),
+    ("datafld", MS),
+    ("dataformatas", MS),
+    ("datapagesize", MS),
+    ("datasrc", MS),
+    ("datetime", S | L | F),
+    ("declare", S | L | F),
+    ("defer", S | L | F),
+    ("dir", S | L | F),
+    ("disabled", S | L | F),
+    ("enctype", ALL),
+    ("face", H32 | L | F),
+    ("for", S | L | F),
+    ("frame", S | L | F),
+    ("frameborder", L | F),
+    ("framespacing", NS | MS | SUN),
+    ("gridx", NS | MS | SUN),
+    ("gridy", NS | MS | SUN),
+    ("headers", S | L | F),
+    ("height", ALL),
+    ("href", ALL),
+    ("hreflang", S | L | F),
+    ("hspace", ALL),
+    ("http-equiv", ALL),
+    ("id", S | L | F),
+    ("ismap", ALL),
+    ("label", S | L | F),
+    ("lang", S | L | F),
+    ("language", H32 | L | F),
+    ("last_modified", NS),
+    ("last_visit", NS),
+    ("leftmargin", MS),
+    ("link", H32 | L | F),
+    ("longdesc", S | L | F),
+    ("lowsrc", NS | MS | SUN),
+    ("marginheight", L | F),
+    ("marginwidth", L | F),
+    ("maxlength", ALL),
+    ("media", S | L | F),
+    ("method", ALL),
+    ("multiple", ALL),
+    ("name", ALL),
+    ("nohref", H32 | S | L | F),
+    ("noresize", F),
+    ("noshade", H32 | L | F),
+    ("nowrap", H32 | L | F),
+    ("object", L),
+    ("onblur", S | L | F | X11),
+    ("onchange", S | L | F | X11),
+    ("onclick", S | L | F | X11),
+    ("ondblclick", S | L | F | X11),
+    ("onkeydown", S | L | F | X11),
+    ("onkeypress", S | L | F | X11),
+    ("onkeyup", S | L | F | X11),
+    ("onload", S | L | F | X11),
+    ("onmousedown", S | L | F | X11),
+    ("onmousemove", S | L | F | X11),
+    ("onmouseout", S | L | F | X11),
+    ("onmouseover", S | L | F | X11),
+    ("onmouseup", S | L | F | X11),
+    ("onsubmit", S | L | F | X11),
+    ("onreset", S | L | F | X11),
+    ("onselect", S | L | F | X11),
+    ("onunload", S | L | F | X11),
+    ("onfocus", S | L | F | X11),
+    ("onafterupdate", MS),
+    ("onbeforeupdate", MS),
+    ("onerrorupdate", MS),
+    ("onrowenter", MS),
+    ("onrowexit", MS),
+    ("onbeforeunload", MS),
+    ("ondatasetchanged", MS),
+    ("ondataavailable", MS),
+    ("ondatasetcomplete", MS),
+    ("profile", S | L | F),
+    ("prompt", H32 | L | F),
+    ("readonly", S | L | F),
+    ("rel", ALL),
+    ("rev", ALL),
+    ("rightmargin", MS),
+    ("rows", ALL),
+    ("rowspan", ALL),
+    ("rules", S | L | F),
+    ("scheme", S | L | F),
+    ("scope", S | L | F),
+    ("scrolling", L | F),
+    ("selected", ALL),
+    ("shape", H32 | S | L | F),
+    ("showgrid", NS | MS | SUN),
+    ("showgridx", NS | MS | SUN),
+    ("showgridy", NS | MS | SUN),
+    ("size", H32 | L | F),
+    ("span", S | L | F),
+    ("src", ALL),
+    ("standby", S | L | F),
+    ("start", ALL),
+    ("style", S | L | F),
+    ("summary", S | L | F),
+    ("tabindex", S | L | F),
+    ("target", S | L | F),
+    ("text", H32 | L | F),
+    ("title", S | L | F),
+    ("topmargin", MS),
+    ("type", H32 | S | L | F),
+    ("usemap", ALL),
+    ("valign", H32 | S | L | F),
+    ("value", ALL),
+    ("valuetype", S | L | F),
+    ("version", ALL),
+    ("vlink", H32 | L | F),
+    ("vspace", H32 | L | F),
+    ("width", ALL),
+    ("wrap", NS),
+    ("xml:lang", XML),
+    ("xml:space", XML),
+    ("xmlns", ALL),
+    ("rbspan", X11),
 ];
+
+fn tag_versions(name: &str) -> Option<u16> {
+    TAG_VERSIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
+fn attribute_versions(name: &str) -> Option<u16> {
+    ATTRIBUTE_VERSIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
 
 /// HTML 4's named character references.
 const ENTITIES: &[&str] = &[
@@ -393,19 +426,33 @@ enum Token<'a> {
 ///   repeated attributes; the attributes Tidy requires (`alt` and `src` of `img`, `type` of
 ///   `script` and `style` and of a stylesheet `link`, `content` of `meta`, `action` of `form`,
 ///   `alt` and `href` of `area`); a bare `&`, an unknown entity, an entity without `;`; `--`
-///   inside a comment; nested emphasis; an empty element not closed under an XHTML doctype.
+///   inside a comment; nested emphasis; proprietary elements, attributes and values; in XHTML
+///   pages (`xmlns` on `<html>`), an empty element not closed and body elements in the head;
+///   keywords of the doctype in lower case, or without `PUBLIC` (HTML format); and a legacy
+///   doctype the content does not fit (`html doctype doesn't match content`), by JTidy's version
+///   masks of tags and attributes and its doctype lookup, which reads HTML 4.01 Strict as XHTML
+///   1.1.
 ///
 /// In XML mode: an end tag that does not close the innermost element is an error, one outside
 /// every element a warning; entities and comments are checked as above.
-pub fn tidy_counts(page: &str, xml: bool) -> TidyCounts {
+pub fn tidy_counts(page: &str, format: Format) -> TidyCounts {
     let mut counts = TidyCounts::default();
+    let xml = format == Format::Xml;
     let tokens = tokenize(page, xml, &mut counts);
     if xml {
         xml_tree(&tokens, &mut counts);
     } else {
-        html_tree(&tokens, &mut counts);
+        html_tree(&tokens, format == Format::Xhtml, &mut counts);
     }
     counts
+}
+
+/// The HTML Assertion's format: how Tidy reads the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Xhtml,
+    Xml,
 }
 
 fn tokenize<'a>(page: &'a str, xml: bool, counts: &mut TidyCounts) -> Vec<Token<'a>> {
@@ -658,11 +705,19 @@ fn xml_tree(tokens: &[Token<'_>], counts: &mut TidyCounts) {
 }
 
 /// Where the HTML parse is.
-#[derive(Default)]
 struct Html {
+    /// The versions of HTML the content fits so far (JTidy's `lexer.versions`).
+    versions: u16,
+    /// The version the last doctype declares (0: none Tidy knows).
+    declared: u16,
+    /// A doctype without `PUBLIC` or `SYSTEM` after `html`.
+    malformed_doctype: bool,
+    frameset: bool,
     doctype_seen: bool,
     content_seen: bool,
+    /// The page is XHTML (`<html xmlns="http://www.w3.org/1999/xhtml">`, JTidy's `isvoyager`).
     xhtml: bool,
+    head_closed: bool,
     html_seen: bool,
     body_tag_seen: bool,
     in_body: bool,
@@ -672,8 +727,23 @@ struct Html {
     open: Vec<String>,
 }
 
-fn html_tree(tokens: &[Token<'_>], counts: &mut TidyCounts) {
-    let mut h = Html::default();
+fn html_tree(tokens: &[Token<'_>], xhtml_format: bool, counts: &mut TidyCounts) {
+    let mut h = Html {
+        versions: ALL | PROP,
+        declared: 0,
+        malformed_doctype: false,
+        frameset: false,
+        doctype_seen: false,
+        content_seen: false,
+        xhtml: false,
+        head_closed: false,
+        html_seen: false,
+        body_tag_seen: false,
+        in_body: false,
+        after_body: false,
+        titles: 0,
+        open: Vec::new(),
+    };
     for token in tokens {
         match token {
             Token::Doctype(text) => {
@@ -682,8 +752,9 @@ fn html_tree(tokens: &[Token<'_>], counts: &mut TidyCounts) {
                     counts.warnings += 1;
                 } else {
                     h.doctype_seen = true;
-                    h.xhtml = text.to_ascii_uppercase().contains("XHTML");
                 }
+                // Every doctype Tidy reads sets the declared version; the last one counts.
+                h.declared_version(text, counts);
             }
             Token::Comment(body) => check_comment(body, counts),
             Token::Text(text) => {
@@ -700,6 +771,12 @@ fn html_tree(tokens: &[Token<'_>], counts: &mut TidyCounts) {
                     counts.warnings += 1;
                     h.in_body = true;
                 }
+                h.enter_body();
+                match h.open.last().map(String::as_str) {
+                    None => h.constrain(!(S | H20)),
+                    Some("blockquote" | "form" | "map" | "noscript") => h.constrain(!S),
+                    _ => {}
+                }
                 check_entities(text, counts);
             }
             Token::Start {
@@ -715,9 +792,193 @@ fn html_tree(tokens: &[Token<'_>], counts: &mut TidyCounts) {
         // "inserting missing 'title' element"
         counts.warnings += 1;
     }
+    if h.content_seen || h.doctype_seen || h.titles > 0 {
+        // "html doctype doesn't match content"
+        if h.declared != 0 && h.versions & h.declared == 0 {
+            counts.warnings += 1;
+        }
+        // "expected "html PUBLIC" or "html SYSTEM"" (the XHTML format writes its own doctype)
+        if h.malformed_doctype && !xhtml_format {
+            counts.warnings += 1;
+        }
+    }
 }
 
+/// Tags Tidy counts as inline, which narrow the version when directly in the body.
+const INLINE: &[&str] = &[
+    "a", "abbr", "acronym", "b", "basefont", "bdo", "big", "br", "button", "cite", "code", "dfn",
+    "em", "font", "i", "input", "kbd", "label", "q", "s", "samp", "select", "small", "span",
+    "strike", "strong", "sub", "sup", "textarea", "tt", "u", "var",
+];
+
 impl Html {
+    /// JTidy's `constrainVersion`: the proprietary bits stay.
+    fn constrain(&mut self, versions: u16) {
+        self.versions &= versions | PROP;
+    }
+
+    /// The body starts or goes on: without a frameset, the content is not a frameset document.
+    fn enter_body(&mut self) {
+        if self.frameset {
+            self.constrain(F);
+        } else {
+            self.constrain(!F);
+        }
+    }
+
+    /// JTidy's `findGivenVersion` on a doctype (with its lookup, which reads the HTML 4.01
+    /// Strict identifier as XHTML 1.1), and its check of the keywords' case.
+    fn declared_version(&mut self, token: &str, counts: &mut TidyCounts) {
+        let inner = token.trim_start_matches("<!").trim_end_matches('>');
+        let after_keyword = inner
+            .find(|c: char| c.is_ascii_whitespace())
+            .map_or("", |i| &inner[i..])
+            .trim_start();
+        // Tabs become spaces, line ends newlines, and each run of white space its first one.
+        let mut text = String::with_capacity(after_keyword.len());
+        let mut in_space = false;
+        for c in after_keyword
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .chars()
+        {
+            let c = if c == '\t' { ' ' } else { c };
+            if c == ' ' || c == '\n' {
+                if !in_space {
+                    text.push(c);
+                }
+                in_space = true;
+            } else {
+                text.push(c);
+                in_space = false;
+            }
+        }
+        self.declared = 0;
+        if text.len() < 5 || !text.is_char_boundary(5) || !text[..5].eq_ignore_ascii_case("html ") {
+            return;
+        }
+        let upper = text.to_ascii_uppercase();
+        let bad_case = ["SYSTEM", "PUBLIC", "//DTD", "//W3C", "//EN"]
+            .iter()
+            .any(|k| {
+                upper
+                    .find(k)
+                    .is_some_and(|at| &text[at..at + k.len()] != *k)
+            });
+        if bad_case {
+            // "SYSTEM, PUBLIC, W3C, DTD, EN must be upper case"
+            counts.warnings += 1;
+        }
+        let keyword = upper.get(5..12).unwrap_or("");
+        if keyword == "SYSTEM " {
+            return;
+        }
+        if keyword != "PUBLIC " {
+            self.malformed_doctype = true;
+        }
+        let Some(quote) = text.find('"') else {
+            return;
+        };
+        let fpi = &text[quote + 1..];
+        let identifier = |prefix: &str| {
+            fpi.strip_prefix(prefix)
+                .map(|rest| rest.split('/').next().unwrap_or(""))
+        };
+        self.declared = if let Some(id) = identifier("-//W3C//DTD ") {
+            match id {
+                // JTidy's lookup skips its first entry, so 4.01 Strict reads as XHTML 1.1.
+                "HTML 4.01" => X11,
+                "HTML 4.01 Transitional" | "HTML 4.0 Transitional" => L,
+                "HTML 4.01 Frameset" | "HTML 4.0 Frameset" => F,
+                "HTML 4.0" => S,
+                "HTML 3.2" | "HTML 3.2 Final" | "HTML 3.2 Draft" => H32,
+                _ => 0,
+            }
+        } else if identifier("-//IETF//DTD ") == Some("HTML 4.01") {
+            S
+        } else {
+            0
+        };
+    }
+
+    /// A known start tag narrows the versions the content fits: by the tag, its known
+    /// attributes, and a few of their values (JTidy's lexer and its tag and attribute checks).
+    fn narrow(
+        &mut self,
+        tag: &str,
+        attributes: &[(String, Option<&str>)],
+        counts: &mut TidyCounts,
+    ) {
+        if let Some(v) = tag_versions(tag) {
+            self.constrain(v);
+        }
+        let has = |name: &str| attributes.iter().any(|(a, _)| a == name);
+        for (name, value) in attributes {
+            let Some(v) = attribute_versions(name) else {
+                continue;
+            };
+            if v != XML && !(name == "title" && matches!(tag, "a" | "link")) {
+                self.constrain(v);
+            }
+            if v & PROP != 0 {
+                // "<body> proprietary attribute "leftmargin""
+                counts.warnings += 1;
+            }
+            let value = value.unwrap_or("");
+            match name.as_str() {
+                "target" => self.constrain(!S),
+                "lang" => self.constrain(!X11),
+                "name"
+                    if !value.is_empty()
+                        && matches!(
+                            tag,
+                            "a" | "applet" | "form" | "frame" | "iframe" | "img" | "map"
+                        ) =>
+                {
+                    self.constrain(!X11)
+                }
+                "valign" | "align"
+                    if (name == "valign"
+                        || matches!(
+                            tag,
+                            "img" | "input" | "object" | "applet" | "servlet" | "embed"
+                        ))
+                        && ["texttop", "absmiddle", "absbottom", "textbottom"]
+                            .iter()
+                            .any(|p| value.eq_ignore_ascii_case(p)) =>
+                {
+                    // "<img> proprietary attribute value "texttop""
+                    counts.warnings += 1;
+                    self.constrain(PROP)
+                }
+                _ => {}
+            }
+        }
+        match tag {
+            "table" if has("height") => {
+                // "<table> proprietary attribute "height""
+                counts.warnings += 1;
+                self.versions &= PROP;
+            }
+            "caption" => {
+                let align = attributes
+                    .iter()
+                    .find(|(a, _)| a == "align")
+                    .and_then(|(_, v)| *v)
+                    .unwrap_or("");
+                if align.eq_ignore_ascii_case("left") || align.eq_ignore_ascii_case("right") {
+                    self.constrain(L);
+                } else if align.eq_ignore_ascii_case("top") || align.eq_ignore_ascii_case("bottom")
+                {
+                    self.constrain(!(H20 | H32));
+                }
+            }
+            "img" if has("width") || has("height") => self.constrain(!H20),
+            "td" | "th" if has("width") || has("height") => self.constrain(!S),
+            _ => {}
+        }
+    }
+
     /// Content begins: a doctype missing now is missing for good.
     fn content(&mut self, counts: &mut TidyCounts) {
         if !self.content_seen {
@@ -741,15 +1002,24 @@ impl Html {
         closed: bool,
         counts: &mut TidyCounts,
     ) {
-        if !KNOWN_TAGS.contains(&name) {
+        if tag_versions(name).is_none() {
             // "<x> is not recognized!" and "discarding unexpected <x>".
             self.content(counts);
             counts.errors += 1;
             counts.warnings += 1;
             return;
         }
+        self.narrow(name, attributes, counts);
+        if tag_versions(name).is_some_and(|v| v & PROP != 0) {
+            // "<embed> is not approved by W3C"
+            counts.warnings += 1;
+        }
         match name {
             "html" => {
+                let xmlns = attributes.iter().find(|(a, _)| a == "xmlns");
+                if xmlns.and_then(|(_, v)| *v) == Some("http://www.w3.org/1999/xhtml") {
+                    self.xhtml = true;
+                }
                 // "discarding unexpected <html>"
                 if self.html_seen || self.in_body {
                     counts.warnings += 1;
@@ -765,12 +1035,16 @@ impl Html {
                 }
                 return;
             }
+            // A frameset page's alternative body.
+            "body" if self.open.iter().any(|t| t == "noframes") => return,
             "body" => {
                 if self.body_tag_seen || self.in_body {
                     counts.warnings += 1;
                 }
                 self.body_tag_seen = true;
                 self.in_body = true;
+                self.head_closed = true;
+                self.enter_body();
                 self.content(counts);
                 return;
             }
@@ -779,6 +1053,10 @@ impl Html {
         self.content(counts);
         check_attributes(name, attributes, counts);
         if HEAD_ONLY.contains(&name) {
+            if EMPTY.contains(&name) && self.xhtml && !closed {
+                // "<meta> element not empty or not closed"
+                counts.warnings += 1;
+            }
             if name == "title" {
                 self.titles += 1;
                 // "<title> isn't allowed in <body> elements", "too many title elements"
@@ -791,7 +1069,22 @@ impl Html {
             }
             return;
         }
-        self.in_body = true;
+        if self.xhtml && !self.in_body && !self.head_closed {
+            // XHTML only: "<div> isn't allowed in <head> elements"
+            counts.warnings += 1;
+        }
+        self.head_closed = true;
+        if name == "frameset" {
+            self.frameset = true;
+        } else {
+            self.in_body = true;
+            self.enter_body();
+        }
+        if self.open.is_empty() && name == "img" {
+            self.constrain(!S);
+        } else if self.open.is_empty() && INLINE.contains(&name) {
+            self.constrain(!(S | H20));
+        }
         if EMPTY.contains(&name) {
             if self.xhtml && !closed {
                 // "<br> element not empty or not closed"
@@ -861,12 +1154,13 @@ impl Html {
     }
 
     fn end(&mut self, name: &str, counts: &mut TidyCounts) {
-        if !KNOWN_TAGS.contains(&name) {
+        if tag_versions(name).is_none() {
             // "discarding unexpected </x>"
             counts.warnings += 1;
             return;
         }
         match name {
+            "body" if self.open.iter().any(|t| t == "noframes") => return,
             "html" | "body" => {
                 self.close_all(counts);
                 self.after_body = true;
@@ -877,6 +1171,7 @@ impl Html {
                 if self.in_body {
                     counts.warnings += 1;
                 }
+                self.head_closed = true;
                 return;
             }
             _ => {}
@@ -914,7 +1209,7 @@ impl Html {
 /// Unknown and repeated attributes, and the attributes Tidy requires.
 fn check_attributes(tag: &str, attributes: &[(String, Option<&str>)], counts: &mut TidyCounts) {
     for (i, (name, _)) in attributes.iter().enumerate() {
-        if !KNOWN_ATTRIBUTES.contains(&name.as_str()) && !name.starts_with("xmlns:") {
+        if attribute_versions(name).is_none() && !name.starts_with("xmlns:") {
             // "unknown attribute "x""
             counts.warnings += 1;
         }
@@ -947,7 +1242,7 @@ mod tests {
     use super::*;
 
     fn html(page: &str) -> (u64, u64) {
-        let c = tidy_counts(page, false);
+        let c = tidy_counts(page, Format::Html);
         (c.errors, c.warnings)
     }
 
@@ -971,7 +1266,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_text_is_counted_without_panic(page in "\\PC{0,200}", xml in proptest::bool::ANY) {
-            let _ = tidy_counts(&page, xml);
+            let _ = tidy_counts(&page, if xml { Format::Xml } else { Format::Html });
         }
 
         #[test]
@@ -983,7 +1278,7 @@ mod tests {
             ]), 0..40),
             xml in proptest::bool::ANY,
         ) {
-            let _ = tidy_counts(&parts.concat(), xml);
+            let _ = tidy_counts(&parts.concat(), if xml { Format::Xml } else { Format::Html });
         }
     }
 }

@@ -147,3 +147,70 @@ fn unsupported_schemas_are_refused_by_check() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("identity constraints"), "{text}");
 }
+
+/// Schemas that would make a validator build enormous models, or recurse without end, are
+/// refused quickly as unsupported.
+#[test]
+fn oversized_schemas_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let group_chain: String = (1..40)
+        .map(|i| {
+            format!(
+                r#"<xs:group name="g{i}"><xs:sequence><xs:group ref="g{p}"/><xs:group ref="g{p}"/></xs:sequence></xs:group>"#,
+                p = i - 1
+            )
+        })
+        .collect();
+    let deep = "<xs:sequence>".repeat(2000) + &"</xs:sequence>".repeat(2000);
+    let cases = [
+        (
+            "empty-repeated",
+            r#"<xs:element name="r"><xs:complexType><xs:sequence maxOccurs="4000000000"><xs:sequence/></xs:sequence></xs:complexType></xs:element>"#.to_string(),
+        ),
+        (
+            "wide-choice",
+            format!(
+                r#"<xs:element name="r"><xs:complexType><xs:choice maxOccurs="1000">{}</xs:choice></xs:complexType></xs:element>"#,
+                (0..20).map(|i| format!(r#"<xs:element name="e{i}"/>"#)).collect::<String>()
+            ),
+        ),
+        (
+            "group-explosion",
+            format!(
+                r#"<xs:group name="g0"><xs:sequence><xs:element name="e"/></xs:sequence></xs:group>{group_chain}<xs:element name="r"><xs:complexType><xs:group ref="g39"/></xs:complexType></xs:element>"#
+            ),
+        ),
+        (
+            "deep",
+            format!(r#"<xs:element name="r"><xs:complexType>{deep}</xs:complexType></xs:element>"#),
+        ),
+    ];
+    for (name, body) in cases {
+        let file = dir.path().join(format!("{name}.xsd"));
+        std::fs::write(
+            &file,
+            format!(r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{body}</xs:schema>"#),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let loaded = xsd::schema::load(&file.display().to_string(), dir.path());
+        assert!(
+            matches!(loaded, Err(xsd::schema::SchemaError::Unsupported(_))),
+            "{name}: {loaded:?}"
+        );
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+proptest::proptest! {
+    /// Any response text against a real schema: a verdict, never a panic.
+    #[test]
+    fn any_response_is_validated_without_panic(text in "\\PC{0,300}") {
+        let schema = xsd::schema::load("order.xsd", &fixtures());
+        let _ = xsd::validate(&text, &schema);
+    }
+}

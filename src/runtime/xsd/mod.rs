@@ -251,7 +251,7 @@ impl Validator<'_> {
                 check_attributes(schema, c, raw, attributes).map_err(|m| Stop::Error(end, m))?;
                 let state = match &schema.complex[c].content {
                     Content::Elements {
-                        model: Model::All { members },
+                        model: Model::All { members, .. },
                         ..
                     } => State::All(vec![false; members.len()]),
                     Content::Elements { .. } => State::Start,
@@ -342,7 +342,11 @@ fn check_attributes(
 ) -> Result<(), String> {
     let ty = &schema.complex[ty];
     for a in attributes.iter().filter(|a| a.uri != XSI) {
-        match ty.attributes.iter().find(|u| u.name.0 == a.uri && u.name.1 == a.local) {
+        let declared = ty
+            .attributes
+            .iter()
+            .find(|u| !u.prohibited && u.name.0 == a.uri && u.name.1 == a.local);
+        match declared {
             Some(use_) => {
                 let simple = &schema.simple[use_.ty];
                 simple.validate(&a.value)?;
@@ -358,7 +362,7 @@ fn check_attributes(
             }
         }
     }
-    for use_ in ty.attributes.iter().filter(|u| u.required) {
+    for use_ in ty.attributes.iter().filter(|u| u.required && !u.prohibited) {
         if !attributes
             .iter()
             .any(|a| a.uri == use_.name.0 && a.local == use_.name.1)
@@ -392,7 +396,7 @@ fn candidates(a: &schema::Automaton, state: &State) -> Vec<(usize, u32)> {
                 match a.counting[p] {
                     Some((min, max)) => {
                         if max.is_none_or(|m| count < m) {
-                            next.push((p, count + 1));
+                            next.push((p, count.saturating_add(1)));
                         }
                         if count >= min {
                             next.extend(a.follow[p].iter().filter(|&&q| q != p).map(|&q| (q, 1)));
@@ -446,7 +450,7 @@ fn transition(
         format!("{{\"{uri}\":{local}}}")
     };
     match model {
-        Model::All { members } => {
+        Model::All { members, .. } => {
             let State::All(seen) = state else {
                 return Err(format!("cvc-complex-type.2.4.d: Invalid content was found starting with element '{raw}'. No child element is expected at this point."));
             };
@@ -523,11 +527,14 @@ fn transition(
 /// The content of an element ends: the model must be complete.
 fn end_of_content(schema: &Schema, model: &Model, state: &State, raw: &str) -> Result<(), String> {
     match (model, state) {
-        (Model::All { members }, State::All(seen)) => {
-            let missing = members
-                .iter()
-                .zip(seen.iter())
-                .any(|((_, required), s)| *required && !s);
+        (Model::All { members, optional }, State::All(seen)) => {
+            // An optional group may be absent altogether.
+            let absent = *optional && !seen.iter().any(|s| *s);
+            let missing = !absent
+                && members
+                    .iter()
+                    .zip(seen.iter())
+                    .any(|((_, required), s)| *required && !s);
             if missing {
                 let unseen: Vec<String> = members
                     .iter()

@@ -153,7 +153,11 @@ pub enum Term {
 #[derive(Debug)]
 pub enum Model {
     Positions(Automaton),
-    All { members: Vec<(usize, bool)> },
+    /// `optional`: the group itself may be absent (`minOccurs="0"`).
+    All {
+        members: Vec<(usize, bool)>,
+        optional: bool,
+    },
 }
 
 /// Glushkov automaton: each leaf of the expanded model is a position; a counting leaf (Xerces'
@@ -225,7 +229,13 @@ impl Schema {
                         self.types
                             .get(&(XS.to_string(), b.to_string()))
                             .or_else(|| {
-                                self.types.iter().find(|((_, n), _)| n == b).map(|(_, t)| t)
+                                // By local name; the same one in every run when two namespaces
+                                // share it.
+                                self.types
+                                    .iter()
+                                    .filter(|((_, n), _)| n == b)
+                                    .min_by(|x, y| x.0.cmp(y.0))
+                                    .map(|(_, t)| t)
                             })
                     })
                     .copied(),
@@ -298,6 +308,8 @@ struct Compiler {
     /// Global elements compiled (their declaration index).
     global_elements: HashMap<QName, usize>,
     depth: usize,
+    /// Particles built so far: group references are built again where they are used.
+    particles: usize,
 }
 
 impl Compiler {
@@ -317,14 +329,20 @@ impl Compiler {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into(),
             Err(_) => return Err(SchemaError::Missing(name.to_string())),
         };
-        let root = xml::tree(&text).map_err(|f| {
-            let (line, column) = f.offset.map_or((1, 1), |o| xml::line_and_column(&text, o));
-            SchemaError::Invalid {
-                fatal: true,
-                line,
-                column,
-                message: f.message,
+        let root = xml::tree(&text).map_err(|e| match e {
+            xml::TreeError::Fatal(f) => {
+                let (line, column) = f.offset.map_or((1, 1), |o| xml::line_and_column(&text, o));
+                SchemaError::Invalid {
+                    fatal: true,
+                    line,
+                    column,
+                    message: f.message,
+                }
             }
+            xml::TreeError::TooDeep => SchemaError::Unsupported(format!(
+                "schema documents nested deeper than {} elements",
+                xml::MAX_TREE_DEPTH
+            )),
         })?;
         if root.uri != XS || root.local != "schema" {
             return Err(SchemaError::Missing(name.to_string()));
@@ -751,13 +769,22 @@ impl Compiler {
                 continue;
             }
             let value = facet.attribute("value").unwrap_or("").to_string();
-            let number = || value.trim().parse::<usize>().ok();
+            let number = || match value.trim().parse::<usize>() {
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err(self.error(
+                    source,
+                    facet,
+                    format!(
+                        "cvc-datatype-valid.1.2.1: '{value}' is not a valid value for 'integer'."
+                    ),
+                )),
+            };
             match facet.local.as_str() {
-                "length" => facets.length = number(),
-                "minLength" => facets.min_length = number(),
-                "maxLength" => facets.max_length = number(),
-                "totalDigits" => facets.total_digits = number(),
-                "fractionDigits" => facets.fraction_digits = number(),
+                "length" => facets.length = number()?,
+                "minLength" => facets.min_length = number()?,
+                "maxLength" => facets.max_length = number()?,
+                "totalDigits" => facets.total_digits = number()?,
+                "fractionDigits" => facets.fraction_digits = number()?,
                 "maxInclusive" => facets.max_inclusive = Some(value),
                 "maxExclusive" => facets.max_exclusive = Some(value),
                 "minInclusive" => facets.min_inclusive = Some(value),
@@ -771,7 +798,11 @@ impl Compiler {
                     })
                 }
                 "pattern" => {
-                    let translated = simple::translate_pattern(&value).ok_or_else(|| SchemaError::Unsupported(format!("the pattern '{value}' (character class subtraction or a Unicode block)")))?;
+                    let translated = simple::translate_pattern(&value).ok_or_else(|| {
+                        SchemaError::Unsupported(format!(
+                            "the pattern '{value}' (a Unicode block escape)"
+                        ))
+                    })?;
                     let re = regex::Regex::new(&translated).map_err(|e| self.error(source, facet, format!("InvalidRegex: Pattern value '{value}' is not a valid regular expression. The reported error was: '{e}'.")))?;
                     patterns.push((value, re));
                 }
@@ -811,7 +842,7 @@ impl Compiler {
         if node.attribute("abstract") == Some("true") {
             return Err(SchemaError::Unsupported("abstract complex types".into()));
         }
-        let mixed = node.attribute("mixed") == Some("true");
+        let mut mixed = node.attribute("mixed") == Some("true");
         let mut base = None;
         let mut attributes = Vec::new();
         let mut any_attribute = None;
@@ -831,6 +862,10 @@ impl Compiler {
                     ancestors,
                 )?,
                 "simpleContent" | "complexContent" => {
+                    // `mixed` on complexContent overrides the complexType's.
+                    if let Some(m) = child.attribute("mixed") {
+                        mixed = m == "true";
+                    }
                     let Some(derivation) = child
                         .children
                         .iter()
@@ -849,11 +884,16 @@ impl Compiler {
                     )?;
                     let base_type = self.type_by_name(&q, Some((source, derivation)))?;
                     base = Some(base_type);
-                    // The base's attributes, then this derivation's.
+                    // The base's attributes, then this derivation's. A restriction's
+                    // attribute wildcard is its own; an extension's adds to the base's.
+                    let mut base_wildcard = None;
                     if let TypeRef::Complex(b) = base_type {
                         attributes = self.schema.complex[b].attributes.clone();
-                        any_attribute = self.schema.complex[b].any_attribute.clone();
+                        if extension {
+                            base_wildcard = self.schema.complex[b].any_attribute.clone();
+                        }
                     }
+                    any_attribute = None;
                     let mut own = Vec::new();
                     for part in derivation.children.iter().filter(|c| c.uri == XS) {
                         match part.local.as_str() {
@@ -889,6 +929,10 @@ impl Compiler {
                             attributes.push(a);
                         }
                     }
+                    any_attribute = match (base_wildcard, any_attribute.take()) {
+                        (Some(b), Some(o)) => Some(union(b, o)),
+                        (b, o) => o.or(b),
+                    };
                     if child.local == "simpleContent" {
                         let simple = match base_type {
                             TypeRef::Simple(s) => s,
@@ -1109,6 +1153,10 @@ impl Compiler {
         node: &Node,
         ancestors: &[String],
     ) -> Result<Particle, SchemaError> {
+        self.particles += 1;
+        if self.particles > MAX_WORK {
+            return Err(too_large());
+        }
         let (min, max) = self.occurs(source, node)?;
         match node.local.as_str() {
             "element" => {
@@ -1238,20 +1286,31 @@ impl Compiler {
                     }
                 }
             }
-            return Ok(Model::All { members });
+            let (min, _) = particle_occurs(&particle);
+            return Ok(Model::All {
+                members,
+                optional: min == 0,
+            });
         }
         let compact = compact(&particle);
         let mut automaton = Automaton::default();
+        let mut work = 0;
         let tree = expand(
             &particle,
             compact,
             &mut automaton.terms,
             &mut automaton.counting,
+            &mut work,
         )?;
         let n = automaton.terms.len();
         automaton.follow = vec![Vec::new(); n];
         automaton.last = vec![false; n];
-        let (first, last, nullable) = glushkov(&tree, &mut automaton.follow);
+        let mut entries = 0;
+        let (first, last, nullable) = glushkov(&tree, &mut automaton.follow, &mut entries)?;
+        for follow in &mut automaton.follow {
+            follow.sort_unstable();
+            follow.dedup();
+        }
         automaton.first = first;
         for l in last {
             automaton.last[l] = true;
@@ -1264,6 +1323,23 @@ impl Compiler {
         }
         automaton.source = Some(particle);
         Ok(Model::Positions(automaton))
+    }
+}
+
+/// The union of two attribute wildcards (an extension's and its base's): any namespace when
+/// either allows any, the lists together, else the extension's.
+fn union(base: Wildcard, own: Wildcard) -> Wildcard {
+    let namespaces = match (base.namespaces, own.namespaces) {
+        (WildcardNs::Any, _) | (_, WildcardNs::Any) => WildcardNs::Any,
+        (WildcardNs::List(mut a), WildcardNs::List(b)) => {
+            a.extend(b);
+            WildcardNs::List(a)
+        }
+        (_, own) => own,
+    };
+    Wildcard {
+        namespaces,
+        process: own.process,
     }
 }
 
@@ -1301,6 +1377,12 @@ pub enum GroupKind {
     All,
 }
 
+fn particle_occurs(p: &Particle) -> (u32, Option<u32>) {
+    match p {
+        Particle::Leaf { min, max, .. } | Particle::Group { min, max, .. } => (*min, *max),
+    }
+}
+
 fn with_occurs(p: Particle, min: u32, max: Option<u32>) -> Particle {
     match p {
         Particle::Group { kind, children, .. } => Particle::Group {
@@ -1316,7 +1398,7 @@ fn with_occurs(p: Particle, min: u32, max: Option<u32>) -> Particle {
 fn model_particle(model: &Model) -> Option<Particle> {
     match model {
         Model::Positions(a) => a.source.clone(),
-        Model::All { members } => Some(Particle::Group {
+        Model::All { members, optional } => Some(Particle::Group {
             kind: GroupKind::All,
             children: members
                 .iter()
@@ -1326,7 +1408,7 @@ fn model_particle(model: &Model) -> Option<Particle> {
                     max: Some(1),
                 })
                 .collect(),
-            min: 1,
+            min: u32::from(!*optional),
             max: Some(1),
         }),
     }
@@ -1368,16 +1450,39 @@ enum Re {
     Empty,
 }
 
-/// The most positions an expanded model may have (JMeter's secure processing limits
-/// `maxOccurs` to 5,000 in the same spirit).
-const MAX_POSITIONS: usize = 20_000;
+/// The most particles an expanded content model may take (repetitions and positions), and the
+/// most follow-set entries its automaton may have: bounds on what a schema can make rmeter do.
+const MAX_WORK: usize = 100_000;
+const MAX_FOLLOW: usize = 4_000_000;
 
+fn too_large() -> SchemaError {
+    SchemaError::Unsupported(format!(
+        "content models larger than {MAX_WORK} particles once repetitions are expanded (large minOccurs or maxOccurs)"
+    ))
+}
+
+/// Expands a particle into a regular expression over positions, counting its work against
+/// [`MAX_WORK`].
 fn expand(
     p: &Particle,
     compact: bool,
     terms: &mut Vec<Term>,
     counting: &mut Vec<Option<(u32, Option<u32>)>>,
+    work: &mut usize,
 ) -> Result<Re, SchemaError> {
+    *work += 1;
+    if *work > MAX_WORK {
+        return Err(too_large());
+    }
+    if let Particle::Group {
+        kind: GroupKind::All,
+        ..
+    } = p
+    {
+        return Err(SchemaError::Unsupported(
+            "xs:all inside another model group".into(),
+        ));
+    }
     let (min, max) = match p {
         Particle::Leaf { min, max, .. } | Particle::Group { min, max, .. } => (*min, *max),
     };
@@ -1403,10 +1508,9 @@ fn expand(
         }
     }
     let mut once = || -> Result<Re, SchemaError> {
-        if terms.len() > MAX_POSITIONS {
-            return Err(SchemaError::Unsupported(format!(
-                "content models with more than {MAX_POSITIONS} positions (large maxOccurs)"
-            )));
+        *work += 1;
+        if *work > MAX_WORK {
+            return Err(too_large());
         }
         Ok(match p {
             Particle::Leaf { term, .. } => {
@@ -1417,7 +1521,7 @@ fn expand(
             Particle::Group { kind, children, .. } => {
                 let parts = children
                     .iter()
-                    .map(|c| expand(c, compact, terms, counting))
+                    .map(|c| expand(c, compact, terms, counting, work))
                     .collect::<Result<Vec<_>, _>>()?;
                 match kind {
                     GroupKind::Choice => Re::Alt(parts),
@@ -1451,32 +1555,43 @@ fn expand(
 }
 
 /// First positions, last positions and nullability of `re`; fills the follow sets.
-fn glushkov(re: &Re, follow: &mut [Vec<usize>]) -> (Vec<usize>, Vec<usize>, bool) {
-    fn add(follow: &mut [Vec<usize>], from: &[usize], to: &[usize]) {
-        for &f in from {
-            for &t in to {
-                if !follow[f].contains(&t) {
-                    follow[f].push(t);
-                }
-            }
+fn glushkov(
+    re: &Re,
+    follow: &mut [Vec<usize>],
+    entries: &mut usize,
+) -> Result<(Vec<usize>, Vec<usize>, bool), SchemaError> {
+    // Duplicates are removed once the automaton is built.
+    fn add(
+        follow: &mut [Vec<usize>],
+        from: &[usize],
+        to: &[usize],
+        entries: &mut usize,
+    ) -> Result<(), SchemaError> {
+        *entries += from.len() * to.len();
+        if *entries > MAX_FOLLOW {
+            return Err(too_large());
         }
+        for &f in from {
+            follow[f].extend_from_slice(to);
+        }
+        Ok(())
     }
-    match re {
+    Ok(match re {
         Re::Pos(p) => (vec![*p], vec![*p], false),
         Re::Empty => (vec![], vec![], true),
         Re::Opt(inner) => {
-            let (f, l, _) = glushkov(inner, follow);
+            let (f, l, _) = glushkov(inner, follow, entries)?;
             (f, l, true)
         }
         Re::Star(inner) | Re::Plus(inner) => {
-            let (f, l, n) = glushkov(inner, follow);
-            add(follow, &l, &f);
+            let (f, l, n) = glushkov(inner, follow, entries)?;
+            add(follow, &l, &f, entries)?;
             (f, l, n || matches!(re, Re::Star(_)))
         }
         Re::Alt(parts) => {
             let (mut first, mut last, mut nullable) = (vec![], vec![], parts.is_empty());
             for part in parts {
-                let (f, l, n) = glushkov(part, follow);
+                let (f, l, n) = glushkov(part, follow, entries)?;
                 first.extend(f);
                 last.extend(l);
                 nullable |= n;
@@ -1486,8 +1601,8 @@ fn glushkov(re: &Re, follow: &mut [Vec<usize>]) -> (Vec<usize>, Vec<usize>, bool
         Re::Seq(parts) => {
             let (mut first, mut last, mut nullable) = (vec![], vec![], true);
             for part in parts {
-                let (f, l, n) = glushkov(part, follow);
-                add(follow, &last, &f);
+                let (f, l, n) = glushkov(part, follow, entries)?;
+                add(follow, &last, &f, entries)?;
                 if nullable {
                     first.extend(f.iter().copied());
                 }
@@ -1500,5 +1615,5 @@ fn glushkov(re: &Re, follow: &mut [Vec<usize>]) -> (Vec<usize>, Vec<usize>, bool
             }
             (first, last, nullable)
         }
-    }
+    })
 }

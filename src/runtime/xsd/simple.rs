@@ -561,9 +561,9 @@ fn day_exists(value: &str) -> bool {
     day <= days
 }
 
-/// An XML Schema regular expression as a `regex` pattern (anchored, as schema patterns are);
-/// `None` for what `regex` cannot express the same way (character class subtraction, Unicode
-/// block escapes).
+/// An XML Schema regular expression as a `regex` pattern (anchored, as schema patterns are, with
+/// XSD's `\s`, `\w`, `\i`, `\c` and `.`, and class subtraction); `None` for Unicode block
+/// escapes (`\p{IsBasicLatin}`), which `regex` does not know.
 pub fn translate_pattern(pattern: &str) -> Option<String> {
     let mut out = String::from("^(?:");
     let mut chars = pattern.chars().peekable();
@@ -601,7 +601,14 @@ pub fn translate_pattern(pattern: &str) -> Option<String> {
                         }
                         out.push_str(&format!("\\{e}{{{name}}}"));
                     }
-                    'd' | 'D' | 's' | 'S' | 'w' | 'W' | 'n' | 'r' | 't' => {
+                    // XSD's meanings, which are not `regex`'s Unicode ones.
+                    's' => out.push_str(r"[ \t\n\r]"),
+                    'S' => out.push_str(r"[^ \t\n\r]"),
+                    'w' => out.push_str(r"[^\p{P}\p{Z}\p{C}]"),
+                    'W' => out.push_str(r"[\p{P}\p{Z}\p{C}]"),
+                    'd' => out.push_str(r"\p{Nd}"),
+                    'D' => out.push_str(r"\P{Nd}"),
+                    'n' | 'r' | 't' => {
                         out.push('\\');
                         out.push(e);
                     }
@@ -622,7 +629,9 @@ pub fn translate_pattern(pattern: &str) -> Option<String> {
                 in_class = in_class.checked_sub(1)?;
                 out.push(']');
             }
-            '-' if in_class > 0 && chars.peek() == Some(&'[') => return None,
+            // Class subtraction: `[a-z-[aeiou]]` is `regex`'s `[a-z--[aeiou]]`.
+            '-' if in_class > 0 && chars.peek() == Some(&'[') => out.push_str("--"),
+            '.' if in_class == 0 => out.push_str(r"[^\n\r]"),
             '^' | '$' if in_class == 0 => {
                 out.push('\\');
                 out.push(c);
@@ -687,6 +696,9 @@ mod tests {
         assert!(re.is_match("a1") && !re.is_match("1a"));
         let re = Regex::new(&translate_pattern("a^b$").unwrap()).unwrap();
         assert!(re.is_match("a^b$"));
-        assert_eq!(translate_pattern("[a-z-[aeiou]]"), None);
+        let re = Regex::new(&translate_pattern("[a-z-[aeiou]]+").unwrap()).unwrap();
+        assert!(re.is_match("bcd") && !re.is_match("bad"));
+        let re = Regex::new(&translate_pattern(r"\w+\s.").unwrap()).unwrap();
+        assert!(re.is_match("ab x") && !re.is_match("a-b x") && !re.is_match("ab \r"));
     }
 }

@@ -82,6 +82,7 @@ pub fn read<E>(
         bytes: text.as_bytes(),
         pos: 0,
         entities: HashMap::new(),
+        expanded: 0,
     };
     r.document(&mut on)
 }
@@ -92,13 +93,21 @@ struct Reader<'a> {
     pos: usize,
     /// Internal entities the DOCTYPE declares.
     entities: HashMap<String, String>,
+    /// Bytes of entity text expanded so far (JAXP's accumulated size limit).
+    expanded: usize,
 }
+
+/// JAXP's `totalEntitySizeLimit`: what the entities of a document may expand to in all.
+const MAX_EXPANDED: usize = 50_000_000;
 
 type Outcome<E> = Result<(), Result<E, Fatal>>;
 
 fn fatal<E>(offset: usize, message: impl Into<String>) -> Result<E, Fatal> {
     Err(Fatal::at(offset, message))
 }
+
+/// The document ends inside markup.
+const UNFINISHED: &str = "XML document structures must start and end within the same entity.";
 
 fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':') || (c as u32) >= 0xB7
@@ -165,10 +174,7 @@ impl<'a> Reader<'a> {
                 self.pos += 4 + end + 3;
                 Ok(())
             }
-            None => Err(fatal(
-                self.bytes.len(),
-                "XML document structures must start and end within the same entity.",
-            )),
+            None => Err(fatal(self.bytes.len(), UNFINISHED)),
         }
     }
 
@@ -178,10 +184,7 @@ impl<'a> Reader<'a> {
                 self.pos += end + 2;
                 Ok(())
             }
-            None => Err(fatal(
-                self.bytes.len(),
-                "XML document structures must start and end within the same entity.",
-            )),
+            None => Err(fatal(self.bytes.len(), UNFINISHED)),
         }
     }
 
@@ -199,10 +202,7 @@ impl<'a> Reader<'a> {
             (_, gt) => (gt, None),
         };
         let Some(end) = end else {
-            return Err(fatal(
-                self.bytes.len(),
-                "XML document structures must start and end within the same entity.",
-            ));
+            return Err(fatal(self.bytes.len(), UNFINISHED));
         };
         if let Some(subset) = subset {
             let mut s = subset;
@@ -244,10 +244,7 @@ impl<'a> Reader<'a> {
         let mut text = String::new();
         loop {
             if self.pos >= self.bytes.len() {
-                return Err(fatal(
-                    self.bytes.len(),
-                    "XML document structures must start and end within the same entity.",
-                ));
+                return Err(fatal(self.bytes.len(), UNFINISHED));
             }
             let rest = self.rest();
             if !rest.starts_with('<') {
@@ -267,10 +264,7 @@ impl<'a> Reader<'a> {
             }
             if let Some(body) = rest.strip_prefix("<![CDATA[") {
                 let Some(end) = body.find("]]>") else {
-                    return Err(fatal(
-                        self.bytes.len(),
-                        "XML document structures must start and end within the same entity.",
-                    ));
+                    return Err(fatal(self.bytes.len(), UNFINISHED));
                 };
                 text.push_str(&body[..end]);
                 self.pos += 9 + end + 3;
@@ -367,12 +361,7 @@ impl<'a> Reader<'a> {
             let before = self.pos;
             self.skip_space();
             match self.bytes.get(self.pos) {
-                None => {
-                    return Err(fatal(
-                        self.bytes.len(),
-                        "XML document structures must start and end within the same entity.",
-                    ))
-                }
+                None => return Err(fatal(self.bytes.len(), UNFINISHED)),
                 Some(b'>') => {
                     self.pos += 1;
                     if let Some(name) = duplicate {
@@ -409,10 +398,7 @@ impl<'a> Reader<'a> {
             };
             self.pos += 1;
             let Some(close) = self.rest().find(quote) else {
-                return Err(fatal(
-                    self.bytes.len(),
-                    "XML document structures must start and end within the same entity.",
-                ));
+                return Err(fatal(self.bytes.len(), UNFINISHED));
             };
             let raw_value = &self.rest()[..close];
             if let Some(lt) = raw_value.find('<') {
@@ -475,7 +461,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Appends `raw` with its references replaced; `at` is its offset in the document.
-    fn decode<E>(&self, raw: &str, at: usize, out: &mut String) -> Outcome<E> {
+    fn decode<E>(&mut self, raw: &str, at: usize, out: &mut String) -> Outcome<E> {
         let mut rest = raw;
         let mut offset = at;
         while let Some(amp) = rest.find('&') {
@@ -523,7 +509,13 @@ impl<'a> Reader<'a> {
                     }
                 }
                 _ => match self.entities.get(name) {
-                    Some(value) => out.push_str(value),
+                    Some(value) => {
+                        self.expanded += value.len();
+                        if self.expanded > MAX_EXPANDED {
+                            return Err(fatal(end, format!("JAXP00010004: The accumulated size of entities is \"{}\" that exceeded the \"{MAX_EXPANDED}\" limit set by \"FEATURE_SECURE_PROCESSING\".", self.expanded)));
+                        }
+                        out.push_str(value);
+                    }
                     None => {
                         return Err(fatal(
                             end,
@@ -602,10 +594,24 @@ impl Node {
     }
 }
 
+/// How deep a schema document may nest: the compiler walks it recursively.
+pub const MAX_TREE_DEPTH: usize = 256;
+
+/// Why a document could not be read into a tree.
+#[derive(Debug)]
+pub enum TreeError {
+    Fatal(Fatal),
+    /// Nested deeper than [`MAX_TREE_DEPTH`].
+    TooDeep,
+}
+
 /// Reads a whole document into a tree (for schema documents).
-pub fn tree(text: &str) -> Result<Node, Fatal> {
+pub fn tree(text: &str) -> Result<Node, TreeError> {
     let mut stack: Vec<Node> = vec![Node::default()];
     let result = read::<()>(text, |event| {
+        if stack.len() > MAX_TREE_DEPTH {
+            return Err(());
+        }
         match event {
             Event::Start {
                 uri,
@@ -638,9 +644,8 @@ pub fn tree(text: &str) -> Result<Node, Fatal> {
             .pop()
             .and_then(|mut root| root.children.pop())
             .unwrap_or_default()),
-        // The tree builder never stops the reader.
-        Err(Ok(())) => Ok(Node::default()),
-        Err(Err(fatal)) => Err(fatal),
+        Err(Ok(())) => Err(TreeError::TooDeep),
+        Err(Err(fatal)) => Err(TreeError::Fatal(fatal)),
     }
 }
 
@@ -667,7 +672,7 @@ mod tests {
             (
                 r#"<order version="1"><id>42</id>"#,
                 Some((1, 31)),
-                "XML document structures must start and end within the same entity.",
+                UNFINISHED,
             ),
             (
                 "hello <order/>",

@@ -229,6 +229,9 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared, RunError> {
         }
     }
     notes.extend(properties::unhonoured(&config.props));
+    if http2 && http.proxy.is_some() {
+        notes.push("rmeter.http2=true: requests through the proxy stay on HTTP/1.1; only the hosts reached directly (-N) may speak HTTP/2".into());
+    }
     let http = Arc::new(http);
     let mut files = Vec::new();
     if let Some(jtl) = &config.jtl {

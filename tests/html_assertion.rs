@@ -109,6 +109,16 @@ async fn verdicts_and_messages() {
         sampler("modern errors only", "/modern", (0, 0), true, 0),
         sampler("modern as xml", "/modern", (0, 0), false, 2),
         sampler("unknown within", "/unknown", (1, 2), false, 1),
+        // Thresholds from functions, substituted as JMeter does.
+        sampler("by function", "/unknown", (0, 0), false, 0)
+            .replace(
+                r#"<longProp name="html_assertion_error_threshold">0</longProp>"#,
+                r#"<stringProp name="html_assertion_error_threshold">${__P(maxerr,1)}</stringProp>"#,
+            )
+            .replace(
+                r#"<longProp name="html_assertion_warning_threshold">0</longProp>"#,
+                r#"<stringProp name="html_assertion_warning_threshold">${__P(maxwarn,2)}</stringProp>"#,
+            ),
         sampler("unknown errors only", "/unknown", (0, 5), true, 0),
         sampler("many", "/many", (0, 0), false, 0),
         sampler("empty", "/empty", (0, 0), false, 0),
@@ -145,6 +155,7 @@ async fn verdicts_and_messages() {
                 "Tidy Parser errors: 5 (allowed 0) Tidy Parser warnings: 0 (allowed 0)"
             ),
             ("unknown within", "true", ""),
+            ("by function", "true", ""),
             (
                 "unknown errors only",
                 "false",

@@ -12,6 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A TLS server offering `h2` and `http/1.1`; it counts the HTTP/2 connections it accepted.
 async fn serve(h2_connections: Arc<AtomicUsize>) -> u16 {
+    serve_with(h2_connections, None).await
+}
+
+/// The same, shutting each HTTP/2 connection down (`GOAWAY`) after `streams` requests.
+async fn serve_with(h2_connections: Arc<AtomicUsize>, streams: Option<usize>) -> u16 {
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -36,7 +41,7 @@ async fn serve(h2_connections: Arc<AtomicUsize>) -> u16 {
                 };
                 if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                     count.fetch_add(1, Ordering::SeqCst);
-                    serve_h2(tls).await;
+                    serve_h2(tls, streams).await;
                 } else {
                     serve_http1(tls).await;
                 }
@@ -46,11 +51,19 @@ async fn serve(h2_connections: Arc<AtomicUsize>) -> u16 {
     port
 }
 
-async fn serve_h2(tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>) {
+async fn serve_h2(
+    tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    streams: Option<usize>,
+) {
     let Ok(mut connection) = h2::server::handshake(tls).await else {
         return;
     };
+    let mut served = 0;
     while let Some(Ok((request, mut respond))) = connection.accept().await {
+        served += 1;
+        if Some(served) == streams {
+            connection.graceful_shutdown();
+        }
         tokio::spawn(async move {
             let (parts, mut body) = request.into_parts();
             let mut received = 0;
@@ -300,4 +313,40 @@ async fn a_bad_http2_value_stops_the_run() {
         error.to_string(),
         "property rmeter.http2=\"yes\": expected true or false"
     );
+}
+
+/// A server that sends `GOAWAY` after each request: the next request, a POST included, goes on
+/// a new connection instead of failing (it never reached the server).
+#[tokio::test]
+async fn a_connection_going_away_is_replaced() {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let port = serve_with(connections.clone(), Some(1)).await;
+    let plan = plan(
+        &[
+            sampler("one", "POST", "/one", Some("a")),
+            sampler("two", "POST", "/two", Some("b")),
+            sampler("three", "GET", "/three", None),
+        ]
+        .concat(),
+    );
+    let xml = support::run_inline_xml(
+        &plan,
+        &[("port", port.to_string()), ("rmeter.http2", "true".into())],
+    )
+    .await;
+    let samples = samples(&xml);
+    let got: Vec<(&str, &str, bool)> = samples
+        .iter()
+        .map(|s| (s.0.as_str(), s.1.as_str(), s.4))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("one", "200", true),
+            ("two", "200", true),
+            ("three", "200", true)
+        ],
+        "{xml}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
 }

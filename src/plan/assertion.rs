@@ -78,12 +78,13 @@ pub struct XmlSchemaAssertion {
 /// `runtime::tidy`).
 #[derive(Debug)]
 pub struct HtmlAssertion {
-    pub error_threshold: i64,
-    pub warning_threshold: i64,
+    /// Read as longs when the sample is checked (a value that is not one counts as 0).
+    pub error_threshold: Template,
+    pub warning_threshold: Template,
     /// Warnings are counted and reported but do not fail the sample.
     pub errors_only: bool,
     /// HTML (0), XHTML (1) or XML (2): how Tidy reads the page.
-    pub format: crate::runtime::tidy::Format,
+    pub format: Template,
 }
 
 /// Compare Assertion: each response of a user is compared with the previous ones since the
@@ -186,9 +187,9 @@ pub struct JsonPathAssertion {
     pub is_regex: bool,
 }
 
-/// JMeter reads the thresholds and format as longs; a JMX value that is not one counts as 0.
+/// JMeter reads the thresholds and format as longs, after substituting variables; a value that
+/// is not one counts as 0.
 fn html_assertion(p: &mut Props<'_, '_>) -> HtmlAssertion {
-    let long = |p: &Props<'_, '_>, name: &str| p.text(name).trim().parse::<i64>().unwrap_or(0);
     if !p.text("html_assertion_filename").trim().is_empty() {
         p.unsupported_option(
             "html_assertion_filename",
@@ -196,14 +197,10 @@ fn html_assertion(p: &mut Props<'_, '_>) -> HtmlAssertion {
         );
     }
     HtmlAssertion {
-        error_threshold: long(p, "html_assertion_error_threshold"),
-        warning_threshold: long(p, "html_assertion_warning_threshold"),
+        error_threshold: p.template("html_assertion_error_threshold"),
+        warning_threshold: p.template("html_assertion_warning_threshold"),
         errors_only: p.bool("html_assertion_errorsonly", false),
-        format: match long(p, "html_assertion_format") {
-            1 => crate::runtime::tidy::Format::Xhtml,
-            2 => crate::runtime::tidy::Format::Xml,
-            _ => crate::runtime::tidy::Format::Html,
-        },
+        format: p.template("html_assertion_format"),
     }
 }
 

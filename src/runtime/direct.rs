@@ -26,6 +26,11 @@ pub struct Failure {
     /// A kept-alive connection ended or was reset before any response: the server had closed
     /// it as the request went out. An idempotent request may be sent again on a new connection.
     pub stale: bool,
+    /// The request never reached the server (an HTTP/2 connection it had closed, a stream it
+    /// refused): it may go again on a new connection whatever its method.
+    pub unsent: bool,
+    /// An HTTP/2 connection failed as a whole (not one stream).
+    pub connection: bool,
     pub io_kind: Option<io::ErrorKind>,
     pub text: String,
 }
@@ -55,6 +60,8 @@ impl Failure {
             timeout: false,
             connect: true,
             stale: false,
+            unsent: false,
+            connection: false,
             io_kind,
             text,
         }
@@ -65,6 +72,8 @@ impl Failure {
             timeout: error.kind() == io::ErrorKind::TimedOut,
             connect: true,
             stale: false,
+            unsent: false,
+            connection: false,
             io_kind: Some(error.kind()),
             text: error.to_string(),
         }
@@ -75,6 +84,8 @@ impl Failure {
             timeout: true,
             connect,
             stale: false,
+            unsent: false,
+            connection: false,
             io_kind: None,
             text: "timed out".into(),
         }
@@ -85,6 +96,8 @@ impl Failure {
             timeout: false,
             connect: false,
             stale: false,
+            unsent: false,
+            connection: false,
             io_kind: Some(error.kind()),
             text: error.to_string(),
         }
@@ -96,6 +109,8 @@ impl Failure {
             timeout: false,
             connect: false,
             stale: false,
+            unsent: false,
+            connection: false,
             io_kind: None,
             text: text.into(),
         }
@@ -302,7 +317,9 @@ impl Connections {
                 )
                 .await;
             match result {
-                Err(failure) if first_try && failure.stale && request.idempotent => {
+                Err(failure)
+                    if first_try && (failure.unsent || (failure.stale && request.idempotent)) =>
+                {
                     first_try = false;
                 }
                 result => return result,
@@ -331,6 +348,9 @@ impl Connections {
         let https = url.scheme() == "https";
         let (host, port) = host_and_port(url);
         if https {
+            // A connection whose task ended (the server closed it, or sent GOAWAY and finished)
+            // cannot carry another stream.
+            self.h2.retain(|c| !c.task.is_finished());
             if let Some(index) = self
                 .h2
                 .iter()
@@ -365,16 +385,12 @@ impl Connections {
             None => {
                 let started = Instant::now();
                 let connecting = self.connect(https, &host, port, tls, static_hosts);
-                let stream = match connect_timeout {
-                    Some(limit) => tokio::time::timeout(limit, connecting)
-                        .await
-                        .map_err(|_| Failure::timeout(true))??,
-                    None => connecting.await?,
-                };
+                let stream = with_timeout(connect_timeout, true, connecting).await?;
                 let stream = match stream {
                     Connected::H1(stream) => stream,
                     Connected::H2(stream) => {
-                        let index = Box::pin(self.open_h2(stream, host, port)).await?;
+                        let opening = Box::pin(self.open_h2(stream, host, port));
+                        let index = with_timeout(connect_timeout, true, opening).await?;
                         let connect = started.elapsed();
                         return Box::pin(self.send_h2(
                             index,
@@ -397,13 +413,7 @@ impl Connections {
             }
         };
         let exchanging = exchange_head(&mut self.open[index].stream, &mut self.buf, request);
-        let result = match response_timeout {
-            Some(limit) => match tokio::time::timeout(limit, exchanging).await {
-                Ok(result) => result,
-                Err(_) => Err(Failure::timeout(false)),
-            },
-            None => exchanging.await,
-        };
+        let result = with_timeout(response_timeout, false, exchanging).await;
         match result {
             Ok((head, framing, keep_alive)) => {
                 self.current = Some(Current::H1(index, framing, keep_alive && !request.close));
@@ -423,7 +433,7 @@ impl Connections {
         let (index, framing, keep_alive) = match self.current.take() {
             None => return Ok(Vec::new()),
             Some(Current::H2(stream, index, close)) => {
-                let result = Box::pin(with_timeout(timeout, read_h2_body(stream))).await;
+                let result = Box::pin(with_timeout(timeout, false, read_h2_body(stream))).await;
                 if close || result.is_err() {
                     self.h2.swap_remove(index);
                 }
@@ -432,12 +442,7 @@ impl Connections {
             Some(Current::H1(index, framing, keep_alive)) => (index, framing, keep_alive),
         };
         let reading = read_body(&mut self.open[index].stream, &mut self.buf, framing);
-        let result = match timeout {
-            Some(limit) => tokio::time::timeout(limit, reading)
-                .await
-                .unwrap_or_else(|_| Err(Failure::timeout(false))),
-            None => reading.await,
-        };
+        let result = with_timeout(timeout, false, reading).await;
         let now = Instant::now();
         let connection = &mut self.open[index];
         // Reusable when the body ended where its framing said, nothing more came, and neither
@@ -560,8 +565,10 @@ impl Connections {
     }
 
     /// Sends `request` as a stream of the HTTP/2 connection `index` and reads the response head.
-    /// A failure drops the connection; one that the server had already closed (`GOAWAY`, or a
-    /// closed socket) is stale, so an idempotent request goes once more on a new connection.
+    /// A request the server never got (the connection was closed or going away before the
+    /// stream opened, or the server refused the stream) goes once more on a new connection,
+    /// whatever its method (RFC 9113 §8.7). A failure of the connection drops it; a reset of
+    /// the stream alone keeps it.
     async fn send_h2(
         &mut self,
         index: usize,
@@ -572,25 +579,29 @@ impl Connections {
     ) -> Result<Response, Failure> {
         let outgoing = h2_request(url, request.head)?;
         let send = self.h2[index].send.clone();
+        let unsent = |e: h2::Error| {
+            let mut failure = h2_failure(&e);
+            failure.unsent = true;
+            failure
+        };
         let exchanging = async move {
-            let mut send = send.ready().await.map_err(|e| (h2_failure(&e), true))?;
+            let mut send = send.ready().await.map_err(unsent)?;
             let end = request.body.is_empty();
-            let (response, mut body) = send
-                .send_request(outgoing, end)
-                .map_err(|e| (h2_failure(&e), true))?;
+            let (response, mut body) = send.send_request(outgoing, end).map_err(unsent)?;
             if !end {
                 send_h2_body(&mut body, request.body)
                     .await
-                    .map_err(|e| (h2_failure(&e), false))?;
+                    .map_err(|e| h2_failure(&e))?;
             }
-            response.await.map_err(|e| (h2_failure(&e), false))
+            response.await.map_err(|e| {
+                let refused = e.reason() == Some(h2::Reason::REFUSED_STREAM)
+                    || (e.is_go_away() && e.is_remote());
+                let mut failure = h2_failure(&e);
+                failure.unsent = refused;
+                failure
+            })
         };
-        let result = match response_timeout {
-            Some(limit) => tokio::time::timeout(limit, exchanging)
-                .await
-                .unwrap_or_else(|_| Err((Failure::timeout(false), false))),
-            None => exchanging.await,
-        };
+        let result = with_timeout(response_timeout, false, exchanging).await;
         match result {
             Ok(response) => {
                 let (parts, body) = response.into_parts();
@@ -605,9 +616,11 @@ impl Connections {
                     connect,
                 })
             }
-            Err((mut failure, before_stream)) => {
-                self.h2.swap_remove(index);
-                failure.stale = before_stream && connect.is_zero();
+            Err(failure) => {
+                // A stream reset alone leaves the connection usable.
+                if failure.unsent || failure.timeout || failure.connection {
+                    self.h2.swap_remove(index);
+                }
                 Err(failure)
             }
         }
@@ -620,25 +633,30 @@ enum Connected {
     H2(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-/// `future`, failed as a read timeout when it takes longer than `limit`.
+/// `future`, failed as a timeout (of the connect, or of the read) when it takes longer than
+/// `limit`.
 async fn with_timeout<T>(
     limit: Option<Duration>,
+    connect: bool,
     future: impl std::future::Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
     match limit {
         Some(limit) => tokio::time::timeout(limit, future)
             .await
-            .unwrap_or_else(|_| Err(Failure::timeout(false))),
+            .unwrap_or_else(|_| Err(Failure::timeout(connect))),
         None => future.await,
     }
 }
 
-/// An HTTP/2 error in the terms of the error mapping.
+/// An HTTP/2 error in the terms of the error mapping; `connection` when the connection itself
+/// failed (not only the stream).
 fn h2_failure(error: &h2::Error) -> Failure {
-    match error.get_io() {
+    let mut failure = match error.get_io() {
         Some(io) => Failure::io(io),
         None => Failure::protocol(format!("HTTP/2: {error}")),
-    }
+    };
+    failure.connection = error.is_io() || error.is_go_away() || error.reason().is_none();
+    failure
 }
 
 /// Headers that belong to an HTTP/1.1 connection and are not sent over HTTP/2 (RFC 9113
@@ -656,7 +674,8 @@ pub const H1_ONLY: [&str; 7] = [
 /// The HTTP/2 request for an HTTP/1.1 request head written by the caller: the same method,
 /// target and headers, in the same order, but the connection-specific ones.
 fn h2_request(url: &url::Url, head: &[u8]) -> Result<http::Request<()>, Failure> {
-    let mut parsed_headers = [httparse::EMPTY_HEADER; 128];
+    let lines = head.windows(2).filter(|w| w == b"\r\n").count();
+    let mut parsed_headers = vec![httparse::EMPTY_HEADER; lines];
     let mut parsed = httparse::Request::new(&mut parsed_headers);
     let invalid =
         |what: &dyn std::fmt::Display| Failure::protocol(format!("invalid request: {what}"));
@@ -735,6 +754,8 @@ async fn exchange_head(
     if let Err(e) = written.await {
         return Err(Failure {
             stale: is_reset(e.kind()),
+            unsent: false,
+            connection: false,
             ..Failure::io(&e)
         });
     }
@@ -758,6 +779,8 @@ async fn exchange_head(
             Ok(0) => {
                 return Err(Failure {
                     stale: !received_any && buf.is_empty(),
+                    unsent: false,
+                    connection: false,
                     ..Failure::protocol(CLOSED)
                 })
             }
@@ -765,6 +788,8 @@ async fn exchange_head(
             Err(e) => {
                 return Err(Failure {
                     stale: !received_any && buf.is_empty() && is_reset(e.kind()),
+                    unsent: false,
+                    connection: false,
                     ..Failure::io(&e)
                 })
             }

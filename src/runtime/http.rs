@@ -750,8 +750,10 @@ impl UserHttp {
                 .request_headers
                 .lines()
                 .filter(|line| {
-                    let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-                    !super::direct::H1_ONLY.contains(&name.as_str())
+                    let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                    let name = name.to_ascii_lowercase();
+                    (name == "te" && value.trim() == "trailers")
+                        || !super::direct::H1_ONLY.contains(&name.as_str())
                 })
                 .flat_map(|line| [line, "\n"])
                 .collect();
@@ -1017,6 +1019,8 @@ fn classify_error(error: &reqwest::Error, url: &url::Url) -> (&'static str, Stri
         timeout: error.is_timeout(),
         connect: error.is_connect(),
         stale: false,
+        unsent: false,
+        connection: false,
         io_kind: source_chain(error)
             .find_map(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind())),
         text: source_chain(error)

@@ -427,7 +427,7 @@ pub fn assert(
         AssertionKind::WellFormedXml => query::xml_assert(response),
         AssertionKind::JmesPath(j) => query::jmespath_assert(j, response, ctx),
         AssertionKind::Compare(c) => compare(c, sample.elapsed, response, ctx),
-        AssertionKind::Html(h) => Verdict::failed_if(html_check(h, response)),
+        AssertionKind::Html(h) => Verdict::failed_if(html_check(h, response, ctx)),
         AssertionKind::XmlSchema(x) => xml_schema_check(x, response, ctx),
         // JMeter: a passing JSON Assertion still sets an empty (not null) failure message.
         AssertionKind::JsonPath(json) => match json_path_check(json, response, ctx) {
@@ -827,20 +827,30 @@ fn xml_schema_check(
 fn html_check(
     h: &crate::plan::assertion::HtmlAssertion,
     response: &Response<'_>,
+    ctx: &mut dyn Context,
 ) -> Option<String> {
     if response.body.is_empty() {
         return Some("Response was null".into());
     }
-    let counts = super::tidy::tidy_counts(response.body, h.format);
+    let mut long =
+        |t: &crate::plan::template::Template| t.render(ctx).trim().parse::<i64>().unwrap_or(0);
+    let (error_threshold, warning_threshold) =
+        (long(&h.error_threshold), long(&h.warning_threshold));
+    let format = match long(&h.format) {
+        1 => super::tidy::Format::Xhtml,
+        2 => super::tidy::Format::Xml,
+        _ => super::tidy::Format::Html,
+    };
+    let counts = super::tidy::tidy_counts(response.body, format);
     let (errors, warnings) = (counts.errors as i64, counts.warnings as i64);
-    let fails = errors > h.error_threshold || (!h.errors_only && warnings > h.warning_threshold);
+    let fails = errors > error_threshold || (!h.errors_only && warnings > warning_threshold);
     fails.then(|| {
         format!(
             "Tidy Parser errors: {} (allowed {}) Tidy Parser warnings: {} (allowed {})",
             grouped(errors),
-            grouped(h.error_threshold),
+            grouped(error_threshold),
             grouped(warnings),
-            grouped(h.warning_threshold)
+            grouped(warning_threshold)
         )
     })
 }

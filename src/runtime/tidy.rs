@@ -662,7 +662,7 @@ fn check_entities(text: &str, counts: &mut TidyCounts) {
                     .take_while(|b| b.is_ascii_alphanumeric())
                     .count();
                 let name = &text[at + 1..at + 1 + len];
-                let known = ENTITIES.contains(&name);
+                let known = ENTITIES.binary_search(&name).is_ok();
                 let terminated = rest.get(len) == Some(&b';');
                 if !known || !terminated {
                     counts.warnings += 1;
@@ -803,6 +803,9 @@ fn html_tree(tokens: &[Token<'_>], xhtml_format: bool, counts: &mut TidyCounts) 
         }
     }
 }
+
+/// The most open elements followed.
+const MAX_OPEN: usize = 4096;
 
 /// Tags Tidy counts as inline, which narrow the version when directly in the body.
 const INLINE: &[&str] = &[
@@ -1148,7 +1151,9 @@ impl Html {
             }
             _ => {}
         }
-        if !closed {
+        // Pages nested deeper than this are not followed further (the walk over the open
+        // elements would otherwise grow with the square of the page).
+        if !closed && self.open.len() < MAX_OPEN {
             self.open.push(name.to_string());
         }
     }
@@ -1244,6 +1249,11 @@ mod tests {
     fn html(page: &str) -> (u64, u64) {
         let c = tidy_counts(page, Format::Html);
         (c.errors, c.warnings)
+    }
+
+    #[test]
+    fn entities_are_sorted_for_binary_search() {
+        assert!(ENTITIES.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

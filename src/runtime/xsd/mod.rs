@@ -272,7 +272,7 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn end(&mut self, frame: Frame, end: usize) -> Result<(), Stop> {
+    fn end(&mut self, mut frame: Frame, end: usize) -> Result<(), Stop> {
         let Ok(schema) = self.schema else {
             return Ok(());
         };
@@ -285,7 +285,7 @@ impl Validator<'_> {
             return Ok(());
         }
         let element = frame.decl.map(|d| &schema.elements[d]);
-        let mut text = frame.text.clone();
+        let mut text = std::mem::take(&mut frame.text);
         if let Some(default) = element.and_then(|e| e.default.as_ref()) {
             if text.is_empty() && !frame.sub_element {
                 text = default.clone();

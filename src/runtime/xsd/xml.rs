@@ -71,6 +71,9 @@ impl Scope {
     }
 }
 
+/// A start tag's attributes, whether it is empty (`<x/>`), and the prefixes in scope inside it.
+type StartTag = (Vec<Attribute>, bool, std::rc::Rc<Scope>);
+
 /// Reads `text`, calling `on` for each event until it returns an error, which is passed on.
 /// A well-formedness error comes back as `Err(Err(fatal))`.
 pub fn read<E>(
@@ -240,7 +243,8 @@ impl<'a> Reader<'a> {
     /// The root element and everything in it, without recursion (deep documents cannot
     /// exhaust the stack).
     fn element<E>(&mut self, on: &mut impl FnMut(Event<'_>) -> Result<(), E>) -> Outcome<E> {
-        let mut open: Vec<(&'a str, Scope)> = Vec::new();
+        // Each open element's scope, shared with its parent's unless it binds a prefix.
+        let mut open: Vec<(&'a str, std::rc::Rc<Scope>)> = Vec::new();
         let mut text = String::new();
         loop {
             if self.pos >= self.bytes.len() {
@@ -346,8 +350,8 @@ impl<'a> Reader<'a> {
     fn start_tag<E>(
         &mut self,
         element: &str,
-        parent: Option<&Scope>,
-    ) -> Result<(Vec<Attribute>, bool, Scope), Result<E, Fatal>> {
+        parent: Option<&std::rc::Rc<Scope>>,
+    ) -> Result<StartTag, Result<E, Fatal>> {
         let mut raw_attributes: Vec<(&'a str, String)> = Vec::new();
         // Xerces reports a repeated attribute once the tag has ended.
         let mut duplicate = None;
@@ -424,16 +428,25 @@ impl<'a> Reader<'a> {
         &self,
         element: &str,
         raw: Vec<(&'a str, String)>,
-        parent: Option<&Scope>,
-    ) -> Result<(Vec<Attribute>, Scope), Result<E, Fatal>> {
-        let mut scope = parent.cloned().unwrap_or_default();
-        for (name, value) in &raw {
-            if *name == "xmlns" {
-                scope.bindings.insert(String::new(), value.clone());
-            } else if let Some(prefix) = name.strip_prefix("xmlns:") {
-                scope.bindings.insert(prefix.to_string(), value.clone());
+        parent: Option<&std::rc::Rc<Scope>>,
+    ) -> Result<(Vec<Attribute>, std::rc::Rc<Scope>), Result<E, Fatal>> {
+        let binds = raw
+            .iter()
+            .any(|(n, _)| *n == "xmlns" || n.starts_with("xmlns:"));
+        let scope = match (parent, binds) {
+            (Some(parent), false) => parent.clone(),
+            _ => {
+                let mut scope = parent.map(|p| (**p).clone()).unwrap_or_default();
+                for (name, value) in &raw {
+                    if *name == "xmlns" {
+                        scope.bindings.insert(String::new(), value.clone());
+                    } else if let Some(prefix) = name.strip_prefix("xmlns:") {
+                        scope.bindings.insert(prefix.to_string(), value.clone());
+                    }
+                }
+                std::rc::Rc::new(scope)
             }
-        }
+        };
         let mut attributes = Vec::new();
         for (name, value) in raw {
             if name == "xmlns" || name.starts_with("xmlns:") {

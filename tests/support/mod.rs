@@ -27,19 +27,22 @@ pub async fn serve_target(routes: Value) -> SocketAddr {
     addr
 }
 
-/// The same target over TLS, with a self-signed certificate for `localhost` and 127.0.0.1.
-pub async fn serve_target_tls(routes: Value) -> SocketAddr {
+/// A TLS server configuration with a self-signed certificate for `localhost` and 127.0.0.1.
+pub fn self_signed_tls() -> rustls::ServerConfig {
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)
-    .unwrap();
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap()
+}
+
+/// The same target over TLS, with a self-signed certificate for `localhost` and 127.0.0.1.
+pub async fn serve_target_tls(routes: Value) -> SocketAddr {
+    let config = self_signed_tls();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let routes = Arc::new(routes.as_array().cloned().unwrap_or_default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -463,16 +463,10 @@ fn transition(
                     return Ok(Term::Element(members[i].0));
                 }
             }
-            let unseen: Vec<String> = members
-                .iter()
-                .zip(seen.iter())
-                .filter(|(_, s)| !**s)
-                .map(|((e, _), _)| schema.elements[*e].display())
-                .collect();
-            if unseen.is_empty() {
+            if seen.iter().all(|s| *s) {
                 Err(format!("cvc-complex-type.2.4.d: Invalid content was found starting with element '{raw}'. No child element is expected at this point."))
             } else {
-                Err(format!("cvc-complex-type.2.4.a: Invalid content was found starting with element '{expanded}'. One of '{{{}}}' is expected.", unseen.join(", ")))
+                Err(format!("cvc-complex-type.2.4.a: Invalid content was found starting with element '{expanded}'. One of '{}' is expected.", unseen(schema, members, seen)))
             }
         }
         Model::Positions(a) => {
@@ -524,6 +518,17 @@ fn transition(
     }
 }
 
+/// The members of an `xs:all` group not seen yet, as Xerces lists them: `{a, b}`.
+fn unseen(schema: &Schema, members: &[(usize, bool)], seen: &[bool]) -> String {
+    let names: Vec<String> = members
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| !**s)
+        .map(|((e, _), _)| schema.elements[*e].display())
+        .collect();
+    format!("{{{}}}", names.join(", "))
+}
+
 /// The content of an element ends: the model must be complete.
 fn end_of_content(schema: &Schema, model: &Model, state: &State, raw: &str) -> Result<(), String> {
     match (model, state) {
@@ -536,13 +541,7 @@ fn end_of_content(schema: &Schema, model: &Model, state: &State, raw: &str) -> R
                     .zip(seen.iter())
                     .any(|((_, required), s)| *required && !s);
             if missing {
-                let unseen: Vec<String> = members
-                    .iter()
-                    .zip(seen.iter())
-                    .filter(|(_, s)| !**s)
-                    .map(|((e, _), _)| schema.elements[*e].display())
-                    .collect();
-                return Err(format!("cvc-complex-type.2.4.b: The content of element '{raw}' is not complete. One of '{{{}}}' is expected.", unseen.join(", ")));
+                return Err(format!("cvc-complex-type.2.4.b: The content of element '{raw}' is not complete. One of '{}' is expected.", unseen(schema, members, seen)));
             }
             Ok(())
         }

@@ -646,30 +646,7 @@ impl Compiler {
         };
         let ty = match derivation.local.as_str() {
             "restriction" => {
-                let base = match derivation.attribute("base") {
-                    Some(b) => {
-                        let q = self.qname(source, derivation, b)?;
-                        match self.type_by_name(&q, Some((source, derivation)))? {
-                            TypeRef::Simple(s) => self.schema.simple[s].clone(),
-                            _ => {
-                                return Err(SchemaError::Unsupported(
-                                    "a simple type restricting a complex type".into(),
-                                ))
-                            }
-                        }
-                    }
-                    None => {
-                        let inner = derivation
-                            .children
-                            .iter()
-                            .find(|c| c.local == "simpleType")
-                            .ok_or_else(|| {
-                                SchemaError::Unsupported("xs:restriction without base".into())
-                            })?;
-                        let s = self.simple_type(source, inner, None, &inner_ancestors)?;
-                        self.schema.simple[s].clone()
-                    }
-                };
+                let base = self.simple_operand(source, derivation, "base", &inner_ancestors)?;
                 let facets = self.facets(source, derivation, base.facets.clone())?;
                 SimpleType {
                     name: type_name,
@@ -679,30 +656,7 @@ impl Compiler {
                 }
             }
             "list" => {
-                let item = match derivation.attribute("itemType") {
-                    Some(t) => {
-                        let q = self.qname(source, derivation, t)?;
-                        match self.type_by_name(&q, Some((source, derivation)))? {
-                            TypeRef::Simple(s) => self.schema.simple[s].clone(),
-                            _ => {
-                                return Err(SchemaError::Unsupported(
-                                    "a list of a complex type".into(),
-                                ))
-                            }
-                        }
-                    }
-                    None => {
-                        let inner = derivation
-                            .children
-                            .iter()
-                            .find(|c| c.local == "simpleType")
-                            .ok_or_else(|| {
-                                SchemaError::Unsupported("xs:list without itemType".into())
-                            })?;
-                        let s = self.simple_type(source, inner, None, &inner_ancestors)?;
-                        self.schema.simple[s].clone()
-                    }
-                };
+                let item = self.simple_operand(source, derivation, "itemType", &inner_ancestors)?;
                 SimpleType {
                     name: type_name,
                     variety: Variety::List(Box::new(item)),
@@ -753,6 +707,45 @@ impl Compiler {
         };
         self.schema.simple[index] = ty;
         Ok(index)
+    }
+
+    /// The simple type a restriction (`base`) or a list (`itemType`) works on: named by the
+    /// attribute, or defined inside.
+    fn simple_operand(
+        &mut self,
+        source: &Source,
+        derivation: &Node,
+        attribute: &str,
+        ancestors: &[String],
+    ) -> Result<SimpleType, SchemaError> {
+        let index = match derivation.attribute(attribute) {
+            Some(name) => {
+                let q = self.qname(source, derivation, name)?;
+                match self.type_by_name(&q, Some((source, derivation)))? {
+                    TypeRef::Simple(s) => s,
+                    _ => {
+                        return Err(SchemaError::Unsupported(format!(
+                            "a complex type as the {attribute} of xs:{}",
+                            derivation.local
+                        )))
+                    }
+                }
+            }
+            None => {
+                let inner = derivation
+                    .children
+                    .iter()
+                    .find(|c| c.local == "simpleType")
+                    .ok_or_else(|| {
+                        SchemaError::Unsupported(format!(
+                            "xs:{} without {attribute}",
+                            derivation.local
+                        ))
+                    })?;
+                self.simple_type(source, inner, None, ancestors)?
+            }
+        };
+        Ok(self.schema.simple[index].clone())
     }
 
     /// A restriction's facets over its base's.

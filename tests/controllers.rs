@@ -228,6 +228,27 @@ async fn interleave_steps_through_other_controllers() {
             s("LoopController", &loops(2), &bc),
             "A B D A B D A B D",
         ),
+        // Rewound at every visit, a Loop that does not continue forever is never done.
+        (
+            "loop not forever",
+            s(
+                "LoopController",
+                &loops(2).replace(r#"continue_forever">true"#, r#"continue_forever">false"#),
+                &bc,
+            ),
+            "A B D A B D A B D",
+        ),
+        // A ForEach whose start is past its end is done: the visit moves on.
+        (
+            "foreach past its end",
+            s(
+                "ForeachController",
+                &(foreach.to_string()
+                    + r#"<stringProp name="ForeachController.startIndex">2</stringProp><stringProp name="ForeachController.endIndex">1</stringProp>"#),
+                &java("B", 0),
+            ),
+            "A D A D A D A D A",
+        ),
         (
             "if true",
             s("IfController", &condition("true"), &bc),

@@ -397,7 +397,9 @@ impl Connections {
                     Connected::H1(stream) => stream,
                     Connected::H2(stream) => {
                         let opening = Box::pin(self.open_h2(stream, host, port));
-                        let index = with_timeout(connect_timeout, true, opening).await?;
+                        // What is left of the connect timeout.
+                        let left = connect_timeout.map(|t| t.saturating_sub(started.elapsed()));
+                        let index = with_timeout(left, true, opening).await?;
                         let connect = started.elapsed();
                         return Box::pin(self.send_h2(
                             index,
@@ -611,8 +613,12 @@ impl Connections {
                     .map_err(|e| h2_failure(&e))?;
             }
             response.await.map_err(|e| {
+                // Streams a graceful GOAWAY (NO_ERROR) fails are above its last stream id: the
+                // server did not process them. After an error GOAWAY it may have.
                 let refused = e.reason() == Some(h2::Reason::REFUSED_STREAM)
-                    || (e.is_go_away() && e.is_remote());
+                    || (e.is_go_away()
+                        && e.is_remote()
+                        && e.reason() == Some(h2::Reason::NO_ERROR));
                 let mut failure = h2_failure(&e);
                 failure.unsent = refused;
                 failure

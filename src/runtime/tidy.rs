@@ -927,12 +927,14 @@ impl Html {
                 // "<body> proprietary attribute "leftmargin""
                 counts.warnings += 1;
             }
+            // `name=""` has a value; a bare `name` has none.
+            let present = value.is_some();
             let value = value.unwrap_or("");
             match name.as_str() {
                 "target" => self.constrain(!S),
                 "lang" => self.constrain(!X11),
                 "name"
-                    if !value.is_empty()
+                    if present
                         && matches!(
                             tag,
                             "a" | "applet" | "form" | "frame" | "iframe" | "img" | "map"

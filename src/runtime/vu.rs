@@ -1037,18 +1037,14 @@ impl VirtualUser {
         match &child.kind {
             ControllerKind::Interleave { .. } => return self.run_controller(child).await,
             ControllerKind::Transaction(tx) => return self.step_transaction(child, tx, at).await,
-            ControllerKind::Loop {
-                loops,
-                idx_var,
-                once_per_thread,
-            } => {
+            // Rewound at every visit, a Loop never gets to be done (even one that does not
+            // continue forever).
+            ControllerKind::Loop { loops, idx_var, .. } => {
                 let count: i64 = loops.render(self).trim().parse().unwrap_or(0);
-                let used = *once_per_thread && self.once_done[child.slot];
-                if count == 0 || used {
+                if count == 0 {
                     return self.interleave_dead_end(interleave, child);
                 }
-                self.once_done[child.slot] = true;
-                return self.first_of_fresh_pass(child, *idx_var).await;
+                return self.first_of_fresh_pass(child, *idx_var, 0).await;
             }
             ControllerKind::While { condition, idx_var } => {
                 let enter = match condition.as_literal().map(str::trim) {
@@ -1059,7 +1055,7 @@ impl VirtualUser {
                 if !enter {
                     return self.interleave_dead_end(interleave, child);
                 }
-                return self.first_of_fresh_pass(child, *idx_var).await;
+                return self.first_of_fresh_pass(child, *idx_var, 0).await;
             }
             ControllerKind::ForEach(spec) => {
                 let prefix = spec.input_prefix.render(self);
@@ -1073,13 +1069,16 @@ impl VirtualUser {
                     .end
                     .as_ref()
                     .map_or(i64::MAX, |t| t.render(self).parse::<i64>().unwrap_or(0));
+                // A ForEach past its end is done: JMeter drops it and the visit moves on.
+                if start >= end {
+                    return Flow::Next;
+                }
                 let name = format!("{prefix}{separator}{}", start + 1);
-                let value = self.var_by_name(&name).map(str::to_string);
-                let Some(value) = value.filter(|_| start < end) else {
+                let Some(value) = self.var_by_name(&name).map(str::to_string) else {
                     return self.interleave_dead_end(interleave, child);
                 };
                 self.set_var(&return_var, value);
-                return self.first_of_fresh_pass(child, spec.idx_var).await;
+                return self.first_of_fresh_pass(child, spec.idx_var, start).await;
             }
             ControllerKind::If {
                 condition,
@@ -1104,7 +1103,13 @@ impl VirtualUser {
             }
         }
         self.controllers[child.slot].position = ((at + 1) % len) as u32;
-        self.run_nodes(&child.children[at..=at]).await
+        let flow = self.run_nodes(&child.children[at..=at]).await;
+        // JMeter rewinds a controller whose pass a flow action ends (start next thread loop,
+        // next iteration, break).
+        if flow != Flow::Next {
+            self.controllers[child.slot].position = 0;
+        }
+        flow
     }
 
     /// One child of a Transaction Controller that an Interleave steps through. The transaction
@@ -1149,19 +1154,43 @@ impl VirtualUser {
         }
         self.controllers[child.slot].position = ((at + 1) % child.children.len()) as u32;
         let flow = self.run_nodes(&child.children[at..=at]).await;
-        if let Some(frame) = self.tx_stack.pop() {
+        let Some(frame) = self.tx_stack.pop() else {
+            return flow;
+        };
+        if flow == Flow::Next {
             self.stepped_tx.push((child.slot, frame));
+            return flow;
+        }
+        // A flow action ends the transaction's pass: it is reported now (a parent-mode one also
+        // when the user stops), and the controller is rewound.
+        self.controllers[child.slot].position = 0;
+        if tx.parent || flow != Flow::StopThread {
+            let mut sample = self.transaction_sample(frame, flow != Flow::StopThread);
+            if tx.parent {
+                self.assert_transaction(tx, &mut sample);
+            }
+            self.emit(sample).await;
         }
         flow
     }
 
     /// A loop controller's first pass begins (index 0, its hooks) and runs its first child.
-    async fn first_of_fresh_pass(&mut self, child: &Controller, idx_var: VarId) -> Flow {
-        self.vars.slots[idx_var.0 as usize] = Some("0".into());
+    /// A continue or break from inside ends that pass, as in the loop itself.
+    async fn first_of_fresh_pass(
+        &mut self,
+        child: &Controller,
+        idx_var: VarId,
+        index: i64,
+    ) -> Flow {
+        self.vars.slots[idx_var.0 as usize] = Some(index.to_string());
         if let Some(flow) = self.fire_hooks(child) {
             return flow;
         }
-        self.run_nodes(&child.children[..1]).await
+        let flow = self.run_nodes(&child.children[..1]).await;
+        match self.pass_end(flow) {
+            PassEnd::Go | PassEnd::Leave => Flow::Next,
+            PassEnd::Up(flow) => flow,
+        }
     }
 
     /// JMeter's thread ends with a `StackOverflowError` when a child of an Interleave with

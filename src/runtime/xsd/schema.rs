@@ -1140,7 +1140,28 @@ impl Compiler {
         Ok((min, max))
     }
 
+    /// A content model particle; nesting (through groups too) is bounded, since building,
+    /// expanding and dropping the model recurse on it.
     fn particle(
+        &mut self,
+        source: &Source,
+        node: &Node,
+        ancestors: &[String],
+    ) -> Result<Particle, SchemaError> {
+        self.depth += 1;
+        let result = if self.depth > xml::MAX_TREE_DEPTH {
+            Err(SchemaError::Unsupported(format!(
+                "content models nested deeper than {} levels (groups included)",
+                xml::MAX_TREE_DEPTH
+            )))
+        } else {
+            self.particle_at(source, node, ancestors)
+        };
+        self.depth -= 1;
+        result
+    }
+
+    fn particle_at(
         &mut self,
         source: &Source,
         node: &Node,

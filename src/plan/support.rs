@@ -148,7 +148,7 @@ pub const KINDS: &[Kind] = &[
     kind("JMESPathAssertion", Assertion, Runs, "existence, null, equality (text, then JSON structure) or full regex match, inverted or not, with JMeter's messages"),
     kind("HTMLAssertion", Assertion, Runs, "JTidy r938's error and warning counts for the checks rmeter makes (unknown elements and attributes, doctype and its version match, title, end tags, entities, required attributes...), not its attribute-value and URI checks; JMeter 5.6's message; no report file"),
     kind("MD5HexAssertion", Assertion, Runs, "the MD5 of the body as text (UTF-8, invalid bytes replaced)"),
-    kind("XMLAssertion", Assertion, Runs, "well-formed XML without a DOCTYPE; the common Xerces messages (prolog, premature end, unterminated element, trailing content), others worded by rmeter"),
+    kind("XMLAssertion", Assertion, Runs, "well-formed XML without a DOCTYPE, with Xerces' messages"),
     kind("CompareAssertion", Assertion, Runs, "each response of a user is compared with the earlier ones since its controller's iteration began: content after the `stringsToSkip` substitutions (literal, as with JMeter's default ORO engine) and elapsed time"),
     kind("XMLSchemaAssertion", Assertion, Runs, "XSD 1.0 validation with Xerces' messages and positions (first error, as JMeter); identity constraints, substitution groups, redefine and http: schemas are reported unsupported"),
     kind("JavaSampler", Sampler, Runs, "Java Request with JMeter's test class `org.apache.jmeter.protocol.java.test.JavaTest` (sleep, label, code, message, status, sampler and result data); other Java classes are an unsupported option"),

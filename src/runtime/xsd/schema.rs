@@ -432,7 +432,7 @@ impl Compiler {
             .collect();
         types.sort();
         for name in types {
-            self.named_type(&name, None)?;
+            self.named_type(&name)?;
         }
         self.schema.types = self.named.clone();
         self.schema
@@ -541,7 +541,7 @@ impl Compiler {
         if name.0 == XS && name.1 == "anyType" {
             return Ok(TypeRef::Any);
         }
-        match self.named_type(name, referrer)? {
+        match self.named_type(name)? {
             Some(ty) => Ok(ty),
             None => {
                 let (source, node) =
@@ -574,11 +574,8 @@ impl Compiler {
             .any(|(ns, _)| ns == uri)
     }
 
-    fn named_type(
-        &mut self,
-        name: &QName,
-        _referrer: Option<(&Source, &Node)>,
-    ) -> Result<Option<TypeRef>, SchemaError> {
+    /// A named type, compiled on first use; `None` when the schema defines none by that name.
+    fn named_type(&mut self, name: &QName) -> Result<Option<TypeRef>, SchemaError> {
         if let Some(&ty) = self.named.get(name) {
             return Ok(Some(ty));
         }
